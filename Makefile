@@ -1,0 +1,66 @@
+# uml-skas: top-level build.  `make help` lists the targets.
+#
+# Everything built goes to build/.  Kernel-specific work takes the host
+# kernel tags of scripts/fetch-kernels: 6.1 (bookworm), 6.12 (the trixie
+# series, from bookworm-backports) and 7.x (newest of trixie-backports).
+
+VERSION := $(shell cat kernel-host/VERSION)
+BUILD := build
+KERNELS ?= 6.1 6.12 7.x
+DKMS_TREE := $(BUILD)/dkms/uml-skas-host-$(VERSION)
+
+.PHONY: all help deps module tests dkms-tree check check-host check-dkms \
+	lint clean
+
+all: module tests dkms-tree
+
+help:
+	@echo "make deps        install build and test dependencies, fetch kernels"
+	@echo "make all         host module for every kernel, tests, DKMS tree"
+	@echo "make check       deps, then every test suite (final line: N passed, N failed)"
+	@echo "make check-host  host-support suite in QEMU on each kernel (KERNELS=...)"
+	@echo "make check-dkms  dkms build of the module for each kernel"
+	@echo "make lint        checkpatch --strict and shellcheck"
+	@echo "make clean       remove build outputs (keeps fetched kernels)"
+
+deps:
+	scripts/deps.sh
+	scripts/fetch-checkpatch
+
+module:
+	@for k in $(KERNELS); do \
+		scripts/build-module $$k kernel-host $(BUILD)/module/$$k || exit 1; \
+	done
+
+tests:
+	$(MAKE) -C kernel-host/tests O=$(CURDIR)/$(BUILD)/tests
+
+# The DKMS source tree: the module sources with dkms.conf at the root.
+dkms-tree:
+	rm -rf $(DKMS_TREE)
+	mkdir -p $(DKMS_TREE)/uapi
+	cp kernel-host/*.c kernel-host/*.h kernel-host/Kbuild \
+		kernel-host/Makefile kernel-host/VERSION $(DKMS_TREE)/
+	cp kernel-host/uapi/*.h $(DKMS_TREE)/uapi/
+	sed 's/@VERSION@/$(VERSION)/' dkms/dkms.conf.in > $(DKMS_TREE)/dkms.conf
+
+# `make check` is the one test command: it installs what it needs first.
+check: deps
+	rm -f $(BUILD)/check/summary
+	-$(MAKE) --no-print-directory lint
+	-$(MAKE) --no-print-directory check-host
+	-$(MAKE) --no-print-directory check-dkms
+	@scripts/check-summary
+
+check-host:
+	scripts/check-host-support $(KERNELS)
+
+check-dkms: dkms-tree
+	scripts/check-dkms $(DKMS_TREE) $(KERNELS)
+
+lint:
+	scripts/lint
+
+clean:
+	rm -rf $(BUILD)/module $(BUILD)/tests $(BUILD)/dkms $(BUILD)/check \
+		$(BUILD)/vm $(BUILD)/logs

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Differences between the host kernels we support (Debian's 6.1, 6.12 and
+ * 7.x), kept in one place so the rest reads like in-tree code.  Symbols
+ * reached without an export live in symbols.c instead.
+ */
+#ifndef _UML_SKAS_COMPAT_H
+#define _UML_SKAS_COMPAT_H
+
+#include <linux/sched.h>
+
+/* Kbuild probes the headers and defines SKAS_HAVE_*; see Kbuild. */
+#ifdef SKAS_HAVE_RSEQ_H
+#include <linux/rseq.h>		/* rseq_execve() left sched.h */
+#endif
+
+/* ftrace: changing the traced function's return target. */
+#ifdef ftrace_regs_set_instruction_pointer
+#define skas_ftrace_set_ip(fregs, ip) \
+	ftrace_regs_set_instruction_pointer(fregs, ip)
+#else
+#define skas_ftrace_set_ip(fregs, ip) \
+	ftrace_instruction_pointer_set(fregs, ip)
+#endif
+
+/* The robust futex list pointers moved into task_struct::futex in 7.x. */
+#ifdef SKAS_HAVE_FUTEX_TYPES_H
+static inline void skas_forget_robust_list(struct task_struct *t)
+{
+	t->futex.robust_list = NULL;
+#ifdef CONFIG_COMPAT
+	t->futex.compat_robust_list = NULL;
+#endif
+}
+#else
+static inline void skas_forget_robust_list(struct task_struct *t)
+{
+	t->robust_list = NULL;
+#ifdef CONFIG_COMPAT
+	t->compat_robust_list = NULL;
+#endif
+}
+#endif
+
+/* x86 user shadow stacks (6.6+) point into the task's old mm. */
+#ifdef CONFIG_X86_USER_SHADOW_STACK
+#include <uapi/asm/prctl.h>
+static inline bool skas_task_has_user_shstk(struct task_struct *t)
+{
+	return t->thread.features & ARCH_SHSTK_SHSTK;
+}
+#else
+static inline bool skas_task_has_user_shstk(struct task_struct *t)
+{
+	return false;
+}
+#endif
+
+#endif /* _UML_SKAS_COMPAT_H */

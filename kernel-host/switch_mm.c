@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PTRACE_SWITCH_MM: moving a stopped tracee into a /proc/mm address space.
+ *
+ * Changing another task's ->mm from outside is unsafe on modern kernels:
+ * the scheduler keeps per-mm state keyed by the task's mm (mm_cid users
+ * and CPU ids since 6.4, membarrier state, lazy-TLB references), and
+ * only the task itself, on its own CPU, may update it consistently.
+ * exec() is the kernel's own "this task now runs in another mm", and it
+ * does the swap in the task's context.  So do we: the request records
+ * the target and queues a task_work on the tracee; the tracee performs
+ * the swap itself when it resumes, before it executes another user
+ * instruction, using the same steps exec_mmap() uses.
+ *
+ * Until it resumes the tracee still runs in its old mm as far as /proc
+ * and PTRACE_PEEK* are concerned; our own requests (PTRACE_LDT) act on
+ * the pending one.  A second request before the tracee resumes replaces
+ * the pending target.
+ *
+ * Locking: skas_pending_lock protects the table of pending switches.
+ * Only the tracer makes requests for a tracee, one at a time (ptrace
+ * holds the tracee frozen), so a record is added or replaced by one
+ * requester at once, and removed by the tracee's task_work.
+ */
+#include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <asm/mmu_context.h>
+
+#include "compat.h"
+#include "skas_host.h"
+
+struct skas_pending_switch {
+	struct callback_head work;
+	struct hlist_node node;
+	struct task_struct *task;
+	struct mm_struct *mm;		/* holds an mm_users reference */
+};
+
+static DEFINE_SPINLOCK(skas_pending_lock);
+static DEFINE_HASHTABLE(skas_pending, 6);
+
+static struct skas_pending_switch *skas_find_pending(struct task_struct *t)
+{
+	struct skas_pending_switch *sw;
+
+	hash_for_each_possible(skas_pending, sw, node, (unsigned long)t)
+		if (sw->task == t)
+			return sw;
+	return NULL;
+}
+
+/*
+ * Forget what the old address space held of this task: user pointers
+ * registered by the task (rseq area, robust futex list, clear_child_tid)
+ * point into the old mm and must not be written in the new one.
+ */
+static void skas_forget_user_pointers(struct task_struct *tsk)
+{
+	rseq_execve(tsk);
+	skas_forget_robust_list(tsk);
+	tsk->clear_child_tid = NULL;
+}
+
+/*
+ * The swap itself, in the tracee's context; modelled on exec_mmap().
+ * Consumes the caller's reference on @mm.
+ */
+static void skas_switch_current(struct mm_struct *mm)
+{
+	struct task_struct *tsk = current;
+	struct mm_struct *old_mm = tsk->mm, *active_mm;
+
+	if (mm == old_mm) {
+		mmput(mm);
+		return;
+	}
+	if (skas_sym.sync_mm_rss)
+		skas_sym.sync_mm_rss(old_mm);
+	if (skas_sym.sched_mm_cid_before_execve)
+		skas_sym.sched_mm_cid_before_execve(tsk);
+
+	task_lock(tsk);
+	local_irq_disable();
+	active_mm = tsk->active_mm;
+	tsk->active_mm = mm;
+	tsk->mm = mm;
+	skas_sym.membarrier_update_current_mm(mm);
+	skas_sym.switch_mm_irqs_off(active_mm, mm, tsk);
+	local_irq_enable();
+#ifdef CONFIG_MEMCG
+	/* The task runs in @mm now: it may own it for memcg. */
+	cmpxchg(&mm->owner, NULL, tsk);
+#endif
+	task_unlock(tsk);
+
+	if (skas_sym.sched_mm_cid_after_execve)
+		skas_sym.sched_mm_cid_after_execve(tsk);
+	skas_forget_user_pointers(tsk);
+
+	/* Hand memcg ownership of the old mm on, as exec does. */
+	if (skas_sym.mm_update_next_owner)
+		skas_sym.mm_update_next_owner(old_mm);
+	/* active_mm was old_mm: a user task's active_mm is its mm. */
+	mmput(old_mm);
+}
+
+static void skas_switch_work(struct callback_head *work)
+{
+	struct skas_pending_switch *sw =
+		container_of(work, struct skas_pending_switch, work);
+	struct mm_struct *mm;
+
+	spin_lock(&skas_pending_lock);
+	hash_del(&sw->node);
+	mm = sw->mm;
+	spin_unlock(&skas_pending_lock);
+
+	/* Exiting tasks run their task_work after exit_mm(). */
+	if ((current->flags & PF_EXITING) || !current->mm)
+		mmput(mm);
+	else
+		skas_switch_current(mm);
+
+	kfree(sw);
+	/* Our code runs on for a few instructions: see skas_switch_exit(). */
+	module_put(THIS_MODULE);
+}
+
+static int skas_check_tracee(struct task_struct *child)
+{
+	/* A thread group shares one mm; one thread cannot leave it. */
+	if (!thread_group_empty(child))
+		return -EINVAL;
+	if (!child->mm || (child->flags & (PF_EXITING | PF_KTHREAD)))
+		return -ESRCH;
+	if (skas_task_has_user_shstk(child))
+		return -EPERM;
+	return 0;
+}
+
+long skas_switch_mm(struct task_struct *child, unsigned long fd)
+{
+	struct skas_pending_switch *sw, *pending;
+	struct mm_struct *mm, *old;
+	struct file *file;
+	int ret;
+
+	if (fd > INT_MAX)
+		return -EBADF;
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	mm = skas_file_mm(file);
+	if (mm)
+		mmget(mm);
+	fput(file);
+	if (!mm)
+		return -EINVAL;
+
+	ret = skas_check_tracee(child);
+	if (ret)
+		goto out_put_mm;
+
+	sw = kmalloc(sizeof(*sw), GFP_KERNEL);
+	if (!sw) {
+		ret = -ENOMEM;
+		goto out_put_mm;
+	}
+
+	spin_lock(&skas_pending_lock);
+	pending = skas_find_pending(child);
+	if (pending) {
+		old = pending->mm;
+		pending->mm = mm;
+		spin_unlock(&skas_pending_lock);
+		kfree(sw);
+		mmput(old);
+		return 0;
+	}
+	sw->task = child;
+	sw->mm = mm;
+	hash_add(skas_pending, &sw->node, (unsigned long)child);
+	spin_unlock(&skas_pending_lock);
+
+	__module_get(THIS_MODULE);
+	init_task_work(&sw->work, skas_switch_work);
+	ret = task_work_add(child, &sw->work, TWA_RESUME);
+	if (ret) {
+		/* The tracee is exiting; nobody else can see the record. */
+		spin_lock(&skas_pending_lock);
+		hash_del(&sw->node);
+		mm = sw->mm;
+		spin_unlock(&skas_pending_lock);
+		kfree(sw);
+		module_put(THIS_MODULE);
+		ret = -ESRCH;
+		goto out_put_mm;
+	}
+	return 0;
+
+out_put_mm:
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * The address space @child runs in from the tracer's point of view: a
+ * pending switch target, else its own.  Returns an mm_users reference.
+ */
+struct mm_struct *skas_tracee_mm(struct task_struct *child)
+{
+	struct skas_pending_switch *sw;
+	struct mm_struct *mm = NULL;
+
+	spin_lock(&skas_pending_lock);
+	sw = skas_find_pending(child);
+	if (sw) {
+		mm = sw->mm;
+		mmget(mm);
+	}
+	spin_unlock(&skas_pending_lock);
+	return mm ? mm : get_task_mm(child);
+}
+
+/*
+ * Pending switches hold module references, so unloading only happens
+ * when none is left; what remains is the return path of the last
+ * skas_switch_work(), which an RCU-tasks grace period waits out.
+ */
+void skas_switch_exit(void)
+{
+	synchronize_rcu_tasks();
+}

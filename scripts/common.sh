@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts in this directory.  Source it after setting
+# 'name' (the script's name, used as the prefix of messages).
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck disable=SC2034 # used by the scripts that source this file
+build=$top/build
+
+# die WHAT WHY...: print "name: WHAT: WHY" and exit 1.
+die() {
+	local what=$1
+	shift
+	echo "${name:-script}: $what: $*" >&2
+	exit 1
+}
+
+# say MESSAGE: progress message on stderr.
+say() {
+	echo "${name:-script}: $*" >&2
+}
+
+# in_chroot ROOT COMMAND [ARGS...]: runs COMMAND inside the build root ROOT
+# with /proc and /dev mounted.  The mounts are made in a private mount
+# namespace, so they vanish when the command ends, whatever happens; they are
+# also unmounted explicitly on exit.
+in_chroot() {
+	local root=$1
+	shift
+	[ -x "$root/bin/sh" ] || die "chroot $root" "not a build root (no /bin/sh)"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private -- /bin/sh -c '
+		r=$1
+		shift
+		trap "umount -l \"\$r/dev\" 2>/dev/null; umount \"\$r/proc\" 2>/dev/null" EXIT
+		mount -t proc proc "$r/proc" || exit 1
+		mount --rbind /dev "$r/dev" || exit 1
+		chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+			DEBIAN_FRONTEND=noninteractive "$@"
+	' in_chroot "$root" "$@"
+}
+
+# check_no_mounts DIR: fails if anything is mounted at or below DIR.
+check_no_mounts() {
+	local dir
+	dir=$(realpath -m "$1")
+	if findmnt -rn -o TARGET | grep -q -e "^$dir\$" -e "^$dir/"; then
+		die "check mounts" "something is still mounted below $dir; unmount it first"
+	fi
+}
+
+# safe_rm_root DIR: removes a build root, never crossing into mounts.
+safe_rm_root() {
+	[ -e "$1" ] || return 0
+	check_no_mounts "$1"
+	rm -rf --one-file-system "$1"
+}

@@ -1,0 +1,51 @@
+#!/bin/bash
+# deps.sh [--no-kernels]
+#
+# Installs every Debian package the test scripts need on a Debian 12 machine
+# (quickly does nothing when all are present; 'apt-get update' only runs when
+# something is missing), then runs scripts/fetch-kernels.
+set -eu
+
+name=deps.sh
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
+
+[ "$(id -u)" = 0 ] || die "start" "must run as root (apt-get install)"
+
+packages=(
+	# apt-private, fetch-kernels
+	apt dpkg debian-archive-keyring mmdebstrap util-linux coreutils
+	# building out-of-tree modules against Debian's headers
+	gcc make libc6-dev bc flex bison libelf-dev libssl-dev dwarves kmod dkms zstd
+	# vmrun: QEMU, static init, initramfs
+	qemu-system-x86 busybox-static cpio
+	# checking the scripts
+	shellcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case $st in
+	ii*) ;;
+	*) missing+=("$p") ;;
+	esac
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	say "all ${#packages[@]} packages are installed"
+else
+	say "missing packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	say "running apt-get update"
+	apt-get -q update || die "apt-get update" "failed: see apt's messages above"
+	say "installing: ${missing[*]}"
+	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		die "apt-get install" "failed: see apt's messages above"
+fi
+
+if [ "${1:-}" = --no-kernels ]; then
+	exit 0
+fi
+say "running scripts/fetch-kernels"
+exec "$top/scripts/fetch-kernels"
