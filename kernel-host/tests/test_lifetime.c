@@ -309,3 +309,40 @@ TEST(life_two_tracees, T_DEFAULT)
 		check_fault(&fi, FREE_ADDR, 1);
 	}
 }
+
+/*
+ * PTRACE_SWITCH_MM takes effect when the tracee resumes.  Until then the
+ * switch is pending: a second request replaces it, and a tracee killed
+ * before it resumes drops it (the space and the module reference it holds
+ * are released: the slab check and the module cycle test would notice).
+ */
+TEST(life_pending_switch_replaced, T_DEFAULT)
+{
+	int a = space_new(), b = space_new();
+	pid_t pid = tracee_spawn();
+	unsigned long v;
+
+	space_map_words(a, DATA_ADDR, 1, SEED);
+	space_map_words(b, DATA_ADDR, 1, SEED + 1);
+	SYSCHK(xptrace(PTRACE_SWITCH_MM, pid, 0, a));
+	SYSCHK(xptrace(PTRACE_SWITCH_MM, pid, 0, b));
+	close(a);
+	close(b);
+	v = tracee_call(pid, BLOB(blob_load), DATA_ADDR, 0, 0, NULL);
+	CHECK(v == SEED + 1, "tracee runs in the first space (read %#lx)", v);
+	tracee_kill(pid);
+}
+
+TEST(life_pending_switch_killed, T_DEFAULT)
+{
+	int fd = space_new();
+	pid_t pid = tracee_spawn();
+	char maps[64];
+
+	SYSCHK(xptrace(PTRACE_SWITCH_MM, pid, 0, fd));
+	/* Not resumed yet: /proc still shows the tracee's own mm. */
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	CHECK(access(maps, R_OK) == 0, "%s: %s", maps, errstr(errno));
+	close(fd);
+	tracee_kill(pid);
+}
