@@ -58,18 +58,10 @@ static int skas_prepare_mmap(struct skas_op *op)
 
 static int skas_prepare_copy_segments(struct skas_op *op)
 {
-	struct mm_struct *src;
-	struct file *file;
+	struct mm_struct *src = skas_get_fd_mm(op->op.u.copy_segments);
 
-	file = fget(op->op.u.copy_segments);
-	if (!file)
-		return -EBADF;
-	src = skas_file_mm(file);
-	if (src)
-		mmget(src);
-	fput(file);
-	if (!src)
-		return -EINVAL;
+	if (IS_ERR(src))
+		return PTR_ERR(src);
 	op->src = src;
 	return 0;
 }

@@ -43,6 +43,28 @@ struct mm_struct *skas_file_mm(struct file *file)
 	return file->private_data;
 }
 
+/*
+ * The mm of the caller's /proc/mm file descriptor @fd, with an mm_users
+ * reference; ERR_PTR(-EBADF) for a bad fd, ERR_PTR(-EINVAL) for a file
+ * that is not /proc/mm.
+ */
+struct mm_struct *skas_get_fd_mm(unsigned long fd)
+{
+	struct mm_struct *mm;
+	struct file *file;
+
+	if (fd > INT_MAX)
+		return ERR_PTR(-EBADF);
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	mm = skas_file_mm(file);
+	if (mm)
+		mmget(mm);
+	fput(file);
+	return mm ? mm : ERR_PTR(-EINVAL);
+}
+
 static struct mm_struct *skas_new_mm(void)
 {
 	struct mm_struct *mm;

@@ -69,6 +69,7 @@ void skas_run_job(struct skas_job *job);
 int skas_proc_mm_init(void);
 void skas_proc_mm_exit(void);
 struct mm_struct *skas_file_mm(struct file *file);
+struct mm_struct *skas_get_fd_mm(unsigned long fd);
 
 /* mm_ops.c */
 struct skas_op {

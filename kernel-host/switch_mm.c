@@ -148,20 +148,11 @@ long skas_switch_mm(struct task_struct *child, unsigned long fd)
 {
 	struct skas_pending_switch *sw, *pending;
 	struct mm_struct *mm, *old;
-	struct file *file;
 	int ret;
 
-	if (fd > INT_MAX)
-		return -EBADF;
-	file = fget(fd);
-	if (!file)
-		return -EBADF;
-	mm = skas_file_mm(file);
-	if (mm)
-		mmget(mm);
-	fput(file);
-	if (!mm)
-		return -EINVAL;
+	mm = skas_get_fd_mm(fd);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
 
 	ret = skas_check_tracee(child);
 	if (ret)
