@@ -20,6 +20,8 @@ help:
 	@echo "make check       deps, then every test suite (final line: N passed, N failed)"
 	@echo "make check-host  host-support suite in QEMU on each kernel (KERNELS=...)"
 	@echo "make check-dkms  dkms build of the module for each kernel"
+	@echo "make uml         the UML kernel (build/uml/linux, linux-debug)"
+	@echo "make check-uml   its guest suite natively in seccomp and ptrace mode"
 	@echo "make lint        checkpatch --strict and shellcheck"
 	@echo "make clean       remove build outputs (keeps fetched kernels)"
 
@@ -47,7 +49,7 @@ dkms-tree:
 # `make check` is the one test command: it installs what it needs first.
 # Every suite runs even if an earlier one failed; a suite that fails
 # without reporting its counts still counts as a failure.
-CHECK_SUITES := lint check-host check-dkms
+CHECK_SUITES := lint check-host check-dkms check-uml
 
 check: deps
 	rm -f $(BUILD)/check/summary
@@ -69,3 +71,28 @@ lint:
 clean:
 	rm -rf $(BUILD)/module $(BUILD)/tests $(BUILD)/dkms $(BUILD)/check \
 		$(BUILD)/vm $(BUILD)/logs
+
+# --- UML kernel (uml/) ---
+# The UML kernel binary and its native (no QEMU, no module) guest tests.
+# See uml/README.md.
+
+.PHONY: uml uml-rootfs check-uml uml-clean
+
+# build/uml/linux (stripped), linux-debug, config; quick when up to date.
+uml:
+	uml/build.sh
+
+uml-rootfs:
+	uml/tests/rootfs.sh
+
+# Guest suite in both process modes, then the harness's error paths.
+# Every part runs even when an earlier one fails.
+check-uml: uml uml-rootfs
+	scripts/check-uml
+
+# Everything of uml/ but the downloaded source package.
+uml-clean:
+	rm -rf $(BUILD)/uml/src $(BUILD)/uml/src.tmp $(BUILD)/uml/obj \
+		$(BUILD)/uml/tests $(BUILD)/uml/run $(BUILD)/uml/*.stamp \
+		$(BUILD)/uml/linux $(BUILD)/uml/linux-debug $(BUILD)/uml/config \
+		$(BUILD)/uml/test-rootfs.ext4

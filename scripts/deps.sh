@@ -21,6 +21,8 @@ packages=(
 	qemu-system-x86 busybox-static cpio
 	# checking the scripts
 	shellcheck
+	# UML kernel build and its guest tests (uml/)
+	patch xz-utils binutils e2fsprogs
 )
 
 missing=()

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the guest test programs.  Each program prints one line
+ * per check, "ok NAME" or "not ok NAME: REASON" (or "ok NAME # SKIP WHY");
+ * the guest runner (runner.c) numbers them and counts.  A program's exit
+ * status is 0 when all its checks passed, 1 otherwise.
+ */
+#ifndef UML_TEST_T_H
+#define UML_TEST_T_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int t_failures;
+
+/* Output goes through stdio; flush after each line so that lines survive a
+ * crash of the program and are not duplicated in fork()ed children.
+ */
+static inline void t_ok(const char *name)
+{
+	printf("ok %s\n", name);
+	fflush(stdout);
+}
+
+__attribute__((format(printf, 2, 3)))
+static inline void t_fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	t_failures++;
+}
+
+__attribute__((format(printf, 2, 3)))
+static inline void t_skip(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok %s # SKIP ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Diagnostic line: shown by the runner, not counted. */
+__attribute__((format(printf, 1, 2)))
+static inline void t_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* t_check(name, cond, fmt...): ok when cond holds, else not ok with reason. */
+#define t_check(name, cond, ...)                      \
+	do {                                          \
+		if (cond)                             \
+			t_ok(name);                   \
+		else                                  \
+			t_fail(name, __VA_ARGS__);    \
+	} while (0)
+
+static inline int t_exit(void)
+{
+	return t_failures ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,111 @@
+#!/bin/bash
+# uml/tests/rootfs.sh: builds the root file system image of the UML guest
+# test suite, build/uml/test-rootfs.ext4, without mounting anything:
+#
+#   /bin/busybox + applet links  from Debian's busybox-static
+#   /init                        mounts proc, sys, devtmpfs, /tmp; runs
+#                                /tests/runner /tests/t; powers off
+#   /tests/runner, /tests/t/*    the programs of uml/tests/guest/ (static,
+#                                except 11-dynamic, whose libraries are
+#                                copied in as ldd lists them)
+#
+# The image is made by `mke2fs -d`; it is rebuilt on every run (a few
+# seconds) and written atomically.
+set -eu
+
+name="rootfs"
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/../../scripts/common.sh"
+
+guest=$top/uml/tests/guest
+out=$build/uml
+bin=$out/tests/bin
+stage=$out/tests/rootfs
+image=$out/test-rootfs.ext4
+busybox=/bin/busybox
+cflags=(-std=c11 -Wall -Wextra -Werror -O2 -g0)
+
+[ $# -eq 0 ] || die "usage" "rootfs.sh takes no arguments"
+
+missing=()
+for t in gcc mke2fs ldd readelf; do
+	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+[ ${#missing[@]} -eq 0 ] || die "tools" "missing: ${missing[*]} (gcc, e2fsprogs, libc-bin, binutils)"
+[ -x "$busybox" ] || die "busybox" "$busybox missing: install busybox-static"
+# A dynamic busybox would need its libraries in the image too.
+if readelf -l "$busybox" | grep -q 'INTERP'; then
+	die "busybox" "$busybox is dynamically linked: install busybox-static"
+fi
+
+# --- test programs ---------------------------------------------------------------
+say "compiling the guest programs"
+rm -rf "$bin"
+mkdir -p "$bin"
+gcc "${cflags[@]}" -static -o "$bin/runner" "$guest/runner.c" ||
+	die "compile" "runner.c failed"
+for c in "$guest"/[0-9][0-9]-*.c; do
+	b=$(basename "$c" .c)
+	case $b in
+	11-dynamic) extra=(-lm) ;;	# dynamically linked on purpose
+	03-threads) extra=(-static -pthread) ;;
+	*) extra=(-static) ;;
+	esac
+	gcc "${cflags[@]}" -o "$bin/$b" "$c" "${extra[@]}" || die "compile" "$b.c failed"
+done
+
+# --- staging tree ----------------------------------------------------------------
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,mnt,var/tmp,root,etc,tests/t}
+chmod 1777 "$stage/tmp" "$stage/var/tmp"
+cp "$busybox" "$stage/bin/busybox"
+# One link per applet, at the path busybox itself names (bin/sh, sbin/poweroff, ...).
+while IFS= read -r applet; do
+	[ "$applet" = bin/busybox ] && continue
+	dir=$(dirname "$applet")
+	mkdir -p "$stage/$dir"
+	rel=$(realpath -m --relative-to="/$dir" /bin/busybox)
+	ln -sf "$rel" "$stage/$applet"
+done < <("$busybox" --list-full)
+for a in bin/sh sbin/poweroff bin/mount bin/grep; do
+	[ -e "$stage/$a" ] || die "busybox" "$busybox has no ${a#*/} applet"
+done
+
+cp "$bin/runner" "$stage/tests/runner"
+cp "$bin"/[0-9][0-9]-* "$stage/tests/t/"
+
+# Libraries of the dynamic program, at the paths ldd resolves them to.
+while read -r lib; do
+	mkdir -p "$stage$(dirname "$lib")"
+	cp -L "$lib" "$stage$lib"
+done < <(ldd "$bin/11-dynamic" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+[ -n "$(find "$stage" -name 'ld-linux*' -print -quit)" ] ||
+	die "dynamic" "no dynamic loader found for 11-dynamic (ldd output changed?)"
+
+cat >"$stage/init" <<'EOF'
+#!/bin/sh
+# /init of the uml-skas test root: mount the basics, run the tests, power off.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+# CONFIG_DEVTMPFS_MOUNT normally mounts /dev already.
+grep -q " /dev " /proc/mounts || mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+read -r up _ </proc/uptime
+echo "UML-TEST: init started at ${up} s guest uptime"
+/tests/runner /tests/t
+echo "UML-TEST: runner exit status $?"
+sync
+poweroff -f
+EOF
+chmod 755 "$stage/init"
+echo "/dev/ubda / ext4 defaults 0 1" >"$stage/etc/fstab"
+
+# --- image ----------------------------------------------------------------------------
+say "writing $image"
+rm -f "$image.tmp"
+truncate -s 96M "$image.tmp"
+mke2fs -q -F -t ext4 -L uml-test -E root_owner=0:0 -d "$stage" "$image.tmp" ||
+	die "mke2fs" "could not build the image from $stage"
+mv "$image.tmp" "$image"
+say "done: $image ($(find "$stage/tests/t" -type f | wc -l) test programs)"
