@@ -22,8 +22,18 @@ packages=(
 	# checking the scripts
 	shellcheck
 	# UML kernel build and its guest tests (uml/)
-	patch xz-utils binutils e2fsprogs
+	patch xz-utils binutils e2fsprogs gdb
 )
+
+# Each part of the tree lists what else it needs in its own deps.list
+# (one package per line, # comments).
+for list in "$top"/*/deps.list "$top"/*/*/deps.list; do
+	[ -f "$list" ] || continue
+	while read -r p _; do
+		case $p in '' | '#'*) continue ;; esac
+		packages+=("$p")
+	done <"$list"
+done
 
 missing=()
 for p in "${packages[@]}"; do
