@@ -43,6 +43,23 @@ up_to_date() {
 	[ -f "$1" ] && [ -f "$1.stamp" ] && [ "$(cat "$1.stamp")" = "$2" ]
 }
 
+# normalize_modes SRC STAGE: the files of the recipe directory SRC, once
+# copied to STAGE, get modes that do not depend on the umask of whoever
+# checked the tree out: 755 for directories and executables, 644 for the
+# rest (the caller then tightens what must be private).
+normalize_modes() {
+	(cd "$1" && find . -mindepth 1 ! -type l -printf '%P\0') | (
+		cd "$2" || exit 1
+		while IFS= read -r -d '' f; do
+			if [ -d "$f" ] || [ -x "$f" ]; then
+				chmod 755 "$f"
+			else
+				chmod 644 "$f"
+			fi
+		done
+	) || die "modes" "cannot set the modes of $1's files in $2"
+}
+
 # make_ext4 STAGE IMAGE SIZE LABEL UUID: writes an ext4 file system holding
 # the tree STAGE to IMAGE (atomically, via IMAGE.tmp), reproducibly:
 #  - UUID, directory hash seed and every time mke2fs makes up itself are
