@@ -1,0 +1,43 @@
+# initscripts/: umlctl, the host network, systemd units, the SysV script.
+# Included by the top Makefile.  See initscripts/README.md.
+
+.PHONY: umlctl check-initscripts demo
+
+UMLCTL := $(BUILD)/initscripts/umlctl
+UMLCTL_SRC := $(wildcard initscripts/src/*.c)
+UMLCTL_HDR := $(wildcard initscripts/src/*.h)
+# Paths are bounded by PATH_LEN; where a cut path would matter the code
+# checks with snprintf_ok, so -Wformat-truncation is off.
+UMLCTL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
+	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
+	-D_FORTIFY_SOURCE=2 \
+	-DUMLCTL_VERSION='"$(VERSION)"' \
+	$(shell pkg-config --cflags inih 2>/dev/null)
+UMLCTL_LIBS := $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+UMLCTL_OBJ := $(patsubst initscripts/src/%.c,$(BUILD)/initscripts/obj/%.o,$(UMLCTL_SRC))
+
+umlctl: $(UMLCTL)
+
+$(BUILD)/initscripts/obj/%.o: initscripts/src/%.c $(UMLCTL_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(UMLCTL_CFLAGS) -c -o $@ $<
+
+$(UMLCTL): $(UMLCTL_OBJ)
+	$(CC) -o $@ $(UMLCTL_OBJ) $(UMLCTL_LIBS)
+
+# The suite needs the UML kernel and the tiny image.
+check-initscripts: umlctl uml tiny-image-for-initscripts
+	initscripts/tests/run
+
+# `make demo`: what it needs, then one tiny instance in a network
+# namespace of its own.
+demo: deps umlctl uml tiny-image-for-initscripts
+	initscripts/demo
+
+.PHONY: tiny-image-for-initscripts
+tiny-image-for-initscripts:
+	uml/rootfs/build-tiny
+
+CHECK_SUITES += check-initscripts
+HELP_LINES += "make demo        boot a tiny instance with umlctl in a private network namespace"
+HELP_LINES += "make check-initscripts  umlctl, host networking and init scripts in network namespaces"

@@ -1,0 +1,570 @@
+/* config.c: /etc/uml-skas/uml-skas.conf and /etc/uml-skas/instances/NAME.conf,
+ * in ini format, read with inih.  Every error names the file and line. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+/* inih calls the handler right after reading a line, so a reader that
+ * counts lines tells the handler where it is. */
+struct parse {
+	FILE *f;
+	int line;
+	const char *file;
+	int errors;
+	int first_error_line;   /* of a handler error */
+	bool quiet;
+	void *conf;
+	const struct global_conf *g;
+};
+
+static int perr(struct parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Gives inih one line at a time and counts them.  A line longer than
+ * inih's buffer is an error; its rest is skipped, so that inih and this
+ * count agree on line numbers. */
+static char *count_reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char *r = fgets(str, num, p->f);
+	size_t n;
+
+	if (!r)
+		return NULL;
+	p->line++;
+	n = strlen(str);
+	if (n > 0 && str[n - 1] != '\n' && !feof(p->f)) {
+		int c;
+
+		while ((c = fgetc(p->f)) != EOF && c != '\n')
+			;
+		perr(p, "line too long (at most %d characters)", num - 2);
+		str[0] = '\0';
+	}
+	return r;
+}
+
+static int perr(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->errors++;
+	if (!p->first_error_line)
+		p->first_error_line = p->line;
+	if (p->quiet)
+		return 0;
+	fprintf(stderr, "%s: %s:%d: ", prog, p->file, p->line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") ||
+	    !strcmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") ||
+	    !strcmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+bool config_valid_memory(const char *v)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (end == v || n <= 0)
+		return false;
+	if (*end && strchr("KMG", *end))
+		end++;
+	return *end == '\0';
+}
+
+bool config_valid_mac(const char *v)
+{
+	unsigned int b[6];
+	char c;
+
+	if (strlen(v) != 17 ||
+	    sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &c) != 6)
+		return false;
+	return (b[0] & 1) == 0;   /* unicast */
+}
+
+static bool valid_cidr(const char *v, struct in_addr *addr, int *prefix)
+{
+	char ip[64];
+	const char *slash = strchr(v, '/');
+	char *end;
+	long n;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(ip))
+		return false;
+	memcpy(ip, v, slash - v);
+	ip[slash - v] = '\0';
+	n = strtol(slash + 1, &end, 10);
+	if (*end || end == slash + 1 || n < 8 || n > 30)
+		return false;
+	*prefix = (int)n;
+	return inet_pton(AF_INET, ip, addr) == 1;
+}
+
+static bool in_subnet(const struct global_conf *g, const char *ip)
+{
+	struct in_addr net, a;
+	int prefix;
+	uint32_t mask;
+
+	if (!valid_cidr(g->address, &net, &prefix) ||
+	    inet_pton(AF_INET, ip, &a) != 1)
+		return false;
+	mask = htonl(~0u << (32 - prefix));
+	return (net.s_addr & mask) == (a.s_addr & mask);
+}
+
+static int set_str(struct parse *p, char *dst, size_t len, const char *key,
+		   const char *v)
+{
+	if (strlen(v) >= len)
+		return perr(p, "value of '%s' is too long", key);
+	strcpy(dst, v);
+	return 1;
+}
+
+static int global_handler(void *user, const char *section, const char *key,
+			  const char *v)
+{
+	struct parse *p = user;
+	struct global_conf *g = p->conf;
+
+	if (!strcmp(section, "network")) {
+		if (!strcmp(key, "bridge")) {
+			if (!*v || strlen(v) > 15 || strchr(v, '/'))
+				return perr(p, "bridge: not an interface name: '%s'", v);
+			return set_str(p, g->bridge, sizeof(g->bridge), key, v);
+		}
+		if (!strcmp(key, "address")) {
+			struct in_addr a;
+			int n;
+
+			if (!valid_cidr(v, &a, &n))
+				return perr(p, "address: want IPv4/PREFIX (8-30), got '%s'", v);
+			return set_str(p, g->address, sizeof(g->address), key, v);
+		}
+		if (!strcmp(key, "nat"))
+			return parse_bool(v, &g->nat) ? perr(p, "nat: want yes or no, got '%s'", v) : 1;
+		if (!strcmp(key, "dhcp_range")) {
+			char a[64], b[64], extra;
+
+			if (sscanf(v, "%63[0-9.] , %63[0-9.]%c", a, b, &extra) != 2)
+				return perr(p, "dhcp_range: want FIRST,LAST, got '%s'", v);
+			return set_str(p, g->dhcp_range, sizeof(g->dhcp_range), key, v);
+		}
+		if (!strcmp(key, "domain"))
+			return set_str(p, g->domain, sizeof(g->domain), key, v);
+		return perr(p, "unknown key '%s' in section [network]", key);
+	}
+	if (!strcmp(section, "defaults")) {
+		if (!strcmp(key, "user"))
+			return set_str(p, g->user, sizeof(g->user), key, v);
+		if (!strcmp(key, "kernel"))
+			return set_str(p, g->kernel, sizeof(g->kernel), key, v);
+		if (!strcmp(key, "image_dir"))
+			return set_str(p, g->image_dir, sizeof(g->image_dir), key, v);
+		if (!strcmp(key, "image"))
+			return set_str(p, g->image, sizeof(g->image), key, v);
+		if (!strcmp(key, "tmpdir"))
+			return set_str(p, g->tmpdir, sizeof(g->tmpdir), key, v);
+		if (!strcmp(key, "memory")) {
+			if (!config_valid_memory(v))
+				return perr(p, "memory: want a size like 256M, got '%s'", v);
+			return set_str(p, g->memory, sizeof(g->memory), key, v);
+		}
+		if (!strcmp(key, "stop_timeout")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+
+			if (*end || end == v || n < 1 || n > 3600)
+				return perr(p, "stop_timeout: want seconds (1-3600), got '%s'", v);
+			g->stop_timeout = (int)n;
+			return 1;
+		}
+		return perr(p, "unknown key '%s' in section [defaults]", key);
+	}
+	return perr(p, "unknown section [%s] (want [network] or [defaults])",
+		    section);
+}
+
+static int run_parse(struct parse *p, ini_handler h)
+{
+	int r;
+
+	p->f = fopen(p->file, "r");
+	if (!p->f)
+		return -errno;
+	p->line = 0;
+	r = ini_parse_stream((ini_reader)count_reader, p, h, p);
+	fclose(p->f);
+	/* inih returns the first line with an error; if no handler error
+	 * was reported there, it is a syntax error. */
+	if (r > 0 && r != p->first_error_line) {
+		p->errors++;
+		if (!p->quiet)
+			fprintf(stderr, "%s: %s:%d: syntax error (want [section] or key = value)\n",
+				prog, p->file, r);
+	}
+	return p->errors ? -1 : 0;
+}
+
+int config_load_global(struct global_conf *g)
+{
+	char dir[PATH_LEN];
+	struct parse p = { .conf = g, .file = g->file };
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	strcpy(g->bridge, "umlbr0");
+	strcpy(g->address, "10.77.0.1/24");
+	g->nat = true;
+	strcpy(g->dhcp_range, "10.77.0.100,10.77.0.199");
+	strcpy(g->domain, "uml");
+	strcpy(g->user, "uml-skas");
+	strcpy(g->kernel, "/usr/lib/uml-skas/linux");
+	strcpy(g->image_dir, "/usr/share/uml-skas/images");
+	strcpy(g->image, "tiny");
+	strcpy(g->memory, "256M");
+	strcpy(g->tmpdir, "/dev/shm");
+	g->stop_timeout = 30;
+
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(g->file, sizeof(g->file), "%s/uml-skas.conf", dir) < 0)
+		return -1;
+	r = run_parse(&p, global_handler);
+	if (r == -ENOENT)
+		return 0;   /* all defaults */
+	if (r < -1) {
+		err("%s: %s", g->file, strerror(-r));
+		return -1;
+	}
+	if (r == 0) {
+		char a[64], b[64];
+
+		if (sscanf(g->dhcp_range, "%63[0-9.] , %63[0-9.]", a, b) != 2 ||
+		    !in_subnet(g, a) || !in_subnet(g, b)) {
+			err("%s: dhcp_range %s is not inside %s", g->file,
+			    g->dhcp_range, g->address);
+			return -1;
+		}
+	}
+	return r;
+}
+
+void config_default_mac(const char *name, int idx, char mac[18])
+{
+	uint32_t h = 2166136261u;   /* FNV-1a of "name/idx" */
+	char key[32];
+
+	snprintf(key, sizeof(key), "%s/%d", name, idx);
+	for (const char *c = key; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	/* 02: locally administered unicast; 75:6d = "um" */
+	snprintf(mac, 18, "02:75:6d:%02x:%02x:%02x", (h >> 16) & 0xff,
+		 (h >> 8) & 0xff, h & 0xff);
+}
+
+static int resolve_image(const struct global_conf *g, struct instance_conf *ic)
+{
+	if (strchr(ic->image, '/'))
+		return snprintf_ok(ic->image_path, sizeof(ic->image_path), "%s",
+				   ic->image);
+	return snprintf_ok(ic->image_path, sizeof(ic->image_path), "%s/%s.ext4",
+			   g->image_dir, ic->image);
+}
+
+static int instance_handler(void *user, const char *section, const char *key,
+			    const char *v)
+{
+	struct parse *p = user;
+	struct instance_conf *ic = p->conf;
+	int idx;
+	char extra;
+
+	if (!strcmp(section, "instance")) {
+		if (!strcmp(key, "image")) {
+			if (!*v)
+				return perr(p, "image: empty");
+			if (!set_str(p, ic->image, sizeof(ic->image), key, v) ||
+			    resolve_image(p->g, ic) < 0)
+				return 0;
+			if (access(ic->image_path, R_OK) < 0)
+				return perr(p, "image: %s: %s", ic->image_path,
+					    strerror(errno));
+			return 1;
+		}
+		if (!strcmp(key, "memory")) {
+			if (!config_valid_memory(v))
+				return perr(p, "memory: want a size like 256M, got '%s'", v);
+			return set_str(p, ic->memory, sizeof(ic->memory), key, v);
+		}
+		if (!strcmp(key, "cpu")) {
+			char *end;
+			long n;
+
+			if (!strcmp(v, "auto")) {
+				ic->cpu = -1;
+				return 1;
+			}
+			n = strtol(v, &end, 10);
+			if (*end || end == v || n < 0 || n >= sysconf(_SC_NPROCESSORS_CONF))
+				return perr(p, "cpu: want auto or a CPU number below %ld, got '%s'",
+					    sysconf(_SC_NPROCESSORS_CONF), v);
+			ic->cpu = (int)n;
+			return 1;
+		}
+		if (!strcmp(key, "autostart"))
+			return parse_bool(v, &ic->autostart) ?
+				perr(p, "autostart: want yes or no, got '%s'", v) : 1;
+		if (!strcmp(key, "network"))
+			return parse_bool(v, &ic->network) ?
+				perr(p, "network: want yes or no, got '%s'", v) : 1;
+		if (!strcmp(key, "append"))
+			return set_str(p, ic->append, sizeof(ic->append), key, v);
+		if (!strcmp(key, "ssh_key")) {
+			if (access(v, R_OK) < 0)
+				return perr(p, "ssh_key: cannot read %s: %s", v, strerror(errno));
+			return set_str(p, ic->ssh_key, sizeof(ic->ssh_key), key, v);
+		}
+		if (!strcmp(key, "disk")) {
+			if (ic->ndisks >= MAX_DISKS)
+				return perr(p, "disk: at most %d disks", MAX_DISKS);
+			if (v[0] != '/' || access(v, R_OK | W_OK) < 0)
+				return perr(p, "disk: %s: %s", v,
+					    v[0] != '/' ? "want an absolute path" : strerror(errno));
+			return set_str(p, ic->disks[ic->ndisks++], PATH_LEN, key, v);
+		}
+		return perr(p, "unknown key '%s' in section [instance]", key);
+	}
+	if (sscanf(section, "net%d%c", &idx, &extra) == 1 && idx >= 0 &&
+	    idx < MAX_NETS) {
+		struct net_conf *n = &ic->nets[idx];
+
+		n->used = true;
+		if (!strcmp(key, "mac")) {
+			if (!config_valid_mac(v))
+				return perr(p, "mac: want a unicast MAC like 02:75:6d:00:00:01, got '%s'", v);
+			snprintf(n->mac, sizeof(n->mac), "%s", v);
+			n->line = p->line;
+			return 1;
+		}
+		if (!strcmp(key, "address")) {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, v, &a) != 1 || !in_subnet(p->g, v))
+				return perr(p, "address: want an IPv4 address inside %s, got '%s'",
+					    p->g->address, v);
+			return set_str(p, n->address, sizeof(n->address), key, v);
+		}
+		return perr(p, "unknown key '%s' in section [%s]", key, section);
+	}
+	return perr(p, "unknown section [%s] (want [instance] or [net0]..[net%d])",
+		    section, MAX_NETS - 1);
+}
+
+static int load_instance(const struct global_conf *g, const char *name,
+			 struct instance_conf *ic, bool quiet)
+{
+	char dir[PATH_LEN];
+	struct parse p = { .conf = ic, .file = ic->file, .g = g, .quiet = quiet };
+	int r;
+
+	memset(ic, 0, sizeof(*ic));
+	if (!valid_name(name)) {
+		if (!quiet)
+			err("bad instance name '%s': 1-%d of a-z, 0-9 and '-'",
+			    name, NAME_MAX_LEN);
+		return -1;
+	}
+	strcpy(ic->name, name);
+	strcpy(ic->image, g->image);
+	strcpy(ic->memory, g->memory);
+	ic->cpu = -1;
+	ic->network = true;
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(ic->file, sizeof(ic->file), "%s/instances/%s.conf", dir,
+			name) < 0)
+		return -1;
+	r = run_parse(&p, instance_handler);
+	if (r == -ENOENT) {
+		if (!quiet)
+			err("no instance '%s' (%s does not exist)", name, ic->file);
+		return -2;
+	}
+	if (r < -1) {
+		if (!quiet)
+			err("%s: %s", ic->file, strerror(-r));
+		return -1;
+	}
+	if (r < 0)
+		return -1;
+	if (resolve_image(g, ic) < 0)
+		return -1;
+	if (access(ic->image_path, R_OK) < 0) {
+		if (!quiet)
+			err("%s: image %s (the default image of %s): %s", ic->file,
+			    ic->image_path, g->file, strerror(errno));
+		return -1;
+	}
+	if (ic->network) {
+		bool any = false;
+
+		for (int i = 0; i < MAX_NETS; i++)
+			any |= ic->nets[i].used;
+		if (!any)
+			ic->nets[0].used = true;
+		for (int i = 0; i < MAX_NETS; i++)
+			if (ic->nets[i].used && !ic->nets[i].mac[0])
+				config_default_mac(name, i, ic->nets[i].mac);
+	} else {
+		memset(ic->nets, 0, sizeof(ic->nets));
+	}
+	return 0;
+}
+
+int config_load_instance(const struct global_conf *g, const char *name,
+			 struct instance_conf *ic)
+{
+	return load_instance(g, name, ic, false);
+}
+
+int config_load_instance_quiet(const struct global_conf *g, const char *name,
+			       struct instance_conf *ic)
+{
+	return load_instance(g, name, ic, true);
+}
+
+/* One instance's MACs against every other loadable instance file. */
+int config_check_macs(const struct global_conf *g,
+		      const struct instance_conf *ic)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	static struct instance_conf other;
+	int n = config_instance_names(names, MAX_INSTANCES);
+	int bad = 0;
+
+	for (int a = 0; a < MAX_NETS; a++)
+		for (int b = a + 1; b < MAX_NETS; b++)
+			if (ic->nets[a].used && ic->nets[b].used &&
+			    !strcasecmp(ic->nets[a].mac, ic->nets[b].mac)) {
+				err("%s:%d: duplicate mac %s: [net%d] has it too",
+				    ic->file, ic->nets[b].line, ic->nets[b].mac, a);
+				bad++;
+			}
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], ic->name) ||
+		    load_instance(g, names[i], &other, true) < 0)
+			continue;
+		for (int a = 0; a < MAX_NETS; a++)
+			for (int b = 0; b < MAX_NETS; b++) {
+				if (!ic->nets[a].used || !other.nets[b].used ||
+				    strcasecmp(ic->nets[a].mac, other.nets[b].mac))
+					continue;
+				err("%s:%d: duplicate mac %s: already used by [net%d] of %s (%s:%d)",
+				    ic->file, ic->nets[a].line, ic->nets[a].mac,
+				    b, other.name, other.file, other.nets[b].line);
+				bad++;
+			}
+	}
+	return bad ? -1 : 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int config_instance_names(char names[][NAME_MAX_LEN + 1], int max)
+{
+	char dir[PATH_LEN], idir[PATH_LEN];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(idir, sizeof(idir), "%s/instances", dir) < 0)
+		return -1;
+	d = opendir(idir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < max) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".conf") ||
+		    len - 5 > NAME_MAX_LEN)
+			continue;
+		memcpy(names[n], e->d_name, len - 5);
+		names[n][len - 5] = '\0';
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	return n;
+}
+
+/* Checks every instance file, and that no MAC is used twice. */
+int config_check_all(const struct global_conf *g)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	static struct instance_conf ics[MAX_INSTANCES];
+	int n = config_instance_names(names, MAX_INSTANCES);
+	int bad = 0;
+
+	for (int i = 0; i < n; i++)
+		if (load_instance(g, names[i], &ics[i], false) < 0) {
+			ics[i].name[0] = '\0';
+			bad++;
+		}
+	for (int i = 0; i < n; i++) {
+		for (int a = 0; a < MAX_NETS; a++) {
+			const struct net_conf *na = &ics[i].nets[a];
+
+			if (!ics[i].name[0] || !na->used)
+				continue;
+			for (int j = 0; j <= i; j++) {
+				for (int b = 0; b < MAX_NETS; b++) {
+					const struct net_conf *nb = &ics[j].nets[b];
+
+					if (!ics[j].name[0] || !nb->used ||
+					    (j == i && b >= a) ||
+					    strcasecmp(na->mac, nb->mac))
+						continue;
+					err("%s:%d: duplicate mac %s: already used by [net%d] of %s (%s:%d)",
+					    ics[i].file, na->line, na->mac, b,
+					    ics[j].name, ics[j].file, nb->line);
+					bad++;
+				}
+			}
+		}
+	}
+	return bad ? -1 : n;
+}

@@ -1,0 +1,139 @@
+/* create.c: `umlctl create` writes ETC/instances/NAME.conf from its options
+ * (and checks it like any other instance file); `umlctl destroy` stops the
+ * instance and removes its file and state.  Both are idempotent. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+static int compose(const char *name, const struct create_opts *o, char *text,
+		   size_t len)
+{
+	char mac[18];
+	const char *net = o->net ? o->net : "dhcp";
+	int n;
+
+	if (strcmp(net, "dhcp") && strcmp(net, "none")) {
+		err("create: --net %s: use dhcp or none", net);
+		return -1;
+	}
+	if (o->memory && !config_valid_memory(o->memory)) {
+		err("create: --mem %s: want a size like 256M", o->memory);
+		return -1;
+	}
+	if (o->mac && !config_valid_mac(o->mac)) {
+		err("create: --mac %s: want a unicast MAC like 02:75:6d:00:00:01", o->mac);
+		return -1;
+	}
+	if (o->ssh_key && (o->ssh_key[0] != '/' || access(o->ssh_key, R_OK) < 0)) {
+		err("create: --ssh-key %s: %s", o->ssh_key,
+		    o->ssh_key[0] != '/' ? "want an absolute path" : strerror(errno));
+		return -1;
+	}
+	if (o->mac)
+		snprintf(mac, sizeof(mac), "%s", o->mac);
+	else
+		config_default_mac(name, 0, mac);
+	n = snprintf(text, len,
+		     "# uml-skas instance %s (written by umlctl create; see uml-skas.conf(5))\n"
+		     "[instance]\n"
+		     "%s%s%s"
+		     "%s%s%s"
+		     "cpu = %s\n"
+		     "autostart = %s\n"
+		     "network = %s\n"
+		     "%s%s%s",
+		     name,
+		     o->image ? "image = " : "", o->image ? o->image : "", o->image ? "\n" : "",
+		     o->memory ? "memory = " : "", o->memory ? o->memory : "", o->memory ? "\n" : "",
+		     o->cpu ? o->cpu : "auto",
+		     o->autostart ? "yes" : "no",
+		     strcmp(net, "none") ? "yes" : "no",
+		     o->ssh_key ? "ssh_key = " : "", o->ssh_key ? o->ssh_key : "",
+		     o->ssh_key ? "\n" : "");
+	if (strcmp(net, "none"))
+		n += snprintf(text + n, len - (size_t)n, "\n[net0]\nmac = %s\n", mac);
+	return (size_t)n < len ? 0 : -1;
+}
+
+int instance_create(const struct global_conf *g, const char *name,
+		    const struct create_opts *o)
+{
+	char dir[PATH_LEN], file[PATH_LEN], text[8192], old[8192];
+	struct instance_conf ic;
+
+	if (!valid_name(name)) {
+		err("create: bad instance name '%s': 1-%d of a-z, 0-9 and '-'",
+		    name, NAME_MAX_LEN);
+		return EX_USAGE;
+	}
+	if (compose(name, o, text, sizeof(text)) < 0)
+		return EX_USAGE;
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(file, sizeof(file), "%s/instances/%s.conf", dir, name) < 0)
+		return EX_FAIL;
+	if (read_file(file, old, sizeof(old)) >= 0) {
+		if (!strcmp(old, text)) {
+			msg("%s: already exists (%s)", name, file);
+			return EX_OK;
+		}
+		err("create: %s exists with other settings; edit it, or destroy %s first",
+		    file, name);
+		return EX_FAIL;
+	}
+	snprintf(old, sizeof(old), "%s/instances", dir);
+	if (mkdir_p(old, 0755) < 0 || write_file(file, text, 0644) < 0)
+		return EX_FAIL;
+	/* The new file must load like any other, with a MAC of its own. */
+	if (config_load_instance(g, name, &ic) < 0 ||
+	    config_check_macs(g, &ic) < 0) {
+		unlink(file);
+		err("create: %s not created", name);
+		return EX_CONFIG;
+	}
+	net_write_hosts(g);
+	msg("%s: created (%s, image %s, memory %s, mac %s)", name, file,
+	    ic.image_path, ic.memory, ic.nets[0].used ? ic.nets[0].mac : "none");
+	return EX_OK;
+}
+
+int instance_destroy(const struct global_conf *g, const char *name)
+{
+	char dir[PATH_LEN], file[PATH_LEN], state[PATH_LEN];
+	char names[1][NAME_MAX_LEN + 1];
+	struct inst_info info;
+	int r;
+
+	if (!valid_name(name)) {
+		err("destroy: bad instance name '%s'", name);
+		return EX_USAGE;
+	}
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(file, sizeof(file), "%s/instances/%s.conf", dir, name) < 0 ||
+	    state_dir(state, sizeof(state), name) < 0)
+		return EX_FAIL;
+	instance_info(name, &info);
+	if (info.state == INST_RUNNING) {
+		snprintf(names[0], sizeof(names[0]), "%s", name);
+		r = instance_stop_many(g, names, 1, g->stop_timeout);
+		if (r)
+			return r;
+	} else if (info.state == INST_DEAD) {
+		instance_cleanup(name, NULL);
+	}
+	if (access(file, F_OK) < 0 && access(state, F_OK) < 0) {
+		msg("%s: does not exist", name);
+		return EX_OK;
+	}
+	if (rm_rf(state) < 0 || (unlink(file) < 0 && errno != ENOENT)) {
+		err("destroy: cannot remove %s or %s", state, file);
+		return EX_FAIL;
+	}
+	net_write_hosts(g);
+	msg("%s: destroyed (removed %s and %s)", name, file, state);
+	return EX_OK;
+}

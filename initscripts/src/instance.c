@@ -1,0 +1,726 @@
+/* instance.c: the state of one instance (from its runtime files), and
+ * start, stop, kill, cleanup and status.  The runtime files of a running
+ * instance are in RUN/NAME/ (supervisor.pid, pid, cpu, started, kernel,
+ * console.sock) and UML's own in RUN/uml/NAME/ (pid, mconsole); the state
+ * in STATE/NAME/ (disk.cow, meta.img, console.log, last-exit). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+const char *state_name(enum inst_state s)
+{
+	switch (s) {
+	case INST_RUNNING:
+		return "running";
+	case INST_DEAD:
+		return "dead";
+	case INST_FAILED:
+		return "failed";
+	default:
+		return "stopped";
+	}
+}
+
+static int run_file(const char *name, const char *file, char *out, size_t len)
+{
+	char dir[PATH_LEN];
+
+	if (run_dir(dir, sizeof(dir), name) < 0)
+		return -1;
+	return snprintf_ok(out, len, "%s/%s", dir, file);
+}
+
+static int state_file(const char *name, const char *file, char *out, size_t len)
+{
+	char dir[PATH_LEN];
+
+	if (state_dir(dir, sizeof(dir), name) < 0)
+		return -1;
+	return snprintf_ok(out, len, "%s/%s", dir, file);
+}
+
+/* True when pid is a live process whose program is exe. */
+static bool pid_is(pid_t pid, const char *exe)
+{
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	if (!pid_alive(pid))
+		return false;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, exe);
+}
+
+/* A supervisor is a forked umlctl: its command name says so (its program
+ * may have been replaced on disk since, so /proc/PID/exe is no test). */
+static bool sup_alive(pid_t pid)
+{
+	char path[64], comm[32];
+
+	if (!pid_alive(pid))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	return read_file(path, comm, sizeof(comm)) > 0 &&
+	       !strcmp(comm, "umlctl\n");
+}
+
+void instance_info(const char *name, struct inst_info *info)
+{
+	char path[PATH_LEN], buf[PATH_LEN], udir[PATH_LEN];
+	struct stat st;
+
+	memset(info, 0, sizeof(*info));
+	info->cpu = -1;
+	if (run_file(name, "supervisor.pid", path, sizeof(path)) == 0)
+		info->sup_pid = read_pid(path);
+	if (run_file(name, "pid", path, sizeof(path)) == 0)
+		info->uml_pid = read_pid(path);
+	if (run_file(name, "cpu", path, sizeof(path)) == 0 &&
+	    read_file(path, buf, sizeof(buf)) > 0)
+		info->cpu = atoi(buf);
+	if (run_file(name, "started", path, sizeof(path)) == 0 &&
+	    read_file(path, buf, sizeof(buf)) > 0)
+		info->started = (time_t)atoll(buf);
+	if (state_file(name, "last-exit", path, sizeof(path)) == 0 &&
+	    read_file(path, buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(info->last_exit, sizeof(info->last_exit), "%s", buf);
+	}
+	if (info->sup_pid && sup_alive(info->sup_pid)) {
+		info->state = INST_RUNNING;
+		return;
+	}
+	/* No supervisor: anything left behind means it died. */
+	if (info->sup_pid || info->uml_pid ||
+	    (uml_dir(udir, sizeof(udir)) == 0 &&
+	     snprintf_ok(path, sizeof(path), "%s/%s", udir, name) == 0 &&
+	     stat(path, &st) == 0) ||
+	    (run_dir(path, sizeof(path), name) == 0 && stat(path, &st) == 0) ||
+	    net_taps_left(name)) {
+		info->state = INST_DEAD;
+		return;
+	}
+	if (info->last_exit[0] && strcmp(info->last_exit, "powered off"))
+		info->state = INST_FAILED;
+	else
+		info->state = INST_STOPPED;
+}
+
+/* Removes whatever a dead instance left: processes, TAP devices, UML's
+ * directory (pid, mconsole socket), the runtime directory. */
+int instance_cleanup(const char *name, const char *why)
+{
+	struct inst_info info;
+	char path[PATH_LEN], kernel[PATH_LEN], udir[PATH_LEN], text[256];
+	int what = 0;
+
+	instance_info(name, &info);
+	if (info.state == INST_RUNNING) {
+		err("%s: is running; not cleaning up", name);
+		return EX_FAIL;
+	}
+	if (run_file(name, "kernel", path, sizeof(path)) == 0 &&
+	    read_file(path, kernel, sizeof(kernel)) > 0) {
+		kernel[strcspn(kernel, "\n")] = '\0';
+		if (pid_is(info.uml_pid, kernel)) {
+			kill(-info.uml_pid, SIGKILL);
+			kill(info.uml_pid, SIGKILL);
+			for (int i = 0; i < 50 && pid_alive(info.uml_pid); i++)
+				sleep_ms(100);
+			what |= 1;
+		}
+	}
+	if (net_taps_left(name)) {
+		net_taps_down(name);
+		what |= 2;
+	}
+	if (uml_dir(udir, sizeof(udir)) == 0 &&
+	    snprintf_ok(path, sizeof(path), "%s/%s", udir, name) == 0 &&
+	    access(path, F_OK) == 0) {
+		rm_rf(path);
+		what |= 4;
+	}
+	if (run_dir(path, sizeof(path), name) == 0 && access(path, F_OK) == 0) {
+		rm_rf(path);
+		what |= 8;
+	}
+	if (why && state_file(name, "last-exit", path, sizeof(path)) == 0) {
+		snprintf(text, sizeof(text), "%s\n", why);
+		write_file(path, text, 0644);
+	}
+	if (what)
+		msg("%s: cleaned up after a crash:%s%s%s%s", name,
+		    what & 1 ? " killed the UML process left over;" : "",
+		    what & 2 ? " removed TAP devices;" : "",
+		    what & 4 ? " removed the mconsole socket;" : "",
+		    what & 8 ? " removed pid files;" : "");
+	return EX_OK;
+}
+
+/* The CPU with the fewest running instances, among those we may use. */
+static int pick_cpu(const struct instance_conf *ic)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	int load[CPU_SETSIZE] = { 0 };
+	cpu_set_t allowed;
+	int n = config_instance_names(names, MAX_INSTANCES), best = -1;
+
+	if (ic->cpu >= 0)
+		return ic->cpu;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct inst_info info;
+
+		if (!strcmp(names[i], ic->name))
+			continue;
+		instance_info(names[i], &info);
+		if (info.state == INST_RUNNING && info.cpu >= 0 &&
+		    info.cpu < CPU_SETSIZE)
+			load[info.cpu]++;
+	}
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed) && (best < 0 || load[c] < load[best]))
+			best = c;
+	return best < 0 ? 0 : best;
+}
+
+/* The metadata disk (ext2, label uml-meta) that the images read at boot:
+ * hostname, network (dhcp or none), authorized_keys. */
+static int make_metadata(const struct instance_conf *ic, const char *state,
+			 const char *run)
+{
+	char dir[PATH_LEN], file[PATH_LEN], img[PATH_LEN], tmpimg[PATH_LEN];
+	char text[128], keys[16384];
+	int fd, r;
+
+	if (snprintf_ok(dir, sizeof(dir), "%s/meta.d", run) < 0 ||
+	    snprintf_ok(img, sizeof(img), "%s/meta.img", state) < 0 ||
+	    snprintf_ok(tmpimg, sizeof(tmpimg), "%s/meta.img.tmp", state) < 0)
+		return -1;
+	rm_rf(dir);
+	if (mkdir_p(dir, 0755) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "%s\n", ic->name);
+	snprintf(file, sizeof(file), "%s/hostname", dir);
+	if (write_file(file, text, 0644) < 0)
+		return -1;
+	snprintf(file, sizeof(file), "%s/network", dir);
+	if (write_file(file, ic->network ? "dhcp\n" : "none\n", 0644) < 0)
+		return -1;
+	if (ic->ssh_key[0]) {
+		if (read_file(ic->ssh_key, keys, sizeof(keys)) < 0) {
+			err("%s: ssh key %s: %s", ic->name, ic->ssh_key,
+			    strerror(errno));
+			return -1;
+		}
+		snprintf(file, sizeof(file), "%s/authorized_keys", dir);
+		if (write_file(file, keys, 0644) < 0)
+			return -1;
+	}
+	fd = open(tmpimg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, 1024 * 1024) < 0) {
+		err("%s: %s", tmpimg, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	{
+		char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-L",
+				 "uml-meta", "-E", "root_owner=0:0", "-d", dir,
+				 tmpimg, NULL };
+
+		r = run_cmd(argv, false);
+	}
+	rm_rf(dir);
+	if (r || rename(tmpimg, img) < 0) {
+		err("%s: cannot make the metadata disk %s", ic->name, img);
+		unlink(tmpimg);
+		return -1;
+	}
+	return 0;
+}
+
+static int prepare_dirs(const struct instance_conf *ic, uid_t uid, gid_t gid,
+			char *state, char *run)
+{
+	char udir[PATH_LEN];
+
+	if (state_dir(state, PATH_LEN, ic->name) < 0 ||
+	    run_dir(run, PATH_LEN, ic->name) < 0 || uml_dir(udir, sizeof(udir)) < 0)
+		return -1;
+	if (mkdir_p(state, 0750) < 0 || mkdir_p(run, 0755) < 0 ||
+	    mkdir_p(udir, 0755) < 0)
+		return -1;
+	/* UML writes the COW file and its own directory as the user. */
+	if (chown(state, uid, gid) < 0 || chown(udir, uid, gid) < 0) {
+		err("%s: cannot give %s and %s to uid %u: %s", ic->name, state,
+		    udir, (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	{
+		char cow[PATH_LEN + 16];
+
+		snprintf(cow, sizeof(cow), "%s/disk.cow", state);
+		if (lchown(cow, uid, gid) < 0 && errno != ENOENT) {
+			err("%s: %s: %s", ic->name, cow, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Waits for the supervisor's "ok" (or its error) on fd. */
+static int wait_ready(int fd, const char *name, int timeout_s)
+{
+	char buf[PATH_LEN + 512];
+	size_t used = 0;
+	double end = now_s() + timeout_s;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = (int)((end - now_s()) * 1000);
+		ssize_t n;
+
+		if (left <= 0) {
+			err("%s: no word from the supervisor after %d s", name, timeout_s);
+			return -1;
+		}
+		if (poll(&p, 1, left) <= 0)
+			continue;
+		n = read(fd, buf + used, sizeof(buf) - 1 - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	if (!strncmp(buf, "ok\n", 3))
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	err("%s: %s", name, used ? buf : "the supervisor died");
+	return -1;
+}
+
+/* The lease expiry dnsmasq recorded for mac (0: none). */
+static long long lease_expiry(const char *mac)
+{
+	char file[PATH_LEN], line[512];
+	long long found = 0;
+	FILE *f;
+
+	if (state_dir(file, sizeof(file), NULL) < 0)
+		return 0;
+	strncat(file, "/dnsmasq.leases", sizeof(file) - strlen(file) - 1);
+	f = fopen(file, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		long long exp;
+		char lmac[32];
+
+		if (sscanf(line, "%lld %31s", &exp, lmac) == 2 &&
+		    !strcasecmp(lmac, mac))
+			found = exp;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Waits until dnsmasq leases an address to net0 (a lease newer than the
+ * one before the start, if any).  0 and the address, or -1. */
+static int wait_new_lease(const struct instance_conf *ic, long long before,
+			  int timeout, char *ip, size_t len)
+{
+	double end = now_s() + timeout;
+
+	while (now_s() < end) {
+		long long exp = lease_expiry(ic->nets[0].mac);
+
+		if (exp && exp != before &&
+		    net_lease_address(ic->nets[0].mac, ip, len))
+			return 0;
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+/* For an instance started earlier (by this command): the lease newer
+ * than the one it had before its start (RUN/NAME/lease-before). */
+int instance_wait_lease(const struct instance_conf *ic, int timeout, char *ip,
+			size_t len)
+{
+	char path[PATH_LEN], buf[64];
+	long long before = 0;
+
+	if (!ic->nets[0].used)
+		return -1;
+	if (run_file(ic->name, "lease-before", path, sizeof(path)) == 0 &&
+	    read_file(path, buf, sizeof(buf)) > 0)
+		before = atoll(buf);
+	return wait_new_lease(ic, before, timeout, ip, len);
+}
+
+int instance_start(const struct global_conf *g, const struct instance_conf *ic,
+		   int wait_lease)
+{
+	struct inst_info info;
+	struct launch l = { .g = g, .ic = ic };
+	char state[PATH_LEN], run[PATH_LEN], path[PATH_LEN + 32];
+	char kernel[PATH_MAX];
+	int pfd[2];
+	long long before = 0;
+	double t0 = now_s();
+	pid_t pid;
+
+	instance_info(ic->name, &info);
+	if (info.state == INST_RUNNING) {
+		msg("%s: already running (pid %d)", ic->name, (int)info.uml_pid);
+		return EX_OK;
+	}
+	if (info.state == INST_DEAD)
+		instance_cleanup(ic->name, "lost: the supervisor and UML died");
+	if (lookup_user(g->user, &l.uid, &l.gid) < 0)
+		return EX_CONFIG;
+	if (!realpath(g->kernel, kernel) || access(kernel, X_OK) < 0) {
+		err("%s: kernel %s: %s (set kernel= in %s)", ic->name, g->kernel,
+		    strerror(errno), g->file);
+		return EX_CONFIG;
+	}
+	if (ic->nets[0].used && !net_bridge_exists(g)) {
+		err("%s: the bridge %s is missing: run 'umlctl network up' first",
+		    ic->name, g->bridge);
+		return EX_FAIL;
+	}
+	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
+	    make_metadata(ic, state, run) < 0)
+		return EX_FAIL;
+	snprintf(path, sizeof(path), "%s/kernel", run);
+	{
+		char text[PATH_MAX + 2];
+
+		snprintf(text, sizeof(text), "%s\n", kernel);
+		if (write_file(path, text, 0644) < 0)
+			return EX_FAIL;
+	}
+	l.cpu = pick_cpu(ic);
+	if (net_taps_up(g, ic, l.uid) < 0) {
+		rm_rf(run);
+		return EX_FAIL;
+	}
+	net_write_hosts(g);
+	if (ic->nets[0].used) {
+		char text[32];
+
+		before = lease_expiry(ic->nets[0].mac);
+		snprintf(text, sizeof(text), "%lld\n", before);
+		snprintf(path, sizeof(path), "%s/lease-before", run);
+		write_file(path, text, 0644);
+	}
+	snprintf(path, sizeof(path), "%s/last-exit", state);
+	unlink(path);
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		err("pipe: %s", strerror(errno));
+		return EX_FAIL;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		err("fork: %s", strerror(errno));
+		return EX_FAIL;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		l.ready_fd = pfd[1];
+		supervise(&l);
+	}
+	close(pfd[1]);
+	{
+		char text[32];
+
+		snprintf(text, sizeof(text), "%d\n", (int)pid);
+		snprintf(path, sizeof(path), "%s/supervisor.pid", run);
+		write_file(path, text, 0644);
+	}
+	if (wait_ready(pfd[0], ic->name, 45) < 0) {
+		close(pfd[0]);
+		if (pid_alive(pid))
+			kill(pid, SIGKILL);
+		waitpid(pid, NULL, WNOHANG);
+		instance_cleanup(ic->name, NULL);
+		return EX_FAIL;
+	}
+	close(pfd[0]);
+	instance_info(ic->name, &info);
+	msg("%s: started (pid %d, CPU %d, %.1f s)", ic->name, (int)info.uml_pid,
+	    l.cpu, now_s() - t0);
+	if (wait_lease > 0 && ic->nets[0].used) {
+		char ip[64];
+
+		if (wait_new_lease(ic, before, wait_lease, ip, sizeof(ip)) < 0) {
+			err("%s: no DHCP lease after %d s", ic->name, wait_lease);
+			return EX_FAIL;
+		}
+		msg("%s: address %s (DHCP lease %.1f s after start)", ic->name, ip,
+		    now_s() - t0);
+	}
+	return EX_OK;
+}
+
+struct stopping {
+	char name[NAME_MAX_LEN + 1];
+	pid_t sup, uml;
+	bool killed, done, cad_sent;
+	double t0;
+};
+
+/* Sends cad once the guest's init handles it (or, failing that, at half
+ * the timeout); an unreachable mconsole means UML is killed. */
+static void try_cad(struct stopping *s, double half)
+{
+	char reply[256];
+	int ready = mconsole_cad_ready(s->name);
+
+	if (ready == 0 && now_s() < half)
+		return;
+	if (ready < 0 ||
+	    mconsole_request(s->name, "cad", reply, sizeof(reply)) != 0) {
+		err("%s: the management console does not answer: killing it",
+		    s->name);
+		kill(-s->uml, SIGKILL);
+		s->killed = true;
+	}
+	s->cad_sent = true;
+}
+
+int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
+		       int n, int timeout)
+{
+	static struct stopping st[MAX_INSTANCES];
+	int pending = 0, bad = 0;
+	double deadline;
+
+	(void)g;
+	deadline = now_s() + timeout;
+	for (int i = 0; i < n && i < MAX_INSTANCES; i++) {
+		struct inst_info info;
+
+		memset(&st[i], 0, sizeof(st[i]));
+		snprintf(st[i].name, sizeof(st[i].name), "%s", names[i]);
+		st[i].done = true;
+		instance_info(names[i], &info);
+		if (info.state == INST_DEAD) {
+			instance_cleanup(names[i], "lost: the supervisor and UML died");
+			continue;
+		}
+		if (info.state != INST_RUNNING) {
+			msg("%s: not running", names[i]);
+			continue;
+		}
+		st[i].done = false;
+		st[i].sup = info.sup_pid;
+		st[i].uml = info.uml_pid;
+		st[i].t0 = now_s();
+		pending++;
+		try_cad(&st[i], deadline - timeout / 2.0);
+	}
+	while (pending > 0) {
+		bool late = now_s() >= deadline;
+
+		for (int i = 0; i < n; i++) {
+			if (st[i].done)
+				continue;
+			if (!sup_alive(st[i].sup)) {
+				struct inst_info info;
+
+				st[i].done = true;
+				pending--;
+				instance_info(st[i].name, &info);
+				if (info.state == INST_DEAD)
+					instance_cleanup(st[i].name, NULL);
+				if (st[i].killed)
+					msg("%s: stopped (killed)", st[i].name);
+				else
+					msg("%s: stopped (guest shut down in %.1f s: %s)",
+					    st[i].name, now_s() - st[i].t0,
+					    info.last_exit[0] ? info.last_exit : "?");
+				continue;
+			}
+			if (!st[i].cad_sent)
+				try_cad(&st[i], deadline - timeout / 2.0);
+			if (late && !st[i].killed) {
+				err("%s: did not shut down within %d s: killing it",
+				    st[i].name, timeout);
+				kill(-st[i].uml, SIGKILL);
+				kill(st[i].uml, SIGKILL);
+				st[i].killed = true;
+			}
+			if (now_s() >= deadline + 10) {
+				err("%s: the supervisor (pid %d) hangs: killing it",
+				    st[i].name, (int)st[i].sup);
+				kill(st[i].sup, SIGKILL);
+				for (int k = 0; k < 20 && pid_alive(st[i].sup); k++)
+					sleep_ms(50);
+				instance_cleanup(st[i].name, "killed: the supervisor hung");
+				st[i].done = true;
+				pending--;
+				bad++;
+			}
+		}
+		if (pending > 0)
+			sleep_ms(100);
+	}
+	return bad ? EX_FAIL : EX_OK;
+}
+
+int instance_kill(const char *name)
+{
+	struct inst_info info;
+
+	instance_info(name, &info);
+	if (info.state == INST_DEAD)
+		return instance_cleanup(name, "lost: the supervisor and UML died");
+	if (info.state != INST_RUNNING) {
+		msg("%s: not running", name);
+		return EX_OK;
+	}
+	kill(-info.uml_pid, SIGKILL);
+	kill(info.uml_pid, SIGKILL);
+	for (int i = 0; i < 100 && sup_alive(info.sup_pid); i++)
+		sleep_ms(50);
+	if (sup_alive(info.sup_pid)) {
+		kill(info.sup_pid, SIGKILL);
+		sleep_ms(100);
+	}
+	instance_info(name, &info);
+	if (info.state == INST_DEAD)
+		instance_cleanup(name, "killed");
+	msg("%s: killed", name);
+	return EX_OK;
+}
+
+/* The process mode, from the guest's /proc/cpuinfo ("mode : seccomp"). */
+static void guest_mode(const char *name, char *out, size_t len)
+{
+	char reply[8192];
+	char *p;
+
+	snprintf(out, len, "-");
+	if (mconsole_request(name, "proc cpuinfo", reply, sizeof(reply)) != 0)
+		return;
+	for (p = reply; p && *p; p = strchr(p, '\n')) {
+		char word[32];
+
+		while (*p == '\n')
+			p++;
+		if (!strncmp(p, "mode", 4) &&
+		    sscanf(p, "mode%*[ \t]: %31s", word) == 1) {
+			snprintf(out, len, "%s", word);
+			return;
+		}
+	}
+}
+
+static void format_uptime(time_t started, char *out, size_t len)
+{
+	long s = (long)(time(NULL) - started);
+
+	if (!started || s < 0)
+		snprintf(out, len, "-");
+	else if (s < 120)
+		snprintf(out, len, "%lds", s);
+	else if (s < 7200)
+		snprintf(out, len, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(out, len, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+}
+
+int instance_status(const struct global_conf *g, const struct instance_conf *ic)
+{
+	struct inst_info info;
+	char mode[32], ip[64], up[32], log[PATH_LEN];
+
+	(void)g;
+	instance_info(ic->name, &info);
+	msg("%s: %s", ic->name, state_name(info.state));
+	if (info.state == INST_RUNNING) {
+		guest_mode(ic->name, mode, sizeof(mode));
+		format_uptime(info.started, up, sizeof(up));
+		msg("  pid        %d (supervisor %d)", (int)info.uml_pid,
+		    (int)info.sup_pid);
+		msg("  mode       %s", mode);
+		msg("  cpu        %d", info.cpu);
+		msg("  uptime     %s", up);
+	}
+	for (int i = 0; i < MAX_NETS; i++) {
+		if (!ic->nets[i].used)
+			continue;
+		msg("  net%d       %s %s%s", i, ic->nets[i].mac,
+		    info.state == INST_RUNNING &&
+		    net_lease_address(ic->nets[i].mac, ip, sizeof(ip)) ? ip : "-",
+		    i == 0 ? "" : "");
+	}
+	msg("  memory     %s", ic->memory);
+	msg("  image      %s", ic->image_path);
+	msg("  autostart  %s", ic->autostart ? "yes" : "no");
+	if (state_file(ic->name, "console.log", log, sizeof(log)) == 0)
+		msg("  console    %s", log);
+	if (info.last_exit[0])
+		msg("  last exit  %s", info.last_exit);
+	if (info.state == INST_DEAD)
+		msg("  (stale runtime files: the next start or stop cleans them up)");
+	switch (info.state) {
+	case INST_RUNNING:
+		return EX_OK;
+	case INST_DEAD:
+	case INST_FAILED:
+		return EX_FAIL;
+	default:
+		return EX_STOPPED;
+	}
+}
+
+void instance_list_header(void)
+{
+	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-3s  %-7s  %s", "NAME", "STATE",
+	    "PID", "MODE", "ADDRESS", "CPU", "UPTIME", "AUTOSTART");
+}
+
+void instance_list_line(const struct global_conf *g, const struct instance_conf *ic)
+{
+	struct inst_info info;
+	char mode[32] = "-", ip[64] = "-", up[32] = "-", pid[16] = "-", cpu[8] = "-";
+
+	(void)g;
+	instance_info(ic->name, &info);
+	if (info.state == INST_RUNNING) {
+		guest_mode(ic->name, mode, sizeof(mode));
+		if (!ic->nets[0].used ||
+		    !net_lease_address(ic->nets[0].mac, ip, sizeof(ip)))
+			snprintf(ip, sizeof(ip), "-");
+		format_uptime(info.started, up, sizeof(up));
+		snprintf(pid, sizeof(pid), "%d", (int)info.uml_pid);
+		snprintf(cpu, sizeof(cpu), "%d", info.cpu);
+	}
+	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-3s  %-7s  %s", ic->name,
+	    state_name(info.state), pid, mode, ip, cpu, up,
+	    ic->autostart ? "yes" : "no");
+}

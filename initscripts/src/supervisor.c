@@ -1,0 +1,539 @@
+/* supervisor.c: the process that runs one instance.  `umlctl start` forks
+ * it (systemd sees it as the service's main process).  It
+ *  - starts UML as the instance user, pinned to one CPU, in a process
+ *    group of its own, with the console (con0) on a pseudo-terminal;
+ *  - copies the console to STATE/console.log and to the clients of the
+ *    console socket RUN/NAME/console.sock (umlctl console), and their
+ *    input to the console;
+ *  - on SIGTERM asks the guest to shut down (mconsole cad) and kills it
+ *    after stop_timeout;
+ *  - when UML exits, however it exits: kills what is left of its process
+ *    group, removes the TAP devices, sockets and pid files, and records
+ *    how the instance ended in STATE/last-exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+#define MAX_CLIENTS 8
+#define LOG_MAX (1024 * 1024)
+#define BOOT_WAIT 30   /* seconds for UML to open its mconsole socket */
+
+struct sup {
+	const struct launch *l;
+	char state[PATH_LEN], run[PATH_LEN], log[PATH_LEN], sock[PATH_LEN];
+	int master, logfd, lfd, sfd;
+	int clients[MAX_CLIENTS];
+	int taps[MAX_NETS];    /* open TAP devices, passed to UML */
+	int ntaps;
+	pid_t uml;
+	int status;
+	bool exited;
+	double kill_at;        /* 0: no stop in progress */
+	bool cad_pending;      /* stop asked before init took over cad */
+};
+
+static void logline(struct sup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_write(struct sup *s, const char *buf, size_t n)
+{
+	struct stat st;
+	char old[PATH_LEN + 8];
+
+	if (s->logfd >= 0 && fstat(s->logfd, &st) == 0 && st.st_size > LOG_MAX) {
+		snprintf(old, sizeof(old), "%s.1", s->log);
+		rename(s->log, old);
+		close(s->logfd);
+		s->logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	}
+	/* A full disk must not stop the console: errors are ignored. */
+	if (s->logfd >= 0 && write(s->logfd, buf, n) < 0) {
+	}
+}
+
+static void logline(struct sup *s, const char *fmt, ...)
+{
+	char buf[512], ts[64];
+	time_t t = time(NULL);
+	va_list ap;
+	int n;
+
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	n = snprintf(buf, sizeof(buf), "\r\n[umlctl %s] ", ts);
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 3)
+		n = (int)sizeof(buf) - 3;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	log_write(s, buf, (size_t)n);
+}
+
+static void ready(struct sup *s, const char *text)
+{
+	if (s->l->ready_fd < 0)
+		return;
+	if (write(s->l->ready_fd, text, strlen(text)) < 0)
+		err("cannot report to umlctl start: %s", strerror(errno));
+	close(s->l->ready_fd);
+	((struct launch *)s->l)->ready_fd = -1;
+}
+
+static int add_arg(char **argv, int *argc, int max, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int add_arg(char **argv, int *argc, int max, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	if (*argc >= max - 1)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		p = NULL;
+	va_end(ap);
+	if (!p)
+		return -1;
+	argv[(*argc)++] = p;
+	argv[*argc] = NULL;
+	return 0;
+}
+
+/* The UML command line. */
+static int build_argv(struct sup *s, char **argv, int max)
+{
+	const struct global_conf *g = s->l->g;
+	const struct instance_conf *ic = s->l->ic;
+	char udir[PATH_LEN], copy[sizeof(ic->append)];
+	int argc = 0, r = 0, ubd = 2;
+
+	if (uml_dir(udir, sizeof(udir)) < 0)
+		return -1;
+	r |= add_arg(argv, &argc, max, "%s", g->kernel);
+	r |= add_arg(argv, &argc, max, "umid=%s", ic->name);
+	r |= add_arg(argv, &argc, max, "uml_dir=%s", udir);
+	r |= add_arg(argv, &argc, max, "mem=%s", ic->memory);
+	r |= add_arg(argv, &argc, max, "ubd0=%s/disk.cow,%s", s->state,
+		     ic->image_path);
+	r |= add_arg(argv, &argc, max, "ubd1r=%s/meta.img", s->state);
+	for (int i = 0; i < ic->ndisks; i++)
+		r |= add_arg(argv, &argc, max, "ubd%d=%s", ubd++, ic->disks[i]);
+	r |= add_arg(argv, &argc, max, "root=/dev/ubda");
+	r |= add_arg(argv, &argc, max, "con=null");
+	r |= add_arg(argv, &argc, max, "ssl=null");
+	r |= add_arg(argv, &argc, max, "con0=fd:0,fd:1");
+	/* The TAP devices are opened here and handed to UML as file
+	 * descriptors 3, 4, ... (the vector driver's fd transport, without
+	 * vectored I/O: plain readv/writev of frames), so UML itself never
+	 * needs /dev/net/tun. */
+	for (int i = 0, fd = 3; i < MAX_NETS; i++) {
+		if (!ic->nets[i].used)
+			continue;
+		r |= add_arg(argv, &argc, max, "vec%d:transport=fd,fd=%d,vec=0,mac=%s",
+			     i, fd++, ic->nets[i].mac);
+	}
+	snprintf(copy, sizeof(copy), "%s", ic->append);
+	for (char *save, *w = strtok_r(copy, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save))
+		r |= add_arg(argv, &argc, max, "%s", w);
+	return r ? -1 : 0;
+}
+
+static void child(struct sup *s, int slave, char **argv)
+{
+	const struct launch *l = s->l;
+	sigset_t none;
+	cpu_set_t set;
+	char tmp[PATH_LEN + 8], home[PATH_LEN + 8];
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid();
+	dup2(slave, 0);
+	dup2(slave, 1);
+	dup2(slave, 2);
+	/* TAP descriptors to 3, 4, ... (by way of high numbers, so that
+	 * none is overwritten before it is moved). */
+	for (int i = 0; i < s->ntaps; i++)
+		s->taps[i] = fcntl(s->taps[i], F_DUPFD, 100);
+	for (int i = 0; i < s->ntaps; i++)
+		if (s->taps[i] < 0 || dup2(s->taps[i], 3 + i) < 0)
+			_exit(126);
+	closefrom(3 + s->ntaps);
+	if (chdir(s->state) < 0)
+		_exit(126);
+	CPU_ZERO(&set);
+	CPU_SET(l->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		fprintf(stderr, "umlctl: cannot pin to CPU %d: %s\n", l->cpu,
+			strerror(errno));
+	if (setgroups(0, NULL) < 0 || setgid(l->gid) < 0 || setuid(l->uid) < 0) {
+		fprintf(stderr, "umlctl: cannot become uid %u: %s\n",
+			(unsigned)l->uid, strerror(errno));
+		_exit(126);
+	}
+	snprintf(tmp, sizeof(tmp), "TMPDIR=%s", l->g->tmpdir);
+	snprintf(home, sizeof(home), "HOME=%s", s->state);
+	clearenv();
+	putenv("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	putenv(tmp);
+	putenv(home);
+	putenv("TERM=linux");
+	execv(argv[0], argv);
+	fprintf(stderr, "umlctl: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void to_clients(struct sup *s, const char *buf, size_t n)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (s->clients[i] < 0)
+			continue;
+		if (send(s->clients[i], buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    errno != EAGAIN) {
+			close(s->clients[i]);
+			s->clients[i] = -1;
+		}
+	}
+}
+
+static void pump_master(struct sup *s)
+{
+	char buf[4096];
+	ssize_t n = read(s->master, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		close(s->master);   /* EIO: nobody has the terminal open */
+		s->master = -1;
+		return;
+	}
+	log_write(s, buf, (size_t)n);
+	to_clients(s, buf, (size_t)n);
+}
+
+static void handle_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int st;
+
+			if (waitpid(s->uml, &st, WNOHANG) == s->uml) {
+				s->status = st;
+				s->exited = true;
+			}
+		} else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) &&
+			   !s->kill_at && !s->exited) {
+			char reply[256];
+
+			logline(s, "stop requested: asking the guest to shut down (cad)");
+			s->kill_at = now_s() + s->l->g->stop_timeout;
+			if (mconsole_cad_ready(s->l->ic->name) == 0)
+				s->cad_pending = true;
+			else if (mconsole_request(s->l->ic->name, "cad", reply,
+						  sizeof(reply)) < 0)
+				s->kill_at = now_s();
+		}
+	}
+}
+
+/* One round of the event loop; timeout in ms. */
+static void loop_once(struct sup *s, int timeout)
+{
+	struct pollfd p[3 + MAX_CLIENTS];
+	int n = 0, c0;
+
+	p[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->master, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+	c0 = n;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		p[n++] = (struct pollfd){ .fd = s->clients[i], .events = POLLIN };
+	if (poll(p, (nfds_t)n, timeout) <= 0)
+		return;
+	if (p[0].revents)
+		handle_signals(s);
+	if (s->master >= 0 && p[1].revents)
+		pump_master(s);
+	if (s->lfd >= 0 && p[2].revents) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		int i;
+
+		for (i = 0; fd >= 0 && i < MAX_CLIENTS; i++)
+			if (s->clients[i] < 0) {
+				s->clients[i] = fd;
+				break;
+			}
+		if (fd >= 0 && i == MAX_CLIENTS)
+			close(fd);
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		char buf[1024];
+		ssize_t r;
+
+		if (s->clients[i] < 0 || !p[c0 + i].revents)
+			continue;
+		r = read(s->clients[i], buf, sizeof(buf));
+		if (r <= 0) {
+			close(s->clients[i]);
+			s->clients[i] = -1;
+		} else if (s->master >= 0 && write(s->master, buf, (size_t)r) < 0) {
+			logline(s, "console input lost: %s", strerror(errno));
+		}
+	}
+}
+
+static void describe_exit(int st, char *out, size_t len)
+{
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(out, len, "powered off");
+	else if (WIFEXITED(st))
+		snprintf(out, len, "exited with status %d", WEXITSTATUS(st));
+	else
+		snprintf(out, len, "killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+}
+
+static int open_socket(struct sup *s)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (snprintf_ok(a.sun_path, sizeof(a.sun_path), "%s", s->sock) < 0)
+		return -1;
+	unlink(s->sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    chmod(s->sock, 0600) < 0 || listen(fd, 4) < 0) {
+		err("%s: %s", s->sock, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int open_taps(struct sup *s)
+{
+	const struct instance_conf *ic = s->l->ic;
+
+	for (int i = 0; i < MAX_NETS; i++) {
+		struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+		int fd;
+
+		if (!ic->nets[i].used)
+			continue;
+		tap_name(ic->name, i, ifr.ifr_name);
+		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			err("TAP device %s: %s", ifr.ifr_name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		s->taps[s->ntaps++] = fd;
+	}
+	return 0;
+}
+
+static int open_pty(int *slave)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char *name;
+
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || !(name = ptsname(m))) {
+		err("pseudo-terminal: %s", strerror(errno));
+		return -1;
+	}
+	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0) {
+		err("%s: %s", name, strerror(errno));
+		return -1;
+	}
+	fcntl(m, F_SETFL, O_NONBLOCK);
+	return m;
+}
+
+static void write_runfile(struct sup *s, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void write_runfile(struct sup *s, const char *file, const char *fmt, ...)
+{
+	char path[PATH_LEN + 32], text[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", s->run, file);
+	write_file(path, text, 0644);
+}
+
+static void finish(struct sup *s, const char *how)
+{
+	char path[PATH_LEN + 32], text[256], udir[PATH_LEN], inst[PATH_LEN + 16];
+	time_t t = time(NULL);
+
+	/* What the guest left behind in UML's process group. */
+	kill(-s->uml, SIGKILL);
+	for (int i = 0; i < 20 && kill(-s->uml, 0) == 0; i++)
+		sleep_ms(100);
+	net_taps_down(s->l->ic->name);
+	if (uml_dir(udir, sizeof(udir)) == 0) {
+		snprintf(inst, sizeof(inst), "%s/%s", udir, s->l->ic->name);
+		rm_rf(inst);
+	}
+	logline(s, "instance %s: %s", s->l->ic->name, how);
+	strftime(path, sizeof(path), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	snprintf(text, sizeof(text), "%s\n%s\n", how, path);
+	snprintf(path, sizeof(path), "%s/last-exit", s->state);
+	write_file(path, text, 0644);
+	rm_rf(s->run);
+}
+
+void supervise(const struct launch *l)
+{
+	static struct sup s;
+	static char *argv[64 + MAX_DISKS + MAX_NETS];
+	sigset_t mask;
+	int slave = -1, devnull;
+	char mcsock[PATH_LEN], how[160];
+	double deadline;
+
+	memset(&s, 0, sizeof(s));
+	s.l = l;
+	s.master = s.lfd = s.sfd = s.logfd = -1;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		s.clients[i] = -1;
+	/* The supervisor lives on its own: no terminal, no inherited output. */
+	setsid();
+	devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		if (devnull > 2)
+			close(devnull);
+	}
+	if (state_dir(s.state, sizeof(s.state), l->ic->name) < 0 ||
+	    run_dir(s.run, sizeof(s.run), l->ic->name) < 0 ||
+	    snprintf_ok(s.log, sizeof(s.log), "%s/console.log", s.state) < 0 ||
+	    snprintf_ok(s.sock, sizeof(s.sock), "%s/console.sock", s.run) < 0 ||
+	    mconsole_socket_path(l->ic->name, mcsock, sizeof(mcsock)) < 0 ||
+	    build_argv(&s, argv, (int)(sizeof(argv) / sizeof(argv[0]))) < 0) {
+		ready(&s, "error: cannot build the instance's paths or command line\n");
+		_exit(1);
+	}
+	s.logfd = open(s.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s.master = open_pty(&slave);
+	s.lfd = open_socket(&s);
+	if (s.sfd < 0 || s.master < 0 || s.lfd < 0 || open_taps(&s) < 0) {
+		ready(&s, "error: cannot set up the console or the TAP devices\n");
+		rm_rf(s.run);
+		_exit(1);
+	}
+	{
+		char cmdline[2048] = "";
+
+		for (int i = 0; argv[i]; i++)
+			snprintf(cmdline + strlen(cmdline),
+				 sizeof(cmdline) - strlen(cmdline), "%s%s",
+				 i ? " " : "", argv[i]);
+		logline(&s, "starting %s on CPU %d as uid %u: %s", l->ic->name,
+			l->cpu, (unsigned)l->uid, cmdline);
+	}
+	s.uml = fork();
+	if (s.uml < 0) {
+		ready(&s, "error: fork failed\n");
+		rm_rf(s.run);
+		_exit(1);
+	}
+	if (s.uml == 0)
+		child(&s, slave, argv);
+	close(slave);
+	for (int i = 0; i < s.ntaps; i++)
+		close(s.taps[i]);
+	write_runfile(&s, "supervisor.pid", "%d\n", (int)getpid());
+	write_runfile(&s, "pid", "%d\n", (int)s.uml);
+	write_runfile(&s, "cpu", "%d\n", l->cpu);
+	write_runfile(&s, "started", "%lld\n", (long long)time(NULL));
+
+	/* Started: once UML has its mconsole socket, or failed. */
+	deadline = now_s() + BOOT_WAIT;
+	while (!s.exited && access(mcsock, F_OK) < 0 && now_s() < deadline)
+		loop_once(&s, 50);
+	if (s.exited || access(mcsock, F_OK) < 0) {
+		char text[PATH_LEN + 300];
+		bool timed_out = !s.exited;
+
+		if (timed_out) {
+			kill(-s.uml, SIGKILL);
+			while (!s.exited)
+				loop_once(&s, 100);
+		}
+		for (int i = 0; i < 20 && s.master >= 0; i++)
+			loop_once(&s, 10);
+		describe_exit(s.status, how, sizeof(how));
+		snprintf(text, sizeof(text),
+			 "error: UML did not come up (%s); see %s\n",
+			 timed_out ? "no mconsole socket after 30 s" : how, s.log);
+		finish(&s, how);
+		ready(&s, text);
+		_exit(1);
+	}
+	ready(&s, "ok\n");
+	if (s.logfd >= 0)
+		dup2(s.logfd, 2);   /* later messages go to the console log */
+
+	while (!s.exited) {
+		if (s.cad_pending && mconsole_cad_ready(l->ic->name) != 0) {
+			char reply[256];
+
+			s.cad_pending = false;
+			mconsole_request(l->ic->name, "cad", reply, sizeof(reply));
+		}
+		if (s.kill_at && now_s() >= s.kill_at) {
+			logline(&s, "the guest did not shut down in time: killing it");
+			kill(-s.uml, SIGKILL);
+			s.kill_at = now_s() + 3600;
+		}
+		loop_once(&s, 200);
+	}
+	/* The last words on the console. */
+	for (int i = 0; i < 20 && s.master >= 0; i++)
+		loop_once(&s, 10);
+	describe_exit(s.status, how, sizeof(how));
+	finish(&s, how);
+	_exit(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0 ? 0 : 1);
+}

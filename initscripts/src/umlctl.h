@@ -1,0 +1,188 @@
+/* umlctl: shared declarations.  Each .c file has one job:
+ *   util.c        paths, messages, running helper programs, small helpers
+ *   config.c      reading uml-skas.conf and instances/NAME.conf (inih)
+ *   mconsole.c    the UML management console protocol
+ *   net.c         TAP devices, the DHCP host list, leases
+ *   hostnet.c     the host network: bridge, nftables NAT, dnsmasq
+ *   supervisor.c  the process that runs one UML instance and its console
+ *   instance.c    start, stop, kill and the state of one instance
+ *   console.c     attaching to an instance's console
+ *   create.c      create and destroy (instance files and state)
+ *   main.c        the command line
+ */
+#ifndef UMLCTL_H
+#define UMLCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define NAME_MAX_LEN 10   /* TAP name "us-NAME-N" must fit in 15 bytes */
+#define MAX_NETS 4
+#define MAX_DISKS 8
+#define PATH_LEN 4096
+#define MAX_INSTANCES 256
+
+/* Exit statuses (see umlctl(8)); status follows the LSB codes. */
+#define EX_OK 0
+#define EX_FAIL 1          /* the operation failed; status: dead */
+#define EX_USAGE 2
+#define EX_STOPPED 3       /* status: not running */
+#define EX_CONFIG 6        /* bad or missing configuration */
+#define EX_NOTRUNNING 7    /* console/mconsole: the instance is not running */
+
+struct global_conf {
+	char file[PATH_LEN];
+	char bridge[16];
+	char address[64];        /* bridge address, CIDR: 10.77.0.1/24 */
+	bool nat;
+	char dhcp_range[128];    /* FIRST,LAST */
+	char domain[64];
+	char user[64];
+	char kernel[PATH_LEN];
+	char image_dir[PATH_LEN];
+	char image[PATH_LEN];    /* default image */
+	char memory[32];         /* default memory */
+	char tmpdir[PATH_LEN];
+	int stop_timeout;        /* seconds */
+};
+
+struct net_conf {
+	bool used;
+	char mac[18];
+	char address[64];        /* optional fixed DHCP address */
+	int line;                /* line of the mac key (0: generated) */
+};
+
+struct instance_conf {
+	char name[NAME_MAX_LEN + 1];
+	char file[PATH_LEN];
+	char image[PATH_LEN];     /* as written */
+	char image_path[PATH_LEN];/* resolved */
+	char memory[32];
+	int cpu;                  /* -1: auto */
+	bool autostart;
+	bool network;             /* false: no interfaces at all */
+	char append[1024];
+	char ssh_key[PATH_LEN];
+	char disks[MAX_DISKS][PATH_LEN];
+	int ndisks;
+	struct net_conf nets[MAX_NETS];
+};
+
+/* util.c */
+extern const char *prog;
+void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int root_path(char *out, size_t len, const char *path);  /* UMLSKAS_ROOT prefix */
+int etc_dir(char *out, size_t len);
+int state_dir(char *out, size_t len, const char *name);   /* name may be NULL */
+int run_dir(char *out, size_t len, const char *name);     /* name may be NULL */
+int uml_dir(char *out, size_t len);
+int run_cmd(char *const argv[], bool quiet);
+int run_cmd_input(char *const argv[], const char *input, bool quiet);
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path);
+int write_file(const char *path, const char *text, mode_t mode);
+int read_file(const char *path, char *buf, size_t len);
+pid_t read_pid(const char *path);
+bool pid_alive(pid_t pid);
+bool valid_name(const char *name);
+int snprintf_ok(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+double now_s(void);
+void sleep_ms(int ms);
+int lookup_user(const char *user, uid_t *uid, gid_t *gid);
+
+/* config.c */
+int config_load_global(struct global_conf *g);
+int config_load_instance(const struct global_conf *g, const char *name,
+			 struct instance_conf *ic);
+int config_load_instance_quiet(const struct global_conf *g, const char *name,
+			       struct instance_conf *ic);
+int config_instance_names(char names[][NAME_MAX_LEN + 1], int max);
+int config_check_all(const struct global_conf *g);
+int config_check_macs(const struct global_conf *g,
+		      const struct instance_conf *ic);
+void config_default_mac(const char *name, int idx, char mac[18]);
+bool config_valid_mac(const char *v);
+bool config_valid_memory(const char *v);
+
+/* mconsole.c */
+int mconsole_request(const char *name, const char *cmd, char *reply,
+		     size_t len);
+int mconsole_socket_path(const char *name, char *out, size_t len);
+int mconsole_cad_ready(const char *name);
+
+/* net.c */
+void tap_name(const char *name, int idx, char out[16]);
+bool link_exists(const char *dev);
+int net_bridge_exists(const struct global_conf *g);
+int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
+		uid_t uid);
+void net_taps_down(const char *name);
+bool net_taps_left(const char *name);
+int net_write_hosts(const struct global_conf *g);
+const char *net_lease_address(const char *mac, char *out, size_t len);
+
+/* hostnet.c */
+int hostnet_up(const struct global_conf *g);
+int hostnet_down(const struct global_conf *g);
+int hostnet_status(const struct global_conf *g);
+pid_t hostnet_dnsmasq_pid(void);
+
+/* supervisor.c */
+struct launch {
+	const struct global_conf *g;
+	const struct instance_conf *ic;
+	int cpu;
+	uid_t uid;
+	gid_t gid;
+	int ready_fd;      /* write "ok\n" or "error: ...\n" here */
+};
+void supervise(const struct launch *l) __attribute__((noreturn));
+
+/* instance.c */
+enum inst_state { INST_STOPPED, INST_RUNNING, INST_DEAD, INST_FAILED };
+struct inst_info {
+	enum inst_state state;
+	pid_t sup_pid;         /* the supervisor */
+	pid_t uml_pid;         /* UML's main process */
+	int cpu;
+	time_t started;
+	char last_exit[160];
+};
+const char *state_name(enum inst_state s);
+void instance_info(const char *name, struct inst_info *info);
+int instance_start(const struct global_conf *g, const struct instance_conf *ic,
+		   int wait_lease);
+int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
+		       int n, int timeout);
+int instance_kill(const char *name);
+int instance_cleanup(const char *name, const char *why);
+int instance_status(const struct global_conf *g, const struct instance_conf *ic);
+void instance_list_header(void);
+void instance_list_line(const struct global_conf *g, const struct instance_conf *ic);
+int instance_wait_lease(const struct instance_conf *ic, int timeout,
+			char *ip, size_t len);
+
+/* console.c */
+int console_attach(const char *name);
+int console_run(const char *name, const char *cmd, int timeout);
+
+/* create.c */
+struct create_opts {
+	const char *image;
+	const char *memory;
+	const char *cpu;
+	const char *net;       /* dhcp or none */
+	const char *mac;
+	const char *ssh_key;
+	bool autostart;
+};
+int instance_create(const struct global_conf *g, const char *name,
+		    const struct create_opts *o);
+int instance_destroy(const struct global_conf *g, const char *name);
+
+#endif

@@ -1,0 +1,329 @@
+/* util.c: paths under the (overridable) root, messages, running helper
+ * programs and small file helpers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+const char *prog = "umlctl";
+
+void msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int snprintf_ok(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		err("path or value too long: %.60s...", buf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every file umlctl touches under /etc, /var/lib and /run is prefixed with
+ * $UMLSKAS_ROOT (empty by default), so tests can run in a scratch tree. */
+int root_path(char *out, size_t len, const char *path)
+{
+	const char *root = getenv("UMLSKAS_ROOT");
+
+	return snprintf_ok(out, len, "%s%s", root ? root : "", path);
+}
+
+int etc_dir(char *out, size_t len)
+{
+	return root_path(out, len, "/etc/uml-skas");
+}
+
+int state_dir(char *out, size_t len, const char *name)
+{
+	char base[PATH_LEN];
+
+	if (root_path(base, sizeof(base), "/var/lib/uml-skas") < 0)
+		return -1;
+	if (!name)
+		return snprintf_ok(out, len, "%s", base);
+	return snprintf_ok(out, len, "%s/%s", base, name);
+}
+
+int run_dir(char *out, size_t len, const char *name)
+{
+	char base[PATH_LEN];
+
+	if (root_path(base, sizeof(base), "/run/uml-skas") < 0)
+		return -1;
+	if (!name)
+		return snprintf_ok(out, len, "%s", base);
+	return snprintf_ok(out, len, "%s/%s", base, name);
+}
+
+/* UML's own uml_dir: it creates uml_dir/UMID/{pid,mconsole} and removes the
+ * directory when it exits, so umlctl keeps its files elsewhere. */
+int uml_dir(char *out, size_t len)
+{
+	return root_path(out, len, "/run/uml-skas/uml");
+}
+
+/* Runs argv (PATH lookup), with INPUT (if not NULL) on its standard input.
+ * Returns its exit status, 128+signal, or -1. */
+int run_cmd_input(char *const argv[], const char *input, bool quiet)
+{
+	int in[2] = { -1, -1 };
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (input && pipe2(in, O_CLOEXEC) < 0) {
+		err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (input)
+			dup2(in[0], 0);
+		if (quiet) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: cannot run %s: %s\n", prog, argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	if (input) {
+		size_t left = strlen(input);
+		const char *p = input;
+
+		close(in[0]);
+		signal(SIGPIPE, SIG_IGN);
+		while (left > 0) {
+			ssize_t n = write(in[1], p, left);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			p += n;
+			left -= (size_t)n;
+		}
+		close(in[1]);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+int run_cmd(char *const argv[], bool quiet)
+{
+	return run_cmd_input(argv, NULL, quiet);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_LEN];
+	char *p;
+
+	if (snprintf_ok(tmp, sizeof(tmp), "%s", path) < 0)
+		return -1;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	err("mkdir %s: %s", tmp, strerror(errno));
+	return -1;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT) {
+		err("remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int rm_rf(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+int write_file(const char *path, const char *text, mode_t mode)
+{
+	char tmp[PATH_LEN];
+	FILE *f;
+
+	if (snprintf_ok(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+		return -1;
+	f = fopen(tmp, "w");
+	if (!f) {
+		err("write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fputs(text, f);
+	if (fclose(f) != 0 || chmod(tmp, mode) < 0 || rename(tmp, path) < 0) {
+		err("write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads at most len-1 bytes; returns the count or -1. */
+int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > NAME_MAX_LEN || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* The pid in a pid file, or 0. */
+pid_t read_pid(const char *path)
+{
+	char buf[32];
+	long n;
+	char *end;
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	n = strtol(buf, &end, 10);
+	if (n <= 1 || (*end && *end != '\n'))
+		return 0;
+	return (pid_t)n;
+}
+
+/* True when the process exists and is not a zombie. */
+bool pid_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	char *p;
+
+	if (pid <= 1 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int lookup_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		err("user %s: no such user (create it: adduser --system --group --home /var/lib/uml-skas %s; or set user= in [defaults] of uml-skas.conf)",
+		    user, user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		err("user %s: instances must not run as root", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
