@@ -25,18 +25,17 @@ $(BUILD)/initscripts/obj/%.o: initscripts/src/%.c $(UMLCTL_HDR)
 $(UMLCTL): $(UMLCTL_OBJ)
 	$(CC) -o $@ $(UMLCTL_OBJ) $(UMLCTL_LIBS)
 
-# The suite needs the UML kernel and the tiny image.
-check-initscripts: umlctl uml tiny-image-for-initscripts
+# The suite needs the UML kernel and the tiny image (uml/rootfs/rootfs.mk).
+check-initscripts: umlctl uml image-tiny
 	initscripts/tests/run
 
-# `make demo`: what it needs, then one tiny instance in a network
-# namespace of its own.
-demo: deps umlctl uml tiny-image-for-initscripts
+# `make demo`: the packages it needs (no host kernels), the UML kernel,
+# the tiny image, umlctl; then one tiny instance in a network namespace of
+# its own.
+demo:
+	scripts/deps.sh --no-kernels
+	$(MAKE) --no-print-directory umlctl uml image-tiny
 	initscripts/demo
-
-.PHONY: tiny-image-for-initscripts
-tiny-image-for-initscripts:
-	uml/rootfs/build-tiny
 
 CHECK_SUITES += check-initscripts
 HELP_LINES += "make demo        boot a tiny instance with umlctl in a private network namespace"
