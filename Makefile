@@ -22,8 +22,10 @@ help:
 	@echo "make check-dkms  dkms build of the module for each kernel"
 	@echo "make uml         the UML kernel (build/uml/linux, linux-debug)"
 	@echo "make check-uml   its guest suite natively in seccomp and ptrace mode"
+	@echo "make check-uml-vm  the guest suite in QEMU: skas3, seccomp, ptrace per host kernel"
 	@echo "make lint        checkpatch --strict and shellcheck"
 	@echo "make clean       remove build outputs (keeps fetched kernels)"
+	@for l in $(HELP_LINES); do echo "$$l"; done
 
 deps:
 	scripts/deps.sh
@@ -49,7 +51,7 @@ dkms-tree:
 # `make check` is the one test command: it installs what it needs first.
 # Every suite runs even if an earlier one failed; a suite that fails
 # without reporting its counts still counts as a failure.
-CHECK_SUITES := lint check-host check-dkms check-uml
+CHECK_SUITES := lint check-host check-dkms check-uml check-uml-vm
 
 check: deps
 	rm -f $(BUILD)/check/summary
@@ -76,7 +78,7 @@ clean:
 # The UML kernel binary and its native (no QEMU, no module) guest tests.
 # See uml/README.md.
 
-.PHONY: uml uml-rootfs check-uml uml-clean
+.PHONY: uml uml-rootfs check-uml check-uml-vm uml-clean
 
 # build/uml/linux (stripped), linux-debug, config; quick when up to date.
 uml:
@@ -90,9 +92,22 @@ uml-rootfs:
 check-uml: uml uml-rootfs
 	scripts/check-uml
 
+# The same suite in QEMU on each host kernel with the host module: skas3,
+# seccomp and ptrace mode; then "identical results in every run" (which
+# compares with check-uml's runs, so it comes after them in CHECK_SUITES).
+check-uml-vm: uml uml-rootfs
+	scripts/check-uml-vm $(KERNELS)
+
 # Everything of uml/ but the downloaded source package.
 uml-clean:
 	rm -rf $(BUILD)/uml/src $(BUILD)/uml/src.tmp $(BUILD)/uml/obj \
 		$(BUILD)/uml/tests $(BUILD)/uml/run $(BUILD)/uml/*.stamp \
 		$(BUILD)/uml/linux $(BUILD)/uml/linux-debug $(BUILD)/uml/config \
 		$(BUILD)/uml/test-rootfs.ext4
+
+# --- the other parts of the tree bring their own rules ---
+# Each fragment adds its targets, its help lines (HELP_LINES += "make x
+# what it does", one quoted string each) and its suites (CHECK_SUITES += ...).
+-include uml/rootfs/rootfs.mk
+-include initscripts/initscripts.mk
+-include bench/bench.mk

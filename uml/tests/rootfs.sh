@@ -8,6 +8,8 @@
 #   /tests/runner, /tests/t/*    the programs of uml/tests/guest/ (static,
 #                                except 11-dynamic, whose libraries are
 #                                copied in as ldd lists them)
+#   /bench-init, /bench/*        bench/micro's programs and an init that
+#                                runs them (bench/skas-modes)
 #
 # The image is made by `mke2fs -d`; it is rebuilt on every run (a few
 # seconds) and written atomically.
@@ -73,6 +75,11 @@ done
 
 cp "$bin/runner" "$stage/tests/runner"
 cp "$bin"/[0-9][0-9]-* "$stage/tests/t/"
+# The microbenchmarks of bench/micro, for bench/skas-modes (init=/bench-init).
+make -s -C "$top/bench/micro" O="$out/tests/bench" >/dev/null ||
+	die "compile" "bench/micro failed"
+mkdir -p "$stage/bench"
+cp "$out"/tests/bench/* "$stage/bench/"
 
 # Libraries of the dynamic program, at the paths ldd resolves them to.
 while read -r lib; do
@@ -99,12 +106,30 @@ sync
 poweroff -f
 EOF
 chmod 755 "$stage/init"
+cat >"$stage/bench-init" <<'EOF'
+#!/bin/sh
+# /bench-init: runs the microbenchmarks instead of the tests.  Kernel
+# command-line words BENCH_SET (comma-separated names), BENCH_T (ms per
+# benchmark) and BENCH_R (rounds) arrive as environment.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+grep -q " /dev " /proc/mounts || mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+echo "UML-BENCH: mode $(sed -n 's/^mode[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+/bench/bench-all -t "${BENCH_T:-300}" -r "${BENCH_R:-3}" -m 8 \
+	$(echo "${BENCH_SET:-syscall,fork_exit,pagefault,pipe}" | tr , ' ')
+echo "UML-BENCH: exit status $?"
+poweroff -f
+EOF
+chmod 755 "$stage/bench-init"
 echo "/dev/ubda / ext4 defaults 0 1" >"$stage/etc/fstab"
 
 # --- image ----------------------------------------------------------------------------
 say "writing $image"
 rm -f "$image.tmp"
-truncate -s 96M "$image.tmp"
+# Small: it travels inside the QEMU runner's initramfs for the VM runs.
+truncate -s 40M "$image.tmp"
 mke2fs -q -F -t ext4 -L uml-test -E root_owner=0:0 -d "$stage" "$image.tmp" ||
 	die "mke2fs" "could not build the image from $stage"
 mv "$image.tmp" "$image"
