@@ -26,8 +26,9 @@ $(UMLCTL): $(UMLCTL_OBJ)
 	$(CC) -o $@ $(UMLCTL_OBJ) $(UMLCTL_LIBS)
 
 # The suite needs the UML kernel and the tiny image (uml/rootfs/rootfs.mk).
+# A hard limit for the whole suite (it takes about 40 s here).
 check-initscripts: umlctl uml image-tiny
-	initscripts/tests/run
+	timeout -k 30 600 initscripts/tests/run
 
 # `make demo`: the packages it needs (no host kernels), the UML kernel,
 # the tiny image, umlctl; then one tiny instance in a network namespace of

@@ -170,7 +170,7 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 			 a_leases, a_range, a_if, a_listen, "--bind-interfaces",
 			 "--except-interface=lo", "--strict-order",
 			 "--dhcp-authoritative", "--dhcp-no-override",
-			 "--dhcp-rapid-commit", a_domain, a_local,
+			 "--dhcp-rapid-commit", "--no-ping", a_domain, a_local,
 			 "--expand-hosts", "--domain-needed", "--bogus-priv",
 			 a_log, "--log-dhcp", NULL };
 

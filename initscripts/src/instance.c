@@ -408,6 +408,9 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		    ic->name, g->bridge);
 		return EX_FAIL;
 	}
+	if (ic->nets[0].used && !hostnet_dnsmasq_pid())
+		err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
+		    ic->name);
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
 	    make_metadata(ic, state, run) < 0)
 		return EX_FAIL;

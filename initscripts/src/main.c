@@ -397,6 +397,14 @@ int main(int argc, char **argv)
 	}
 	if (config_load_global(&g) < 0)
 		return EX_CONFIG;
+	/* Reading is for everyone; changing instances and the network, and
+	 * talking to consoles, is for root. */
+	if (geteuid() != 0 && strcmp(cmd, "status") && strcmp(cmd, "list") &&
+	    strcmp(cmd, "names") && strcmp(cmd, "check") &&
+	    !(!strcmp(cmd, "network") && i < argc && !strcmp(argv[i], "status"))) {
+		err("%s: needs root", cmd);
+		return EX_FAIL;
+	}
 	if (!strcmp(cmd, "mconsole"))
 		return cmd_mconsole(argc - i, argv + i);
 	if (!strcmp(cmd, "network"))
