@@ -344,21 +344,48 @@ static long long lease_expiry(const char *mac)
 }
 
 /* Waits until dnsmasq leases an address to net0 (a lease newer than the
- * one before the start, if any).  0 and the address, or -1. */
+ * one before the start, if any).  0 and the address, or -1 (also at once
+ * when the instance stops meanwhile). */
 static int wait_new_lease(const struct instance_conf *ic, long long before,
 			  int timeout, char *ip, size_t len)
 {
 	double end = now_s() + timeout;
 
-	while (now_s() < end) {
+	for (int i = 0; now_s() < end; i++) {
 		long long exp = lease_expiry(ic->nets[0].mac);
 
 		if (exp && exp != before &&
 		    net_lease_address(ic->nets[0].mac, ip, len))
 			return 0;
+		if (i % 5 == 4) {
+			struct inst_info info;
+
+			instance_info(ic->name, &info);
+			if (info.state != INST_RUNNING) {
+				err("%s: stopped while waiting for its address (%s)",
+				    ic->name, info.last_exit[0] ? info.last_exit : state_name(info.state));
+				return -1;
+			}
+		}
 		sleep_ms(100);
 	}
 	return -1;
+}
+
+/* Whether uid/gid may access path with the given bits (owner, group,
+ * other; root's access() would say yes to everything). */
+static bool user_may(const char *path, uid_t uid, gid_t gid, mode_t u, mode_t g,
+		     mode_t o)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return false;
+	if (st.st_uid == uid)
+		return st.st_mode & u;
+	if (st.st_gid == gid)
+		return st.st_mode & g;
+	return st.st_mode & o;
 }
 
 /* For an instance started earlier (by this command): the lease newer
@@ -401,6 +428,16 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 	if (!realpath(g->kernel, kernel) || access(kernel, X_OK) < 0) {
 		err("%s: kernel %s: %s (set kernel= in %s)", ic->name, g->kernel,
 		    strerror(errno), g->file);
+		return EX_CONFIG;
+	}
+	if (!user_may(kernel, l.uid, l.gid, S_IXUSR, S_IXGRP, S_IXOTH)) {
+		err("%s: kernel %s: the instance user %s may not run it", ic->name,
+		    kernel, g->user);
+		return EX_CONFIG;
+	}
+	if (!user_may(ic->image_path, l.uid, l.gid, S_IRUSR, S_IRGRP, S_IROTH)) {
+		err("%s: image %s: the instance user %s may not read it", ic->name,
+		    ic->image_path, g->user);
 		return EX_CONFIG;
 	}
 	if (ic->nets[0].used && !net_bridge_exists(g)) {
