@@ -471,7 +471,8 @@ int main(int argc, char **argv)
 		r = config_check_all(&g);
 		if (r < 0)
 			return EX_CONFIG;
-		msg("configuration OK: %s and %d instance file%s", g.file, r,
+		msg("configuration OK: %s%s and %d instance file%s", g.file,
+		    access(g.file, F_OK) ? " (missing: all defaults)" : "", r,
 		    r == 1 ? "" : "s");
 		return EX_OK;
 	}
