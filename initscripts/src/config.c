@@ -32,6 +32,29 @@ struct parse {
 static int perr(struct parse *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Reports a line inih would not understand, and blanks it, so that every
+ * such line is reported (inih itself only returns the first error).
+ * The rules are inih's: blank, comment (; or #), [section], key = value
+ * or key: value; an indented line may continue the previous value. */
+static void check_syntax(struct parse *p, char *str)
+{
+	const char *t = str;
+	int first = p->first_error_line;
+
+	if (p->line == 1 && !strncmp(t, "\xEF\xBB\xBF", 3))
+		t += 3;
+	if (*t == ' ' || *t == '\t')
+		return;
+	if (*t == '\0' || *t == '\n' || *t == '\r' || *t == ';' || *t == '#')
+		return;
+	if (*t == '[' ? strchr(t, ']') != NULL : strpbrk(t, "=:") != NULL)
+		return;
+	perr(p, *t == '[' ? "syntax error: section header without ']'"
+			  : "syntax error (want [section] or key = value)");
+	p->first_error_line = first;
+	str[0] = '\0';
+}
+
 /* Gives inih one line at a time and counts them.  A line longer than
  * inih's buffer is an error; its rest is skipped, so that inih and this
  * count agree on line numbers. */
@@ -47,12 +70,16 @@ static char *count_reader(char *str, int num, void *stream)
 	n = strlen(str);
 	if (n > 0 && str[n - 1] != '\n' && !feof(p->f)) {
 		int c;
+		int first = p->first_error_line;
 
 		while ((c = fgetc(p->f)) != EOF && c != '\n')
 			;
 		perr(p, "line too long (at most %d characters)", num - 2);
+		/* inih sees an empty line here: not one of its errors. */
+		p->first_error_line = first;
 		str[0] = '\0';
 	}
+	check_syntax(p, str);
 	return r;
 }
 
@@ -179,6 +206,7 @@ static int global_handler(void *user, const char *section, const char *key,
 
 			if (sscanf(v, "%63[0-9.] , %63[0-9.]%c", a, b, &extra) != 2)
 				return perr(p, "dhcp_range: want FIRST,LAST, got '%s'", v);
+			g->dhcp_range_line = p->line;
 			return set_str(p, g->dhcp_range, sizeof(g->dhcp_range), key, v);
 		}
 		if (!strcmp(key, "domain"))
@@ -272,8 +300,8 @@ int config_load_global(struct global_conf *g)
 
 		if (sscanf(g->dhcp_range, "%63[0-9.] , %63[0-9.]", a, b) != 2 ||
 		    !in_subnet(g, a) || !in_subnet(g, b)) {
-			err("%s: dhcp_range %s is not inside %s", g->file,
-			    g->dhcp_range, g->address);
+			err("%s:%d: dhcp_range %s is not inside the bridge's subnet %s",
+			    g->file, g->dhcp_range_line, g->dhcp_range, g->address);
 			return -1;
 		}
 	}

@@ -38,6 +38,7 @@ struct global_conf {
 	char address[64];        /* bridge address, CIDR: 10.77.0.1/24 */
 	bool nat;
 	char dhcp_range[128];    /* FIRST,LAST */
+	int dhcp_range_line;     /* where it was set (0: default) */
 	char domain[64];
 	char user[64];
 	char kernel[PATH_LEN];
