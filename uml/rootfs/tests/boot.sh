@@ -13,6 +13,8 @@ kernel=${kernel:-$build/uml/linux}
 mode=${mode:-seccomp}
 rundir=${rundir:-$build/images/run}
 shm=${shm:-/dev/shm}
+# Words put before `timeout` (e.g. nsenter into a network namespace).
+b_prefix=()
 
 # Per instance: b_log[ID] console log, b_pid[ID] the subshell waiting
 # for b_tpid[ID], the timeout process,
@@ -52,7 +54,7 @@ boot_start() {
 	# goes to a file.  The subshell that waits for it keeps the shell's
 	# "Aborted" job notices (a UML panic aborts) out of the test output.
 	(
-		TMPDIR=${b_tmp[$id]} timeout -k 5 "$limit" "$kernel" mem="$mem" "${args[@]}" \
+		TMPDIR=${b_tmp[$id]} "${b_prefix[@]}" timeout -k 5 "$limit" "$kernel" mem="$mem" "${args[@]}" \
 			root=/dev/ubda con=null con0=fd:0,fd:1 umid="$id" uml_dir="${b_dir[$id]}" \
 			"${mode_arg[@]}" "$@" <"$fifo" >"${b_log[$id]}" 2>&1 &
 		echo $! >"${b_tmp[$id]}/pid"
@@ -111,10 +113,12 @@ ask() {
 }
 
 # mconsole ID COMMAND...: sends a command to the instance's mconsole.
+# uml_mconsole can wait forever for the answer of a UML that powered off
+# meanwhile: 10 s at most.
 mconsole() {
 	local id=$1
 	shift
-	uml_mconsole "${b_dir[$id]}/${b_umid[$id]}/mconsole" "$@"
+	timeout -k 2 10 uml_mconsole "${b_dir[$id]}/${b_umid[$id]}/mconsole" "$@"
 }
 
 # wait_end ID SECONDS: waits for the instance to exit and sets b_rc to
