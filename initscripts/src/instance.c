@@ -2,7 +2,7 @@
  * start, stop, kill, cleanup and status.  The runtime files of a running
  * instance are in RUN/NAME/ (supervisor.pid, pid, cpu, started, kernel,
  * console.sock) and UML's own in RUN/uml/NAME/ (pid, mconsole); the state
- * in STATE/NAME/ (disk.cow, meta.img, console.log, last-exit). */
+ * in STATE/NAME/ (disk/disk.cow, meta.img, console.log, last-exit). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -153,7 +153,7 @@ int instance_cleanup(const char *name, const char *why)
 	if (uml_dir(udir, sizeof(udir)) == 0 &&
 	    snprintf_ok(path, sizeof(path), "%s/%s", udir, name) == 0 &&
 	    access(path, F_OK) == 0) {
-		rm_rf(path);
+		remove_uml_dir(name);
 		what |= 4;
 	}
 	if (run_dir(path, sizeof(path), name) == 0 && access(path, F_OK) == 0) {
@@ -258,31 +258,27 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	return 0;
 }
 
+/* The instance user owns only what UML writes: STATE/NAME/disk/ (the COW
+ * layer) and UML's own directory RUN/uml.  STATE/NAME itself, where the
+ * root supervisor writes the console log, stays root's: no link the user
+ * plants there can redirect root's writes. */
 static int prepare_dirs(const struct instance_conf *ic, uid_t uid, gid_t gid,
 			char *state, char *run)
 {
-	char udir[PATH_LEN];
+	char udir[PATH_LEN], disk[PATH_LEN + 16];
 
 	if (state_dir(state, PATH_LEN, ic->name) < 0 ||
 	    run_dir(run, PATH_LEN, ic->name) < 0 || uml_dir(udir, sizeof(udir)) < 0)
 		return -1;
-	if (mkdir_p(state, 0750) < 0 || mkdir_p(run, 0755) < 0 ||
-	    mkdir_p(udir, 0755) < 0)
+	snprintf(disk, sizeof(disk), "%s/disk", state);
+	if (mkdir_p(state, 0755) < 0 || mkdir_p(disk, 0700) < 0 ||
+	    mkdir_p(run, 0755) < 0 || mkdir_p(udir, 0755) < 0)
 		return -1;
-	/* UML writes the COW file and its own directory as the user. */
-	if (chown(state, uid, gid) < 0 || chown(udir, uid, gid) < 0) {
-		err("%s: cannot give %s and %s to uid %u: %s", ic->name, state,
-		    udir, (unsigned)uid, strerror(errno));
+	if (lchown(state, 0, 0) < 0 || chmod(state, 0755) < 0 ||
+	    lchown(disk, uid, gid) < 0 || lchown(udir, uid, gid) < 0) {
+		err("%s: cannot set the owners of %s, %s and %s: %s", ic->name,
+		    state, disk, udir, strerror(errno));
 		return -1;
-	}
-	{
-		char cow[PATH_LEN + 16];
-
-		snprintf(cow, sizeof(cow), "%s/disk.cow", state);
-		if (lchown(cow, uid, gid) < 0 && errno != ENOENT) {
-			err("%s: %s: %s", ic->name, cow, strerror(errno));
-			return -1;
-		}
 	}
 	return 0;
 }

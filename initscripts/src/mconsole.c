@@ -56,6 +56,7 @@ int mconsole_request(const char *name, const char *cmd, char *reply,
 	struct timeval tv = { .tv_sec = 5 };
 	size_t used = 0;
 	int fd, result = 0;
+	bool bound;
 
 	reply[0] = '\0';
 	if (strlen(cmd) >= MC_MAX_DATA) {
@@ -72,20 +73,26 @@ int mconsole_request(const char *name, const char *cmd, char *reply,
 		err("socket: %s", strerror(errno));
 		return -1;
 	}
-	/* The guest answers to the sender's address: a file next to the
-	 * instances' directories (an abstract address would not do: those
-	 * belong to a network namespace, and the instance may run in
-	 * another).  UML runs as the instance user, so anyone may write. */
-	if (uml_dir(me.sun_path, sizeof(me.sun_path)) < 0 ||
+	/* The guest answers to the sender's address: a socket file in the
+	 * runtime directory, which is root's (an abstract address would not
+	 * do: those belong to a network namespace, and the instance may run
+	 * in another).  UML runs as the instance user, so the socket is
+	 * writable for all (umask at bind time: no chmod on a path). */
+	if (run_dir(me.sun_path, sizeof(me.sun_path), NULL) < 0 ||
 	    snprintf_ok(me.sun_path + strlen(me.sun_path),
 			sizeof(me.sun_path) - strlen(me.sun_path),
-			"/.umlctl-%d.sock", (int)getpid()) < 0) {
+			"/.mconsole-%d.sock", (int)getpid()) < 0) {
 		close(fd);
 		return -1;
 	}
 	unlink(me.sun_path);
-	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
-	    chmod(me.sun_path, 0666) < 0 ||
+	{
+		mode_t old = umask(0111);
+
+		bound = bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0;
+		umask(old);
+	}
+	if (!bound ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		err("mconsole socket %s: %s", me.sun_path, strerror(errno));
 		unlink(me.sun_path);

@@ -134,7 +134,7 @@ static int build_argv(struct sup *s, char **argv, int max)
 	r |= add_arg(argv, &argc, max, "umid=%s", ic->name);
 	r |= add_arg(argv, &argc, max, "uml_dir=%s", udir);
 	r |= add_arg(argv, &argc, max, "mem=%s", ic->memory);
-	r |= add_arg(argv, &argc, max, "ubd0=%s/disk.cow,%s", s->state,
+	r |= add_arg(argv, &argc, max, "ubd0=%s/disk/disk.cow,%s", s->state,
 		     ic->image_path);
 	r |= add_arg(argv, &argc, max, "ubd1r=%s/meta.img", s->state);
 	for (int i = 0; i < ic->ndisks; i++)
@@ -395,7 +395,7 @@ static void write_runfile(struct sup *s, const char *file, const char *fmt, ...)
 
 static void finish(struct sup *s, const char *how)
 {
-	char path[PATH_LEN + 32], text[256], udir[PATH_LEN], inst[PATH_LEN + 16];
+	char path[PATH_LEN + 32], text[256];
 	time_t t = time(NULL);
 
 	/* What the guest left behind in UML's process group. */
@@ -403,10 +403,7 @@ static void finish(struct sup *s, const char *how)
 	for (int i = 0; i < 20 && kill(-s->uml, 0) == 0; i++)
 		sleep_ms(100);
 	net_taps_down(s->l->ic->name);
-	if (uml_dir(udir, sizeof(udir)) == 0) {
-		snprintf(inst, sizeof(inst), "%s/%s", udir, s->l->ic->name);
-		rm_rf(inst);
-	}
+	remove_uml_dir(s->l->ic->name);
 	logline(s, "instance %s: %s", s->l->ic->name, how);
 	strftime(path, sizeof(path), "%Y-%m-%d %H:%M:%S", localtime(&t));
 	snprintf(text, sizeof(text), "%s\n%s\n", how, path);

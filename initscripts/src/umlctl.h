@@ -85,6 +85,7 @@ int run_cmd(char *const argv[], bool quiet);
 int run_cmd_input(char *const argv[], const char *input, bool quiet);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
+int remove_uml_dir(const char *name);
 int write_file(const char *path, const char *text, mode_t mode);
 int read_file(const char *path, char *buf, size_t len);
 pid_t read_pid(const char *path);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <pwd.h>
 #include <signal.h>
@@ -326,4 +327,37 @@ int lookup_user(const char *user, uid_t *uid, gid_t *gid)
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;
+}
+
+/* Removes UML's directory of an instance (uml_dir/NAME: pid, mconsole),
+ * which the instance user owns: entries are unlinked relative to the
+ * directory opened without following a symbolic link, so that a link
+ * planted there cannot make root remove anything elsewhere. */
+int remove_uml_dir(const char *name)
+{
+	char path[PATH_LEN];
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if (uml_dir(path, sizeof(path)) < 0 ||
+	    snprintf_ok(path + strlen(path), sizeof(path) - strlen(path), "/%s",
+			name) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(fd, e->d_name, 0);
+	closedir(d);
+	return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
 }
