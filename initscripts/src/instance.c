@@ -368,6 +368,14 @@ static int wait_new_lease(const struct instance_conf *ic, long long before,
 	return -1;
 }
 
+static bool has_net(const struct instance_conf *ic)
+{
+	for (int i = 0; i < MAX_NETS; i++)
+		if (ic->nets[i].used)
+			return true;
+	return false;
+}
+
 /* Whether uid/gid may access path with the given bits (owner, group,
  * other; root's access() would say yes to everything). */
 static bool user_may(const char *path, uid_t uid, gid_t gid, mode_t u, mode_t g,
@@ -436,12 +444,12 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		    ic->image_path, g->user);
 		return EX_CONFIG;
 	}
-	if (ic->nets[0].used && !net_bridge_exists(g)) {
+	if (has_net(ic) && !net_bridge_exists(g)) {
 		err("%s: the bridge %s is missing: run 'umlctl network up' first",
 		    ic->name, g->bridge);
 		return EX_FAIL;
 	}
-	if (ic->nets[0].used && !hostnet_dnsmasq_pid())
+	if (has_net(ic) && !hostnet_dnsmasq_pid())
 		err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
 		    ic->name);
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||

@@ -196,14 +196,18 @@ static int load_set(const struct global_conf *g, struct args *a,
 static int cmd_start(const struct global_conf *g, struct args *a)
 {
 	static struct instance_conf ics[MAX_INSTANCES];
-	int n = load_set(g, a, ics, a->autostart);
-	int rc = EX_OK;
+	int n, rc = EX_OK;
 	int wait = a->wait_ip ? (a->wait_s ? a->wait_s : 60) : 0;
 
+	if (a->all)
+		return usage("start: name instances, or --autostart");
+	n = load_set(g, a, ics, a->autostart);
 	if (n < 0)
 		return -n;
 	if (n == 0 && !a->autostart)
 		return usage("start: name an instance, or --autostart");
+	if (n == 0)
+		msg("no instance is marked autostart");
 	for (int i = 0; i < n; i++) {
 		int r = instance_start(g, &ics[i], n == 1 ? wait : 0);
 
@@ -422,7 +426,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stop"))
 		return cmd_stop(&g, &a);
 	if (!strcmp(cmd, "restart")) {
-		if (a.n == 0)
+		if (a.n == 0 || a.all)
 			return usage("restart: name an instance");
 		r = cmd_stop(&g, &a);
 		return r ? r : cmd_start(&g, &a);
