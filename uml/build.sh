@@ -92,6 +92,15 @@ build_key=$(echo "$cfg_key $(hash_of "$0" "$uml/source.mk") $(gcc --version | he
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
 mkdir -p "$out" "$dl" "$logs"
+# One build at a time: two make runs in one object tree corrupt it (a
+# second `make uml`, e.g. from another suite's dependency, waits here and
+# then finds the tree current).
+command -v flock >/dev/null 2>&1 || die "tools" "flock is missing (util-linux)"
+exec 9>"$out/.build.lock"
+if ! flock -n 9; then
+	say "another build of the UML kernel is running; waiting for it"
+	flock 9
+fi
 
 if stamp_ok "$out/build.stamp" "$build_key" && [ -f "$out/linux" ] &&
 	[ -f "$out/linux-debug" ] && [ -f "$out/config" ]; then
