@@ -111,3 +111,4 @@ uml-clean:
 -include uml/rootfs/rootfs.mk
 -include initscripts/initscripts.mk
 -include bench/bench.mk
+-include packaging/packaging.mk
