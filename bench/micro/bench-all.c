@@ -8,8 +8,9 @@
  * region of pagefault; NAMEs limit the set.  With -r RUNS the whole set runs
  * RUNS times, one round after the other (not each benchmark RUNS times in a
  * row), so that a slow drift of the machine spreads over all benchmarks.
- * A program that fails gives "FAILED <name> <status>" and exit status 1; the
- * others still run.  Ends with "DONE <failures>".
+ * A program that fails, or still runs 60 s + 10 times its budget after
+ * it started (killed by SIGALRM), gives "FAILED <name> <status>" and exit
+ * status 1; the others still run.  Ends with "DONE <failures>".
  */
 #include "common.h"
 #include <libgen.h>
@@ -46,6 +47,10 @@ static int run_one(const char *dir, const char *name, const char *budget,
 	if (p < 0)
 		die("fork");
 	if (p == 0) {
+		/* A benchmark is bounded by its budget; one that hangs is
+		 * killed by the alarm (it survives execv) and reported.
+		 */
+		alarm((unsigned int)(60 + strtol(budget, NULL, 10) / 100));
 		execv(path, args);
 		fprintf(stderr, "bench-all: %s: %s\n", path, strerror(errno));
 		_exit(127);

@@ -32,12 +32,19 @@ int main(int argc, char **argv)
 	if (p == 0) {
 		char c;
 
+		/* Only the parent's ends stay open in the parent, so that the
+		 * echo loop sees end-of-file when the parent closes its end.
+		 */
+		close(to_child[1]);
+		close(to_parent[0]);
 		/* Echo until the parent closes its end. */
 		while (read(to_child[0], &c, 1) == 1)
 			if (write(to_parent[1], &c, 1) != 1)
 				_exit(1);
 		_exit(0);
 	}
+	close(to_child[0]);
+	close(to_parent[1]);
 	run_bench("pipe", body, NULL, 1, &o);
 	close(to_child[1]);
 	waitpid(p, NULL, 0);
