@@ -114,11 +114,12 @@ ask() {
 
 # mconsole ID COMMAND...: sends a command to the instance's mconsole.
 # uml_mconsole can wait forever for the answer of a UML that powered off
-# meanwhile: 10 s at most.
+# meanwhile (seen with cad; UML answers within milliseconds when it
+# answers at all): 5 s at most.
 mconsole() {
 	local id=$1
 	shift
-	timeout -k 2 10 uml_mconsole "${b_dir[$id]}/${b_umid[$id]}/mconsole" "$@"
+	timeout -k 2 5 uml_mconsole "${b_dir[$id]}/${b_umid[$id]}/mconsole" "$@"
 }
 
 # wait_end ID SECONDS: waits for the instance to exit and sets b_rc to
