@@ -10,11 +10,17 @@
  * thread, which enters the target mm, takes on the writer's credentials
  * and memory limits (so nothing is allowed that the writer could not do
  * with mmap(2)), runs the job and leaves again.  The writer sleeps
- * meanwhile; its CPU's worker usually runs at once on the same CPU.
+ * meanwhile.  Each CPU online at load time has a worker bound to it, so
+ * that the hand-off is two context switches on the writer's CPU and never
+ * a cross-CPU wake-up (an IPI to an idle CPU costs more than the job).
+ * A CPU without a worker (brought online later) uses the first one; a
+ * worker whose CPU goes offline is moved by the scheduler and keeps
+ * serving.
  *
  * Locking: worker->lock serialises requesters of one worker; worker->job
  * is written by the requester under that lock and cleared by the worker.
  */
+#include <linux/cpu.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
 #include <linux/mutex.h>
@@ -30,8 +36,9 @@ struct skas_worker {
 	struct skas_job *job;
 };
 
+/* Indexed by CPU number (nr_cpu_ids entries); task NULL: no worker. */
 static struct skas_worker *skas_workers;
-static unsigned int skas_nr_workers;
+static struct skas_worker *skas_first_worker;
 
 /* Limits consulted by mmap(2) paths through current->signal. */
 static const unsigned int skas_job_limits[] = {
@@ -115,7 +122,9 @@ void skas_run_job(struct skas_job *job)
 {
 	struct skas_worker *worker;
 
-	worker = &skas_workers[raw_smp_processor_id() % skas_nr_workers];
+	worker = &skas_workers[raw_smp_processor_id()];
+	if (!worker->task)
+		worker = skas_first_worker;
 	job->cred = get_current_cred();
 	job->requester = current;
 	memcpy(job->rlim, current->signal->rlim, sizeof(job->rlim));
@@ -132,28 +141,32 @@ void skas_run_job(struct skas_job *job)
 
 int skas_workers_start(void)
 {
-	unsigned int i;
+	unsigned int cpu;
 
-	skas_nr_workers = clamp_t(unsigned int, num_online_cpus(), 1, 64);
-	skas_workers = kcalloc(skas_nr_workers, sizeof(*skas_workers),
-			       GFP_KERNEL);
+	skas_workers = kcalloc(nr_cpu_ids, sizeof(*skas_workers), GFP_KERNEL);
 	if (!skas_workers)
 		return -ENOMEM;
 
-	for (i = 0; i < skas_nr_workers; i++) {
-		struct skas_worker *worker = &skas_workers[i];
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		struct skas_worker *worker = &skas_workers[cpu];
+		struct task_struct *task;
 
 		mutex_init(&worker->lock);
-		worker->task = kthread_run(skas_worker_fn, worker,
-					   "uml-skas/%u", i);
-		if (IS_ERR(worker->task)) {
-			int ret = PTR_ERR(worker->task);
-
-			worker->task = NULL;
+		task = kthread_create(skas_worker_fn, worker, "uml-skas/%u",
+				      cpu);
+		if (IS_ERR(task)) {
+			cpus_read_unlock();
 			skas_workers_stop();
-			return ret;
+			return PTR_ERR(task);
 		}
+		kthread_bind(task, cpu);
+		worker->task = task;
+		if (!skas_first_worker)
+			skas_first_worker = worker;
+		wake_up_process(task);
 	}
+	cpus_read_unlock();
 	return 0;
 }
 
@@ -163,9 +176,10 @@ void skas_workers_stop(void)
 
 	if (!skas_workers)
 		return;
-	for (i = 0; i < skas_nr_workers; i++)
+	for (i = 0; i < nr_cpu_ids; i++)
 		if (skas_workers[i].task)
 			kthread_stop(skas_workers[i].task);
 	kfree(skas_workers);
 	skas_workers = NULL;
+	skas_first_worker = NULL;
 }

@@ -156,6 +156,43 @@ static void *writer_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * One operation per write, as a guest page fault in UML's skas3 mode
+ * makes them: each write hands its job to a worker thread and waits.  The
+ * note compares a write with mmap(2) of the same page in our own address
+ * space (what a stub process does in UML's other modes); it is a figure
+ * for the benchmark notes, not a timed assertion.
+ */
+TEST(stress_single_op_writes, T_STRESS)
+{
+	unsigned long total = scaled(20000), done, j;
+	struct proc_mm_op op = mk_mmap(DATA_ADDR, PAGE, RW, ANON_FIXED, -1, 0);
+	int fd = space_new();
+	double t0, t_write, t_mmap;
+	void *local;
+
+	t0 = now();
+	for (done = 0; done < total && now() - t0 < budget() / 2; done++) {
+		ssize_t r = write(fd, &op, OPSZ);
+
+		CHECK(r == (ssize_t)OPSZ, "write %lu of one mmap returned %zd (%s)", done, r,
+		      r < 0 ? errstr(errno) : "-");
+	}
+	t_write = (now() - t0) / done;
+
+	local = mmap(NULL, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(local != MAP_FAILED, "mmap: %s", errstr(errno));
+	t0 = now();
+	for (j = 0; j < done; j++)
+		CHECK(mmap(local, PAGE, RW, ANON_FIXED, -1, 0) == local, "mmap %lu: %s", j,
+		      errstr(errno));
+	t_mmap = (now() - t0) / done;
+	munmap(local, PAGE);
+	note("stress_single_op_writes: %lu one-op writes, %.1f us each; mmap(2) of a page %.1f us; ratio %.1f",
+	     done, t_write * 1e6, t_mmap * 1e6, t_write / t_mmap);
+	close(fd);
+}
+
 TEST(stress_threads_switch, T_STRESS)
 {
 	static int fds[NSPACES];
