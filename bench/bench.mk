@@ -1,18 +1,28 @@
 # bench/: benchmarks (make bench).  Included by the top Makefile.
-# Timings are reported, never asserted; check-bench only proves that the
-# benchmark runs end to end and yields every figure (--quick).
+# Timings are reported, never asserted; the check suites only prove that
+# the benchmarks run end to end and yield every figure (--quick).
 
-.PHONY: bench bench-quick check-bench
+.PHONY: bench bench-quick bench-compare check-bench check-bench-compare
 
-HELP_LINES += "make bench       process-mode benchmark (skas3, seccomp, ptrace) in QEMU"
+HELP_LINES += "make bench       process modes in QEMU (skas-modes), then uml-skas vs the host and Debian's UML (compare; writes docs/performance.md)"
+HELP_LINES += "make bench-quick the same, --quick (a few minutes; results in build/bench only)"
+HELP_LINES += "make bench-compare  bench/compare alone"
 
-bench: uml uml-rootfs
+bench: uml uml-rootfs images
 	bench/skas-modes
+	bench/compare
 
-bench-quick: uml uml-rootfs
+bench-quick: uml uml-rootfs images
 	bench/skas-modes --quick
+	bench/compare --quick
+
+bench-compare: uml images
+	bench/compare
 
 check-bench: uml uml-rootfs
 	scripts/check-bench
 
-CHECK_SUITES += check-bench
+check-bench-compare: uml images
+	bench/check-compare
+
+CHECK_SUITES += check-bench check-bench-compare
