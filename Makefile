@@ -95,7 +95,7 @@ check-uml: uml uml-rootfs
 # The same suite in QEMU on each host kernel with the host module: skas3,
 # seccomp and ptrace mode; then "identical results in every run" (which
 # compares with check-uml's runs, so it comes after them in CHECK_SUITES).
-check-uml-vm: uml uml-rootfs
+check-uml-vm: uml uml-rootfs image-tiny
 	scripts/check-uml-vm $(KERNELS)
 
 # Everything of uml/ but the downloaded source package.
