@@ -73,6 +73,14 @@ def fmt_ns(ns):
     return f"{ns:.0f} ns"
 
 
+def fmt_range(med, lo, hi):
+    """median (min-max), all three in the median's unit."""
+    div, unit = (1e6, "ms") if med >= 1e6 else (1e3, "µs") if med >= 1e3 else (1, "ns")
+    f = (lambda x: f"{x / div:.2f}") if div == 1e6 else (lambda x: f"{x / div:.1f}") if div == 1e3 \
+        else (lambda x: f"{x:.0f}")
+    return f"{f(med)} {unit} ({f(lo)}-{f(hi)})"
+
+
 def fmt_ratio(r):
     return "n/a" if r is None else (f"{r:.0f}" if r >= 100 else f"{r:.1f}" if r >= 10 else f"{r:.2f}")
 
@@ -239,8 +247,7 @@ def main():
         cells = []
         for c in present:
             e = micro[n].get(c)
-            cells.append("n/a" if not e else
-                         f"{fmt_ns(e['median_ns'])} ({fmt_ns(e['min_ns'])}-{fmt_ns(e['max_ns'])})")
+            cells.append("n/a" if not e else fmt_range(e["median_ns"], e["min_ns"], e["max_ns"]))
         L.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
     L.append("")
     L.append("![ratios to the host](img/perf-micro-ratios.png)")
