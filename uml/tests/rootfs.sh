@@ -110,13 +110,27 @@ cat >"$stage/bench-init" <<'EOF'
 #!/bin/sh
 # /bench-init: runs the microbenchmarks instead of the tests.  Kernel
 # command-line words BENCH_SET (comma-separated names), BENCH_T (ms per
-# benchmark) and BENCH_R (rounds) arrive as environment.
+# benchmark) and BENCH_R (rounds), or BENCH_PROFILE, arrive as
+# environment.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 grep -q " /dev " /proc/mounts || mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo "UML-BENCH: mode $(sed -n 's/^mode[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+# BENCH_PROFILE=prog:N:N,...: each program run for exactly N units, between
+# marker lines that bench/profile-modes finds in its trace of the kernel.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	for c in $(echo "$BENCH_PROFILE" | tr , ' '); do
+		prog=${c%%:*}
+		for n in $(echo "${c#*:}" | tr : ' '); do
+			echo "UML-PROFILE-MARK begin $prog $n"
+			"/bench/$prog" -n "$n" -m 1
+			echo "UML-PROFILE-MARK end $prog $n"
+		done
+	done
+	poweroff -f
+fi
 /bench/bench-all -t "${BENCH_T:-300}" -r "${BENCH_R:-3}" -m 8 \
 	$(echo "${BENCH_SET:-syscall,fork_exit,pagefault,pipe}" | tr , ' ')
 echo "UML-BENCH: exit status $?"
