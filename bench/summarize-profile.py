@@ -33,10 +33,15 @@ def main():
             m = RESULT.match(line)
             if m:
                 ops[(m[2], int(m[3]))] = int(m[4])
+    # The modes that ran, in the usual order (a run may have been cut short).
+    ran = {k[0] for k in counts}
+    modes = [m for m in MODES if m in ran]
+    if not modes:
+        sys.exit(f"summarize-profile: no PROFILE lines in {log}")
     rows = ["Host system calls of the UML kernel per guest operation "
             "(strace of its main thread; difference of two runs).", ""]
     for prog, label in PROGS.items():
-        ns = sorted({k[2] for k in counts if k[1] == prog})
+        ns = sorted({k[2] for k in counts if k[1] == prog and k[0] == modes[0]})
         if len(ns) != 2:
             sys.exit(f"summarize-profile: want two runs of {prog}, got {ns}")
         n1, n2 = ns
@@ -44,7 +49,7 @@ def main():
             sys.exit(f"summarize-profile: no RESULT line for {prog}")
         dops = ops[(prog, n2)] - ops[(prog, n1)]
         delta = {}
-        for mode in MODES:
+        for mode in modes:
             a = counts.get((mode, prog, n1))
             b = counts.get((mode, prog, n2))
             if a is None or b is None:
@@ -55,13 +60,13 @@ def main():
                         if max(abs(v) for v in delta[n].values()) >= 0.05),
                        key=lambda n: -max(delta[n].values()))
         rows += [f"**{label}** ({dops:.0f} extra operations)", "",
-                 "| host call | " + " | ".join(MODES) + " |",
-                 "|---|" + "---|" * len(MODES)]
+                 "| host call | " + " | ".join(modes) + " |",
+                 "|---|" + "---|" * len(modes)]
         for n in names:
             rows.append(f"| {n} | " + " | ".join(
-                f"{delta[n].get(m, 0):.2f}" for m in MODES) + " |")
+                f"{delta[n].get(m, 0):.2f}" for m in modes) + " |")
         rows.append("| **all** | " + " | ".join(
-            f"{sum(delta[n].get(m, 0) for n in delta):.2f}" for m in MODES) + " |")
+            f"{sum(delta[n].get(m, 0) for n in delta):.2f}" for m in modes) + " |")
         rows.append("")
     with open(md_out, "w") as f:
         f.write("\n".join(rows))
