@@ -89,15 +89,19 @@ done < <(ldd "$bin/11-dynamic" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~
 [ -n "$(find "$stage" -name 'ld-linux*' -print -quit)" ] ||
 	die "dynamic" "no dynamic loader found for 11-dynamic (ldd output changed?)"
 
-cat >"$stage/init" <<'EOF'
-#!/bin/sh
-# /init of the uml-skas test root: mount the basics, run the tests, power off.
+# What both inits do first (sourced).
+cat >"$stage/etc/init-basics" <<'EOF'
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 # CONFIG_DEVTMPFS_MOUNT normally mounts /dev already.
 grep -q " /dev " /proc/mounts || mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
+EOF
+cat >"$stage/init" <<'EOF'
+#!/bin/sh
+# /init of the uml-skas test root: mount the basics, run the tests, power off.
+. /etc/init-basics
 read -r up _ </proc/uptime
 echo "UML-TEST: init started at ${up} s guest uptime"
 /tests/runner /tests/t
@@ -112,11 +116,7 @@ cat >"$stage/bench-init" <<'EOF'
 # command-line words BENCH_SET (comma-separated names), BENCH_T (ms per
 # benchmark) and BENCH_R (rounds), or BENCH_PROFILE, arrive as
 # environment.
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-grep -q " /dev " /proc/mounts || mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+. /etc/init-basics
 echo "UML-BENCH: mode $(sed -n 's/^mode[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 # BENCH_PROFILE=prog:N:N,...: each program run for exactly N units, between
 # marker lines that bench/profile-modes finds in its trace of the kernel.
