@@ -157,8 +157,8 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 	snprintf(a_pid, sizeof(a_pid), "--pid-file=%s", pidfile);
 	snprintf(a_hosts, sizeof(a_hosts), "--dhcp-hostsfile=%s", hosts);
 	snprintf(a_leases, sizeof(a_leases), "--dhcp-leasefile=%s", leases);
-	snprintf(a_range, sizeof(a_range), "--dhcp-range=%s,%s,%s,1h", first,
-		 last, mask);
+	snprintf(a_range, sizeof(a_range), "--dhcp-range=%s,%s,%s,%d", first,
+		 last, mask, DHCP_LEASE_SECONDS);
 	snprintf(a_if, sizeof(a_if), "--interface=%s", g->bridge);
 	snprintf(a_listen, sizeof(a_listen), "--listen-address=%s", ip);
 	snprintf(a_domain, sizeof(a_domain), "--domain=%s", g->domain);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "umlctl.h"
@@ -368,6 +369,18 @@ static int wait_new_lease(const struct instance_conf *ic, long long before,
 	return -1;
 }
 
+/* dnsmasq records a lease's expiry in whole seconds, so a lease granted
+ * in the same second as the one before looks unchanged (seen after a
+ * restart that followed a quick boot).  Starting the guest in a later
+ * second than the last grant keeps the new lease distinguishable; this
+ * waits at most a second, and only right after a grant. */
+static void leave_grant_second(long long before)
+{
+	for (int i = 0; i < 25 && before &&
+	     (long long)time(NULL) <= before - DHCP_LEASE_SECONDS; i++)
+		sleep_ms(50);
+}
+
 static bool has_net(const struct instance_conf *ic)
 {
 	for (int i = 0; i < MAX_NETS; i++)
@@ -476,6 +489,7 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		snprintf(text, sizeof(text), "%lld\n", before);
 		snprintf(path, sizeof(path), "%s/lease-before", run);
 		write_file(path, text, 0644);
+		leave_grant_second(before);
 	}
 	snprintf(path, sizeof(path), "%s/last-exit", state);
 	unlink(path);

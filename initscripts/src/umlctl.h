@@ -23,6 +23,7 @@
 #define MAX_DISKS 8
 #define PATH_LEN 4096
 #define MAX_INSTANCES 256
+#define DHCP_LEASE_SECONDS 3600  /* what dnsmasq leases for */
 
 /* Exit statuses (see umlctl(8)); status follows the LSB codes. */
 #define EX_OK 0
