@@ -2,7 +2,8 @@
 """summarize-compare.py: the tables and plots of bench/compare.
 
 Reads the raw figures bench/compare wrote (results.tsv: CONTENDER ROUND
-NAME NS; boots.tsv: CONTENDER IMAGE RUN MS; meta.json) and, when present,
+NAME NS; boots.tsv: CONTENDER IMAGE RUN MS; compile.tsv: CONTENDER RUN
+compile NS; meta.json) and, when present,
 bench/skas-modes' JSON (the VM figures).  Writes one JSON file, one
 markdown file and PNG bar charts (gnuplot) of every contender's ratio to
 the host.  With --publish DOC IMGDIR the markdown also replaces the part
@@ -34,7 +35,7 @@ LABELS = {
 ORDER = list(LABELS)
 CONTENDERS = ["host", "deb-6.1", "sid-7.2-ptrace", "sid-7.2-seccomp",
               "ours-seccomp", "ours-ptrace", "ours-seccomp-1cpu"]
-VM_MODES = ["host", "skas3", "seccomp", "ptrace"]
+VM_MODES = ["host", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
 BEGIN = "<!-- bench/compare: begin (generated, do not edit) -->"
 END = "<!-- bench/compare: end -->"
 
@@ -114,6 +115,7 @@ def main():
     ap = argparse.ArgumentParser(prog=PROG)
     ap.add_argument("--results", required=True)
     ap.add_argument("--boots", required=True)
+    ap.add_argument("--compile")
     ap.add_argument("--meta", required=True)
     ap.add_argument("--vm")
     ap.add_argument("--json", required=True)
@@ -155,6 +157,18 @@ def main():
     boot = {img: {c: {k + "_s": v for k, v in spread(t).items() if k != "runs"} | {"runs": len(t)}
                   for c, t in cs.items()} for img, cs in boots.items()}
 
+    compile_ = {}
+    if a.compile:
+        cc = {}
+        for c, _r, _name, ns in read_rows(a.compile, 4):
+            cc.setdefault(c, []).append(float(ns) / 1e9)
+        hmed = statistics.median(cc["host"]) if cc.get("host") else None
+        for c in CONTENDERS:
+            if c in cc:
+                s = spread(cc[c])
+                compile_[c] = {"median_s": s["median"], "min_s": s["min"], "max_s": s["max"],
+                               "runs": s["runs"], "ratio_to_host": (s["median"] / hmed) if hmed else None}
+
     vm = None
     if a.vm and os.path.exists(a.vm):
         try:
@@ -172,7 +186,8 @@ def main():
 
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:
-        json.dump({"meta": meta, "contenders": present, "micro": micro, "boot": boot, "vm": vm},
+        json.dump({"meta": meta, "contenders": present, "micro": micro, "boot": boot,
+                   "compile": compile_, "vm": vm},
                   f, indent=1, sort_keys=True)
 
     # --- plots ---------------------------------------------------------------------
@@ -205,6 +220,30 @@ def main():
                                                  for c in cs) + "\n")
         png = os.path.join(a.img, "perf-boot.png")
         bar_chart(png, dat, "Boot to ready, seconds (median; lower is better)", "seconds", len(cs) + 1, False)
+        pngs.append(png)
+
+    if compile_:
+        dat = os.path.join(a.img, "compile.dat")
+        with open(dat, "w") as f:
+            f.write("contender seconds ratio\n")
+            for c in compile_:
+                r = compile_[c]["ratio_to_host"]
+                f.write(f"{c} {compile_[c]['median_s']:.3f} {fmt_ratio(r)}\n")
+        png = os.path.join(a.img, "perf-compile.png")
+        gnuplot(f"""
+set terminal pngcairo size 960,420 font "sans,9" noenhanced
+set output "{png}"
+set title "Compile workload (make -j1 of Lua 5.4.7): seconds, median; label: ratio to the host (lower is better)"
+set ylabel "seconds"
+set style fill solid 1.0 border -1
+set boxwidth 0.7
+set grid ytics
+set yrange [0:*]
+set xtics scale 0
+unset key
+plot "{dat}" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \\
+     "{dat}" using 0:2:(strcol(3)."x") with labels offset 0,0.8
+""", png)
         pngs.append(png)
 
     if vm and vm["figures"]:
@@ -267,11 +306,29 @@ def main():
         L.append("")
         L.append("![boot to ready](img/perf-boot.png)")
         L.append("")
+    if compile_:
+        src = (meta.get("compile_source") or "? ?").split() + ["?", "?"]
+        what = ("Lua's library, `lua` and `luac`, 6 times over" if meta.get("compile_set") == "full"
+                else "two of Lua's C files (`--quick`)")
+        L.append(f"**Compile workload**: `make -j1` of {what} (Debian source package {src[0]} {src[1]}, "
+                 f"gcc {meta.get('compile_gcc', '?')}), in the debian "
+                 "image with build-essential (the host: the same tree in a chroot), seconds, median (min-max) of "
+                 f"{meta.get('compile_runs', '?')} interleaved runs, and ratio to the host:")
+        L.append("")
+        L.append("| contender | seconds | ratio to the host |")
+        L.append("|---|---|---|")
+        for c, e in compile_.items():
+            L.append(f"| {c} | {e['median_s']:.2f} ({e['min_s']:.2f}-{e['max_s']:.2f}) | "
+                     f"{fmt_ratio(e['ratio_to_host'])} |")
+        L.append("")
+        L.append("![compile workload](img/perf-compile.png)")
+        L.append("")
     if vm and vm["figures"]:
         modes = [m for m in VM_MODES if any(m in vm["figures"][n] for n in vm["figures"])]
         L.append("**In the QEMU VM** (bench/skas-modes, `build/bench/skas-modes.json`: Debian's "
                  f"{vm.get('kernel', '7.x')} kernel with the uml-skas host module, our kernel pinned to one "
-                 "CPU; compare these only with each other), median, and ratio to the VM's own kernel:")
+                 "CPU, and Debian sid's 7.2 UML in seccomp mode, `sid-7.2-seccomp`, pinned the same way; compare these "
+                 "only with each other), median, and ratio to the VM's own kernel:")
         L.append("")
         L.append("| benchmark | " + " | ".join(modes) + " |")
         L.append("|---|" + "---|" * len(modes))
