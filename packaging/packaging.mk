@@ -1,7 +1,7 @@
 # packaging/: the Debian and RPM packages and their repositories.
 # Included by the top Makefile.  See packaging/README.md, docs/install.md.
 
-.PHONY: deb rpm repo check-packages
+.PHONY: deb rpm repo check-packages check-e2e
 
 # build/pkg/deb/*.deb (dpkg-buildpackage -b on a copy of the tree).
 deb:
@@ -19,6 +19,14 @@ repo:
 check-packages:
 	timeout -k 30 900 packaging/tests/check-packages
 
-CHECK_SUITES += check-packages
+# The packages end to end in a Debian 13 VM: apt install from the signed
+# repository, DKMS, a reboot with an autostart instance in skas3 mode,
+# purge.  The VM image is cached in build/e2e (its build needs Debian's
+# mirror).  About 5 minutes here with the image cached, 6 without (TCG).
+check-e2e:
+	timeout -k 30 1800 packaging/tests/e2e
+
+CHECK_SUITES += check-packages check-e2e
 HELP_LINES += "make deb rpm repo  packages in build/pkg, repositories in build/repo"
 HELP_LINES += "make check-packages  build, lint, install, remove and purge the packages"
+HELP_LINES += "make check-e2e   the packages in a trixie VM: apt install, DKMS, reboot, skas3 autostart, purge"
