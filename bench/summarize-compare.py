@@ -239,6 +239,7 @@ set style fill solid 1.0 border -1
 set boxwidth 0.7
 set grid ytics
 set yrange [0:*]
+set offsets 0, 0, graph 0.08, 0
 set xtics scale 0
 unset key
 plot "{dat}" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \\
