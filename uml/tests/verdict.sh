@@ -7,7 +7,9 @@
 #
 #   MODE      the mode that was asked for: skas3, seccomp or ptrace
 #   BODY      file with the UML console output of the run, one line each,
-#             without carriage returns or host time stamps
+#             without carriage returns or host time stamps; a kernel
+#             message that landed inside a line is moved, in place, to a
+#             line of its own first
 #   STATUS    UML's exit status (124/137: killed by the time limit)
 #   LIMIT     that time limit in seconds (for the message)
 #   UBDB      "ok" if the guest's marker file reached ubdb on the host,
@@ -24,6 +26,12 @@ guest_verdict() {
 	v_passed=0
 	v_failed=0
 	verdict_status=0
+
+	# The tty writes a line's text and its newline separately, and a
+	# kernel message can come between them ("ok 31 name[    1.400000]
+	# 02-mm[65]: segfault at ...", seen once): split it off, so that both
+	# the result and the message parse, and the problem scan sees it.
+	sed -i -E 's/([^[:space:]])(\[ *[0-9]+\.[0-9]+\] )/\1\n\2/g' "$body"
 
 	problems=$(grep -E '^\[ *[0-9]+\.[0-9]+\].*(Kernel panic|Oops|BUG:|WARNING:|general protection|Call Trace|kernel BUG)' "$body" || true)
 	fatal=$(grep -E -i 'not functional|^fatal|Failed to open|Invalid seccomp|Invalid skas|cannot do it|Unable to mount root|Kernel panic|mode not available' "$body" | head -5 || true)
