@@ -7,6 +7,7 @@
 #ifndef _UML_SKAS_COMPAT_H
 #define _UML_SKAS_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/sched.h>
 
 /* Kbuild probes the headers and defines SKAS_HAVE_*; see Kbuild. */
@@ -32,6 +33,12 @@ static inline void skas_forget_robust_list(struct task_struct *t)
 	t->futex.compat_robust_list = NULL;
 #endif
 }
+
+/* Priority-inheritance futexes the task owns (their list moved in 7.x). */
+static inline bool skas_futex_pi_held(struct task_struct *t)
+{
+	return !list_empty(&t->futex.pi_state_list);
+}
 #else
 static inline void skas_forget_robust_list(struct task_struct *t)
 {
@@ -39,6 +46,24 @@ static inline void skas_forget_robust_list(struct task_struct *t)
 #ifdef CONFIG_COMPAT
 	t->compat_robust_list = NULL;
 #endif
+}
+
+static inline bool skas_futex_pi_held(struct task_struct *t)
+{
+	return !list_empty(&t->pi_state_list);
+}
+#endif
+
+/* mm->flags became a bitmap with accessors in 7.x. */
+#ifdef SKAS_HAVE_MM_FLAGS_TEST
+static inline bool skas_mm_multiprocess(struct mm_struct *mm)
+{
+	return mm_flags_test(MMF_MULTIPROCESS, mm);
+}
+#else
+static inline bool skas_mm_multiprocess(struct mm_struct *mm)
+{
+	return test_bit(MMF_MULTIPROCESS, &mm->flags);
 }
 #endif
 

@@ -7,6 +7,7 @@
  */
 
 #include <linux/module.h>
+#include <asm/cpufeature.h>
 
 #include "skas_host.h"
 
@@ -14,6 +15,14 @@ static int __init skas_host_init(void)
 {
 	int ret;
 
+	/*
+	 * A Xen PV guest's page tables and mm switches belong to the
+	 * hypervisor's paravirt code, which switch_mm.c does not follow.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_XENPV)) {
+		pr_err("Xen PV guests are not supported\n");
+		return -ENODEV;
+	}
 	ret = skas_resolve_symbols();
 	if (ret)
 		return ret;
@@ -42,6 +51,7 @@ static void __exit skas_host_exit(void)
 	skas_ptrace_exit();
 	skas_switch_exit();
 	skas_workers_stop();
+	skas_space_exit();
 }
 
 module_init(skas_host_init);

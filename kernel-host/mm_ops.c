@@ -8,8 +8,25 @@
  * then runs in a worker that has entered the target mm (worker.c), where
  * the kernel's own mmap(2), munmap(2) and mprotect(2) paths apply to it
  * with the writer's credentials and limits, so the operations mean what
- * the system calls mean and every check of theirs applies.
+ * the system calls mean and every check of theirs applies: the LSM's
+ * mmap hooks see the writer's credentials.  What the worker cannot be is
+ * the writer's task, so two things are settled in the writer instead:
+ * the audit record of a file mapping goes to the writer's system call,
+ * as mmap(2)'s does, and only regular files (memfd and tmpfs included)
+ * may be mapped, since device drivers' ->mmap handlers may look at
+ * current.  A batch is a job (worker.c) and owns its operations'
+ * references until it is freed.
+ *
+ * MAP_POPULATE is done here, not by mmap's own mm_populate(): that loop
+ * retries a page whose read fails after dropping mmap_lock (a FUSE file
+ * whose server answers EIO) for as long as no fatal signal is pending,
+ * which for a kernel worker is forever.  Ours faults page by page with
+ * fixup_user_fault(), which gives up on the second failure, and stops
+ * when the writer has been killed.  MAP_LOCKED, which populates through
+ * the same loop, is therefore allowed for anonymous memory only, where no
+ * fault can fail that way.
  */
+#include <linux/audit.h>
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -35,6 +52,22 @@
 			 MAP_NONBLOCK | MAP_STACK | MAP_SYNC | \
 			 MAP_FIXED_NOREPLACE)
 
+/* The AUXILIARY record mmap(2) adds to its system call's audit event. */
+static void skas_audit_mmap(unsigned long fd, unsigned long flags)
+{
+#ifdef CONFIG_AUDITSYSCALL
+	struct audit_buffer *ab;
+
+	if (!audit_enabled)
+		return;
+	ab = audit_log_start(audit_context(), GFP_KERNEL, AUDIT_MMAP);
+	if (!ab)
+		return;
+	audit_log_format(ab, "fd=%d flags=0x%x", (int)fd, (unsigned int)flags);
+	audit_log_end(ab);
+#endif
+}
+
 static int skas_prepare_mmap(struct skas_op *op)
 {
 	struct mm_mmap *m = &op->op.u.mmap;
@@ -50,10 +83,20 @@ static int skas_prepare_mmap(struct skas_op *op)
 	m->flags &= ~(MAP_DENYWRITE | MAP_EXECUTABLE);
 	if (m->flags & MAP_ANONYMOUS)
 		return 0;
+	if (m->flags & MAP_LOCKED)
+		return -EINVAL;
 	if (m->fd > INT_MAX)
 		return -EBADF;
 	op->file = fget(m->fd);
-	return op->file ? 0 : -EBADF;
+	if (!op->file)
+		return -EBADF;
+	if (!S_ISREG(file_inode(op->file)->i_mode)) {
+		fput(op->file);
+		op->file = NULL;
+		return -ENODEV;
+	}
+	skas_audit_mmap(m->fd, m->flags);
+	return 0;
 }
 
 static int skas_prepare_copy_segments(struct skas_op *op)
@@ -86,7 +129,7 @@ int skas_op_prepare(struct skas_op *op)
 	}
 }
 
-void skas_op_release(struct skas_op *op)
+static void skas_op_release(struct skas_op *op)
 {
 	if (op->file)
 		fput(op->file);
@@ -94,9 +137,38 @@ void skas_op_release(struct skas_op *op)
 		mmput(op->src);
 }
 
-static long skas_do_mmap(struct skas_op *op)
+/*
+ * Fault in [addr, addr + len) of current->mm as mm_populate() would,
+ * ignoring errors as mmap(2) does, until the writer is gone.
+ */
+static void skas_populate(struct skas_job *job, unsigned long addr,
+			  unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long end = addr + PAGE_ALIGN(len), a;
+	struct vm_area_struct *vma;
+	unsigned int flags;
+
+	for (a = addr; a < end; a += PAGE_SIZE) {
+		if (READ_ONCE(job->abandoned))
+			return;
+		if (mmap_read_lock_killable(mm))
+			return;
+		vma = vma_lookup(mm, a);
+		/* Private writable memory is written, as populate breaks COW. */
+		flags = vma && (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ?
+			FAULT_FLAG_WRITE : 0;
+		if (vma && vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))
+			fixup_user_fault(mm, a, flags, NULL);
+		mmap_read_unlock(mm);
+		cond_resched();
+	}
+}
+
+static long skas_do_mmap(struct skas_job *job, struct skas_op *op)
 {
 	const struct mm_mmap *m = &op->op.u.mmap;
+	bool populate = (m->flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE;
 	unsigned long addr;
 
 	/*
@@ -104,8 +176,13 @@ static long skas_do_mmap(struct skas_op *op)
 	 * the exported vm_mmap() checks the offset differently.
 	 */
 	addr = skas_sym.vm_mmap_pgoff(op->file, m->addr, m->len, m->prot,
-				      m->flags, m->offset >> PAGE_SHIFT);
-	return IS_ERR_VALUE(addr) ? (long)addr : 0;
+				      m->flags & ~MAP_POPULATE,
+				      m->offset >> PAGE_SHIFT);
+	if (IS_ERR_VALUE(addr))
+		return (long)addr;
+	if (populate)
+		skas_populate(job, addr, m->len);
+	return 0;
 }
 
 static long skas_do_mprotect(struct skas_op *op)
@@ -139,11 +216,11 @@ static long skas_do_copy_segments(struct skas_op *op)
 	return ret;
 }
 
-static long skas_op_run(struct skas_op *op)
+static long skas_op_run(struct skas_job *job, struct skas_op *op)
 {
 	switch (op->op.op) {
 	case MM_MMAP:
-		return skas_do_mmap(op);
+		return skas_do_mmap(job, op);
 	case MM_MUNMAP:
 		return vm_munmap(op->op.u.munmap.addr, op->op.u.munmap.len);
 	case MM_MPROTECT:
@@ -155,19 +232,64 @@ static long skas_op_run(struct skas_op *op)
 }
 
 /* Worker side: run the batch until the first failure. */
-void skas_batch_run(struct skas_job *job)
+static void skas_batch_run(struct skas_job *job)
 {
 	struct skas_batch *batch = container_of(job, struct skas_batch, job);
 	long ret;
 
 	for (batch->done = 0; batch->done < batch->nr; batch->done++) {
-		ret = skas_op_run(&batch->ops[batch->done]);
+		ret = skas_op_run(job, &batch->ops[batch->done]);
 		if (ret) {
 			batch->err = ret;
 			return;
 		}
 		cond_resched();
 	}
+}
+
+static void skas_batch_free(struct skas_job *job)
+{
+	struct skas_batch *batch = container_of(job, struct skas_batch, job);
+	unsigned int i;
+
+	for (i = 0; i < batch->nr; i++)
+		skas_op_release(&batch->ops[i]);
+	kvfree(batch);
+}
+
+/* A batch for @nr operations, none prepared (nr: 0); NULL without memory. */
+struct skas_batch *skas_batch_alloc(unsigned int nr)
+{
+	struct skas_batch *batch;
+
+	batch = kvzalloc(struct_size(batch, ops, nr), GFP_KERNEL);
+	if (!batch)
+		return NULL;
+	batch->job.fn = skas_batch_run;
+	batch->job.free = skas_batch_free;
+	return batch;
+}
+
+/*
+ * Run the batch->nr prepared operations in @mm.  Returns the number that
+ * succeeded, or the errno of the first operation when it failed; -EINTR
+ * when the writer was killed.  The batch is gone afterwards either way.
+ */
+long skas_batch_on_mm(struct mm_struct *mm, struct skas_batch *batch)
+{
+	long ret;
+
+	if (!batch->nr) {
+		skas_batch_free(&batch->job);
+		return 0;
+	}
+	if (skas_run_job(&batch->job, mm))
+		return -EINTR;
+	ret = batch->done;
+	if (batch->done < batch->nr && !batch->done)
+		ret = batch->err;
+	skas_job_done(&batch->job);
+	return ret;
 }
 
 /*
@@ -182,10 +304,10 @@ void skas_batch_run(struct skas_job *job)
 struct skas_ldt_job {
 	struct skas_job job;
 	int func;
-	void *kbuf;
 	unsigned long bytecount;
-	unsigned long copy;	/* bytes of kbuf that travel */
+	unsigned long copy;	/* bytes of buf that travel */
 	long ret;
+	char buf[];
 };
 
 static void skas_ldt_run(struct skas_job *job)
@@ -202,7 +324,7 @@ static void skas_ldt_run(struct skas_job *job)
 		lj->ret = (long)scratch;
 		return;
 	}
-	if (is_write && copy_to_user((void __user *)scratch, lj->kbuf,
+	if (is_write && copy_to_user((void __user *)scratch, lj->buf,
 				     lj->copy)) {
 		lj->ret = -EFAULT;
 		goto out;
@@ -213,10 +335,15 @@ static void skas_ldt_run(struct skas_job *job)
 	/* The system call returns an int zero-extended to long. */
 	lj->ret = (int)skas_sym.sys_modify_ldt(&regs);
 	if (!is_write && lj->ret > 0 &&
-	    copy_from_user(lj->kbuf, (void __user *)scratch, lj->ret))
+	    copy_from_user(lj->buf, (void __user *)scratch, lj->ret))
 		lj->ret = -EFAULT;
 out:
 	vm_munmap(scratch, size);
+}
+
+static void skas_ldt_free(struct skas_job *job)
+{
+	kvfree(container_of(job, struct skas_ldt_job, job));
 }
 
 /*
@@ -227,19 +354,28 @@ out:
 long skas_ldt_on_mm(struct mm_struct *mm, int func, void *kbuf,
 		    unsigned long bytecount)
 {
-	struct skas_ldt_job lj = {
-		.job = { .mm = mm, .fn = skas_ldt_run },
-		.func = func,
-		.kbuf = kbuf,
-		.bytecount = bytecount,
-	};
+	bool is_write = func == 1 || func == 0x11;
+	struct skas_ldt_job *lj;
+	unsigned long copy;
+	long ret;
 
-	if (func == 1 || func == 0x11)
-		lj.copy = min_t(unsigned long, bytecount,
-				sizeof(struct user_desc));
-	else
-		lj.copy = min_t(unsigned long, bytecount,
-				LDT_ENTRIES * LDT_ENTRY_SIZE);
-	skas_run_job(&lj.job);
-	return lj.ret;
+	copy = min_t(unsigned long, bytecount, is_write ?
+		     sizeof(struct user_desc) : LDT_ENTRIES * LDT_ENTRY_SIZE);
+	lj = kvzalloc(struct_size(lj, buf, copy), GFP_KERNEL);
+	if (!lj)
+		return -ENOMEM;
+	lj->job.fn = skas_ldt_run;
+	lj->job.free = skas_ldt_free;
+	lj->func = func;
+	lj->bytecount = bytecount;
+	lj->copy = copy;
+	if (is_write)
+		memcpy(lj->buf, kbuf, copy);
+	if (skas_run_job(&lj->job, mm))
+		return -EINTR;
+	ret = lj->ret;
+	if (!is_write && ret > 0)
+		memcpy(kbuf, lj->buf, min_t(unsigned long, ret, copy));
+	skas_job_done(&lj->job);
+	return ret;
 }

@@ -8,10 +8,8 @@
  * switched into the space (switch_mm.c) holds its own.  write() carries
  * operations (mm_ops.c), run in a worker that has entered the mm.
  *
- * The opener is not the mm's memcg owner: mm->owner must point at a task
- * whose ->mm is this mm, or at nothing, or it dangles once the opener is
- * reaped.  Tasks that switch in become owners; workers lend the writer
- * for the duration of a write.
+ * Who may open the file, how many spaces a user may have and who pays
+ * for their memory is space.c's business.
  */
 #include <linux/file.h>
 #include <linux/magic.h>
@@ -72,9 +70,6 @@ static struct mm_struct *skas_new_mm(void)
 	mm = skas_sym.mm_alloc();
 	if (!mm)
 		return NULL;
-#ifdef CONFIG_MEMCG
-	WRITE_ONCE(mm->owner, NULL);
-#endif
 	mm->task_size = current->mm->task_size;
 	skas_sym.arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
 	return mm;
@@ -83,7 +78,10 @@ static struct mm_struct *skas_new_mm(void)
 static int skas_proc_mm_open(struct inode *inode, struct file *file)
 {
 	struct mm_struct *mm;
+	int ret;
 
+	if (!skas_space_may_open())
+		return -EACCES;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EINVAL;
 	if (!current->mm)
@@ -93,16 +91,30 @@ static int skas_proc_mm_open(struct inode *inode, struct file *file)
 
 	mm = skas_new_mm();
 	if (!mm) {
-		module_put(THIS_MODULE);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out_module;
 	}
+	ret = skas_space_register(mm);
+	if (ret)
+		goto out_mm;
 	file->private_data = mm;
 	return 0;
+
+out_mm:
+	mmput(mm);
+out_module:
+	module_put(THIS_MODULE);
+	return ret;
 }
 
+/*
+ * The last reference usually goes here, and tearing a space down waits
+ * for an SRCU grace period (its mmu notifier, space.c): let a worker do
+ * that rather than the closer (UML, at every guest process exit).
+ */
 static int skas_proc_mm_release(struct inode *inode, struct file *file)
 {
-	mmput(file->private_data);
+	mmput_async(file->private_data);
 	module_put(THIS_MODULE);
 	return 0;
 }
@@ -114,34 +126,18 @@ static ssize_t skas_proc_mm_read(struct file *file, char __user *buf,
 }
 
 /*
- * Check and take references for ops[0..nr).  Returns how many are ready;
- * *err is the errno of the first one that is not.
+ * A write carries up to PROC_MM_MAX_OPS operations.  They are checked
+ * and prepared here until the first bad one, then the good ones run in
+ * the space (mm_ops.c); the result counts the operations applied, or is
+ * the errno of the first when none was.
  */
-static unsigned int skas_prepare_batch(struct skas_op *ops, unsigned int nr,
-				       long *err)
-{
-	unsigned int i;
-
-	*err = 0;
-	for (i = 0; i < nr; i++) {
-		*err = skas_op_prepare(&ops[i]);
-		if (*err)
-			break;
-	}
-	return i;
-}
-
 static ssize_t skas_proc_mm_write(struct file *file, const char __user *buf,
 				  size_t count, loff_t *ppos)
 {
 	struct mm_struct *mm = file->private_data;
-	struct skas_batch batch = {
-		.job = { .mm = mm, .fn = skas_batch_run },
-	};
-	struct skas_op *ops;
-	unsigned int nr, ready, i;
-	long prepare_err;
-	ssize_t ret;
+	struct skas_batch *batch;
+	unsigned int nr, i;
+	long prepare_err = 0, done;
 
 	if (count == 0 || count % sizeof(struct proc_mm_op))
 		return -EINVAL;
@@ -149,37 +145,36 @@ static ssize_t skas_proc_mm_write(struct file *file, const char __user *buf,
 	if (nr > PROC_MM_MAX_OPS)
 		return -E2BIG;
 
-	ops = kvmalloc_array(nr, sizeof(*ops), GFP_KERNEL);
-	if (!ops)
+	batch = skas_batch_alloc(nr);
+	if (!batch)
 		return -ENOMEM;
+	/* A bad buffer fails the whole write, before any operation ran. */
 	for (i = 0; i < nr; i++) {
-		if (copy_from_user(&ops[i].op, buf + i * sizeof(ops[i].op),
-				   sizeof(ops[i].op))) {
-			ret = -EFAULT;
-			goto out_free;
+		if (copy_from_user(&batch->ops[i].op,
+				   buf + i * sizeof(struct proc_mm_op),
+				   sizeof(struct proc_mm_op))) {
+			batch->nr = 0;
+			skas_batch_on_mm(mm, batch);
+			return -EFAULT;
 		}
 	}
-
-	ready = skas_prepare_batch(ops, nr, &prepare_err);
-	batch.ops = ops;
-	batch.nr = ready;
-	if (ready) {
-		/* Our mm_users reference (the open file) outlives the job. */
-		skas_run_job(&batch.job);
+	for (i = 0; i < nr; i++) {
+		prepare_err = skas_op_prepare(&batch->ops[i]);
+		if (prepare_err)
+			break;
+		batch->nr++;
 	}
-	for (i = 0; i < ready; i++)
-		skas_op_release(&ops[i]);
 
-	if (batch.done < ready)
-		ret = batch.done ? batch.done * sizeof(struct proc_mm_op) :
-				   batch.err;
-	else if (ready < nr)
-		ret = ready ? ready * sizeof(struct proc_mm_op) : prepare_err;
-	else
-		ret = count;
-out_free:
-	kvfree(ops);
-	return ret;
+	/* The batch is gone after this; it holds our references meanwhile. */
+	i = batch->nr;
+	done = skas_batch_on_mm(mm, batch);
+	if (done < 0)
+		return done;
+	if (done < i)
+		return done * sizeof(struct proc_mm_op);
+	if (i < nr)
+		return i ? i * sizeof(struct proc_mm_op) : prepare_err;
+	return count;
 }
 
 static const struct proc_ops skas_proc_mm_ops = {
@@ -191,17 +186,22 @@ static const struct proc_ops skas_proc_mm_ops = {
 };
 
 /*
- * World-writable on purpose: creating an address space is no more than
- * fork() does, and UML runs as an ordinary user.
+ * Root's, and its group's when proc_mm_gid= names one (space.c): the
+ * module's code is reached by those who may run UML in skas3 mode only.
  */
 int skas_proc_mm_init(void)
 {
-	skas_proc_entry = proc_create_data("mm", 0222, NULL, &skas_proc_mm_ops,
+	kgid_t gid = skas_proc_mm_group();
+	umode_t mode = gid_valid(gid) ? 0660 : 0600;
+
+	skas_proc_entry = proc_create_data("mm", mode, NULL, &skas_proc_mm_ops,
 					   (void *)&skas_proc_mm_ops);
 	if (!skas_proc_entry) {
 		pr_err("cannot create /proc/mm (does it exist already?)\n");
 		return -EEXIST;
 	}
+	if (gid_valid(gid))
+		proc_set_user(skas_proc_entry, GLOBAL_ROOT_UID, gid);
 	return 0;
 }
 

@@ -24,17 +24,56 @@
 #include <linux/uaccess.h>
 #include <asm/ldt.h>
 #include <asm/trap_pf.h>
+#include <asm/trapnr.h>
 
 #include "compat.h"
 #include "skas_host.h"
 
+/*
+ * The fault behind the tracee's current stop.  A fault stops the tracee
+ * for the signal the fault raised, and only then do thread.cr2,
+ * error_code and trap_nr describe this stop: for a signal someone sent
+ * (kill -SEGV, si_code <= 0) or any other stop they are left over from
+ * an earlier fault.  So the report is taken from the stop's siginfo: a
+ * fault is a SIGSEGV or SIGBUS the kernel raised; its address is the
+ * signal's si_addr.  Anything else reports trap_no -1 (no fault).  The
+ * tracee is frozen in its stop, so last_siginfo stays put while we read.
+ */
+static void skas_stop_fault(struct task_struct *child,
+			    struct ptrace_ex_faultinfo *fi)
+{
+	kernel_siginfo_t info;
+	bool have = false;
+
+	memset(fi, 0, sizeof(*fi));	/* no padding bytes leak */
+	fi->trap_no = -1;
+	spin_lock_irq(&child->sighand->siglock);
+	if (child->last_siginfo) {
+		copy_siginfo(&info, child->last_siginfo);
+		have = true;
+	}
+	spin_unlock_irq(&child->sighand->siglock);
+
+	if (!have || info.si_code <= 0)
+		return;
+	if (info.si_signo != SIGSEGV && info.si_signo != SIGBUS)
+		return;
+	fi->addr = (unsigned long)info.si_addr;
+	fi->trap_no = child->thread.trap_nr;
+	fi->error_code = child->thread.error_code;
+	if (fi->trap_no == X86_TRAP_PF)
+		fi->is_write = !!(fi->error_code & X86_PF_WRITE);
+}
+
 static long skas_faultinfo(struct task_struct *child, void __user *data)
 {
+	struct ptrace_ex_faultinfo ex;
 	struct ptrace_faultinfo fi;
 
-	memset(&fi, 0, sizeof(fi));	/* no padding bytes leak */
-	fi.is_write = !!(child->thread.error_code & X86_PF_WRITE);
-	fi.addr = child->thread.cr2;
+	skas_stop_fault(child, &ex);
+	memset(&fi, 0, sizeof(fi));
+	fi.is_write = ex.is_write;
+	fi.addr = ex.addr;
 	return copy_to_user(data, &fi, sizeof(fi)) ? -EFAULT : 0;
 }
 
@@ -42,10 +81,7 @@ static long skas_ex_faultinfo(struct task_struct *child, void __user *data)
 {
 	struct ptrace_ex_faultinfo fi;
 
-	memset(&fi, 0, sizeof(fi));
-	fi.is_write = !!(child->thread.error_code & X86_PF_WRITE);
-	fi.addr = child->thread.cr2;
-	fi.trap_no = child->thread.trap_nr;
+	skas_stop_fault(child, &fi);
 	return copy_to_user(data, &fi, sizeof(fi)) ? -EFAULT : 0;
 }
 

@@ -5,7 +5,8 @@
  * The module is split by job:
  *   main.c      load/unload order
  *   symbols.c   kernel internals reached without an export (kallsyms)
- *   worker.c    kernel threads that run work inside a foreign mm
+ *   worker.c    jobs run inside a foreign mm by workqueue workers
+ *   space.c     who may open /proc/mm, how many spaces, who pays for them
  *   proc_mm.c   the /proc/mm file: create, change and drop address spaces
  *   mm_ops.c    the operations a /proc/mm write carries, run by a worker
  *   switch_mm.c PTRACE_SWITCH_MM: moving a tracee into an address space
@@ -16,8 +17,11 @@
 
 #include <linux/completion.h>
 #include <linux/cred.h>
+#include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/resource.h>
+#include <linux/uidgid.h>
+#include <linux/workqueue.h>
 
 #include "uapi/skas.h"
 
@@ -42,6 +46,8 @@ struct skas_symbols {
 	void (*sync_mm_rss)(struct mm_struct *mm);
 	void (*sched_mm_cid_before_execve)(struct task_struct *t);
 	void (*sched_mm_cid_after_execve)(struct task_struct *t);
+	void (*futex_release)(struct task_struct *t);
+	void (*futex_done)(struct task_struct *t);
 	/* x86-64 system call entry points, called with a pt_regs. */
 	long (*sys_mprotect)(const struct pt_regs *regs);
 	long (*sys_modify_ldt)(const struct pt_regs *regs);
@@ -52,18 +58,35 @@ int skas_resolve_symbols(void);
 unsigned long skas_lookup_name(const char *name);
 
 /* worker.c */
+#define SKAS_JOB_LIMITS	4	/* RLIMIT_AS, _DATA, _MEMLOCK, _STACK */
+
+/*
+ * A job is embedded in a heap object that fn and free know; free releases
+ * that object and whatever it holds.  The rest is skas_run_job()'s.
+ */
 struct skas_job {
-	struct mm_struct *mm;		/* the address space to work in */
-	void (*fn)(struct skas_job *job);
+	void (*fn)(struct skas_job *job);	/* runs in mm */
+	void (*free)(struct skas_job *job);
+	struct mm_struct *mm;		/* mm_users reference */
 	const struct cred *cred;	/* the requester's credentials */
-	struct rlimit rlim[RLIM_NLIMITS];	/* and memory limits */
-	struct task_struct *requester;
+	struct rlimit rlim[SKAS_JOB_LIMITS];	/* and memory limits */
+	struct kref ref;
 	struct completion done;
+	struct work_struct work;
+	bool abandoned;			/* the requester was killed */
 };
 
 int skas_workers_start(void);
 void skas_workers_stop(void);
-void skas_run_job(struct skas_job *job);
+int skas_run_job(struct skas_job *job, struct mm_struct *mm);
+void skas_job_done(struct skas_job *job);
+
+/* space.c */
+kgid_t skas_proc_mm_group(void);
+bool skas_space_may_open(void);
+int skas_space_register(struct mm_struct *mm);
+bool skas_space_owned_by(struct mm_struct *mm, struct task_struct *tsk);
+void skas_space_exit(void);
 
 /* proc_mm.c */
 int skas_proc_mm_init(void);
@@ -80,15 +103,15 @@ struct skas_op {
 
 struct skas_batch {
 	struct skas_job job;
-	struct skas_op *ops;
 	unsigned int nr;		/* operations to run */
 	unsigned int done;		/* operations that succeeded */
 	long err;			/* errno of operation number done */
+	struct skas_op ops[];
 };
 
+struct skas_batch *skas_batch_alloc(unsigned int nr);
 int skas_op_prepare(struct skas_op *op);
-void skas_op_release(struct skas_op *op);
-void skas_batch_run(struct skas_job *job);
+long skas_batch_on_mm(struct mm_struct *mm, struct skas_batch *batch);
 long skas_ldt_on_mm(struct mm_struct *mm, int func, void *kbuf,
 		    unsigned long bytecount);
 

@@ -17,14 +17,31 @@
  * the pending one.  A second request before the tracee resumes replaces
  * the pending target.
  *
+ * Security: a pending switch is the tracer's request, and the tracer's
+ * right to make it (ptrace access to the tracee as it was then) must
+ * still hold when the tracee carries it out.  So the record keeps the
+ * requesting tracer, the tracee's credentials and its exec generation,
+ * and the tracee drops the switch unless, when it resumes, the same
+ * tracer still traces it, its credentials are the same object (any
+ * change makes a new one) and it has not exec'd; a fatal signal drops
+ * it too.  Detach, tracer exit, exec (of a setuid program above all),
+ * setuid() and SIGKILL therefore all cancel it.  Tasks that share their
+ * mm with another process (CLONE_VM, a vfork child) are refused, as is
+ * moving a space's creator into its own space (space.c: the creator is
+ * the space's memcg owner and must never run in it).
+ *
  * Locking: skas_pending_lock protects the table of pending switches.
  * Only the tracer makes requests for a tracee, one at a time (ptrace
  * holds the tracee frozen), so a record is added or replaced by one
- * requester at once, and removed by the tracee's task_work.
+ * requester at once, and removed by the tracee's task_work.  The swap
+ * itself takes the tracee's exec_update_lock and its old mm's mmap_lock
+ * for reading, as exec does, so that /proc readers, ptrace attach and
+ * core dumps see either the old mm or the new one with the same creds.
  */
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/module.h>
+#include <linux/ptrace.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -40,6 +57,9 @@ struct skas_pending_switch {
 	struct hlist_node node;
 	struct task_struct *task;
 	struct mm_struct *mm;		/* holds an mm_users reference */
+	struct task_struct *tracer;	/* holds a task reference */
+	const struct cred *cred;	/* the tracee's, held */
+	u64 exec_id;			/* the tracee's self_exec_id */
 };
 
 static DEFINE_SPINLOCK(skas_pending_lock);
@@ -68,17 +88,65 @@ static void skas_forget_user_pointers(struct task_struct *tsk)
 }
 
 /*
- * The swap itself, in the tracee's context; modelled on exec_mmap().
- * Consumes the caller's reference on @mm.
+ * exec's clean-up of the futex state the task holds in its old mm (robust
+ * list, PI futexes).  Without the kernel's function (not found, or sealed
+ * under IBT) the robust list is only forgotten, and tasks holding PI
+ * futexes are refused at request time.
  */
-static void skas_switch_current(struct mm_struct *mm)
+static void skas_futex_exec_release(struct task_struct *tsk)
+{
+	if (skas_sym.futex_release)
+		skas_sym.futex_release(tsk);
+}
+
+static void skas_futex_exec_done(struct task_struct *tsk)
+{
+	if (skas_sym.futex_done)
+		skas_sym.futex_done(tsk);
+}
+
+/*
+ * The request's authority still stands (see the top of this file).
+ * Called by the tracee itself.
+ */
+static bool skas_switch_still_allowed(const struct skas_pending_switch *sw)
+{
+	struct task_struct *tsk = current;
+	bool same_tracer;
+
+	if (fatal_signal_pending(tsk) || (tsk->flags & PF_EXITING) || !tsk->mm)
+		return false;
+	if (tsk->real_cred != sw->cred || tsk->cred != sw->cred ||
+	    tsk->self_exec_id != sw->exec_id)
+		return false;
+	rcu_read_lock();
+	same_tracer = ptrace_parent(tsk) == sw->tracer;
+	rcu_read_unlock();
+	return same_tracer;
+}
+
+/*
+ * The swap itself, in the tracee's context; modelled on exec_mmap().
+ * Consumes the caller's reference on @mm.  Returns false (and drops
+ * @mm) when a fatal signal interrupts it.
+ */
+static bool skas_switch_current(struct mm_struct *mm)
 {
 	struct task_struct *tsk = current;
 	struct mm_struct *old_mm = tsk->mm, *active_mm;
 
 	if (mm == old_mm) {
 		mmput(mm);
-		return;
+		return true;
+	}
+	/* The futex state the task holds in the old mm, as exec drops it. */
+	skas_futex_exec_release(tsk);
+
+	if (down_write_killable(&tsk->signal->exec_update_lock))
+		goto fail;
+	if (mmap_read_lock_killable(old_mm)) {
+		up_write(&tsk->signal->exec_update_lock);
+		goto fail;
 	}
 	if (skas_sym.sync_mm_rss)
 		skas_sym.sync_mm_rss(old_mm);
@@ -93,21 +161,39 @@ static void skas_switch_current(struct mm_struct *mm)
 	skas_sym.membarrier_update_current_mm(mm);
 	skas_sym.switch_mm_irqs_off(active_mm, mm, tsk);
 	local_irq_enable();
-#ifdef CONFIG_MEMCG
-	/* The task runs in @mm now: it may own it for memcg. */
-	cmpxchg(&mm->owner, NULL, tsk);
-#endif
 	task_unlock(tsk);
 
 	if (skas_sym.sched_mm_cid_after_execve)
 		skas_sym.sched_mm_cid_after_execve(tsk);
 	skas_forget_user_pointers(tsk);
+	skas_futex_exec_done(tsk);
 
-	/* Hand memcg ownership of the old mm on, as exec does. */
+	mmap_read_unlock(old_mm);
+	up_write(&tsk->signal->exec_update_lock);
+
+	setmax_mm_hiwater_rss(&tsk->signal->maxrss, old_mm);
+	/*
+	 * Hand memcg ownership of the old mm on, as exec does.  It returns
+	 * at once unless we owned it, which we never do of a /proc/mm space
+	 * (space.c), so only the first leave of a process's own mm may walk.
+	 */
 	if (skas_sym.mm_update_next_owner)
 		skas_sym.mm_update_next_owner(old_mm);
 	/* active_mm was old_mm: a user task's active_mm is its mm. */
 	mmput(old_mm);
+	return true;
+
+fail:
+	skas_futex_exec_done(tsk);
+	mmput(mm);
+	return false;
+}
+
+static void skas_pending_free(struct skas_pending_switch *sw)
+{
+	put_task_struct(sw->tracer);
+	put_cred(sw->cred);
+	kfree(sw);
 }
 
 static void skas_switch_work(struct callback_head *work)
@@ -121,40 +207,46 @@ static void skas_switch_work(struct callback_head *work)
 	mm = sw->mm;
 	spin_unlock(&skas_pending_lock);
 
-	/* Exiting tasks run their task_work after exit_mm(). */
-	if ((current->flags & PF_EXITING) || !current->mm)
-		mmput(mm);
-	else
+	if (skas_switch_still_allowed(sw))
 		skas_switch_current(mm);
+	else
+		mmput(mm);
 
-	kfree(sw);
+	skas_pending_free(sw);
 	/* Our code runs on for a few instructions: see skas_switch_exit(). */
 	module_put(THIS_MODULE);
 }
 
-static int skas_check_tracee(struct task_struct *child)
+static int skas_check_tracee(struct task_struct *child, struct mm_struct *mm)
 {
 	/* A thread group shares one mm; one thread cannot leave it. */
 	if (!thread_group_empty(child))
 		return -EINVAL;
 	if (!child->mm || (child->flags & (PF_EXITING | PF_KTHREAD)))
 		return -ESRCH;
+	/* Nor can a process that shares it (CLONE_VM, vfork). */
+	if (child->vfork_done || skas_mm_multiprocess(child->mm))
+		return -EINVAL;
 	if (skas_task_has_user_shstk(child))
 		return -EPERM;
+	if (skas_futex_pi_held(child))
+		return -EBUSY;
+	if (skas_space_owned_by(mm, child))
+		return -EBUSY;
 	return 0;
 }
 
 long skas_switch_mm(struct task_struct *child, unsigned long fd)
 {
 	struct skas_pending_switch *sw, *pending;
-	struct mm_struct *mm, *old;
+	struct mm_struct *mm;
 	int ret;
 
 	mm = skas_get_fd_mm(fd);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 
-	ret = skas_check_tracee(child);
+	ret = skas_check_tracee(child, mm);
 	if (ret)
 		goto out_put_mm;
 
@@ -164,18 +256,25 @@ long skas_switch_mm(struct task_struct *child, unsigned long fd)
 		goto out_put_mm;
 	}
 
+	sw->task = child;
+	sw->mm = mm;
+	sw->tracer = get_task_struct(current);
+	sw->cred = get_task_cred(child);
+	sw->exec_id = child->self_exec_id;
+
+	/* A second request replaces the pending one, authority and all. */
 	spin_lock(&skas_pending_lock);
 	pending = skas_find_pending(child);
 	if (pending) {
-		old = pending->mm;
-		pending->mm = mm;
+		swap(pending->mm, sw->mm);
+		swap(pending->tracer, sw->tracer);
+		swap(pending->cred, sw->cred);
+		swap(pending->exec_id, sw->exec_id);
 		spin_unlock(&skas_pending_lock);
-		kfree(sw);
-		mmput(old);
+		mmput(sw->mm);
+		skas_pending_free(sw);
 		return 0;
 	}
-	sw->task = child;
-	sw->mm = mm;
 	hash_add(skas_pending, &sw->node, (unsigned long)child);
 	spin_unlock(&skas_pending_lock);
 
@@ -188,7 +287,7 @@ long skas_switch_mm(struct task_struct *child, unsigned long fd)
 		hash_del(&sw->node);
 		mm = sw->mm;
 		spin_unlock(&skas_pending_lock);
-		kfree(sw);
+		skas_pending_free(sw);
 		module_put(THIS_MODULE);
 		ret = -ESRCH;
 		goto out_put_mm;

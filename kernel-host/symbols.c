@@ -80,6 +80,10 @@ struct skas_symbol_ref {
 #define REQUIRED(field, sym) { sym, (void **)&skas_sym.field, true }
 #define OPTIONAL(field, sym) { sym, (void **)&skas_sym.field, false }
 
+/*
+ * Where one slot has two names (a function renamed between kernels) the
+ * first one found is kept.
+ */
 static const struct skas_symbol_ref skas_symbol_table[] = {
 	REQUIRED(mm_alloc, "mm_alloc"),
 	REQUIRED(arch_pick_mmap_layout, "arch_pick_mmap_layout"),
@@ -95,6 +99,10 @@ static const struct skas_symbol_ref skas_symbol_table[] = {
 #ifdef SPLIT_RSS_COUNTING
 	REQUIRED(sync_mm_rss, "sync_mm_rss"),
 #endif
+	/* exec's futex clean-up: 6.x has one call, 7.x a begin and an end. */
+	OPTIONAL(futex_release, "futex_exec_release"),
+	OPTIONAL(futex_release, "futex_exit_exec_release"),
+	OPTIONAL(futex_done, "futex_exec_done"),
 #ifdef CONFIG_SCHED_MM_CID
 	REQUIRED(sched_mm_cid_before_execve, "sched_mm_cid_before_execve"),
 	REQUIRED(sched_mm_cid_after_execve, "sched_mm_cid_after_execve"),
@@ -115,16 +123,28 @@ int skas_resolve_symbols(void)
 	     ref < skas_symbol_table + ARRAY_SIZE(skas_symbol_table); ref++) {
 		addr = skas_lookup_name(ref->name);
 		if (addr && !skas_callable(addr)) {
-			pr_err("kernel function %s is not callable under IBT\n",
-			       ref->name);
-			return -ENOENT;
+			if (ref->required) {
+				pr_err("kernel function %s is not callable under IBT\n",
+				       ref->name);
+				return -ENOENT;
+			}
+			pr_info("kernel function %s is not callable under IBT: not used\n",
+				ref->name);
+			addr = 0;
 		}
 		if (!addr && ref->required) {
 			pr_err("kernel symbol %s not found: this kernel is not supported\n",
 			       ref->name);
 			return -ENOENT;
 		}
-		*ref->slot = (void *)addr;
+		if (!*ref->slot)
+			*ref->slot = (void *)addr;
+	}
+	/* 7.x's begin needs its end. */
+	if (!!skas_sym.futex_done !=
+	    (skas_sym.futex_release && skas_lookup_name("futex_exit_exec_release"))) {
+		skas_sym.futex_release = NULL;
+		skas_sym.futex_done = NULL;
 	}
 	return 0;
 }

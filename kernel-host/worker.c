@@ -1,185 +1,158 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Workers: kernel threads that run a job inside a foreign address space.
+ * Jobs: work run inside a foreign address space by a kernel worker.
  *
  * mmap(), munmap() and mprotect() act on current->mm, and the kernel has
  * no variant taking another mm.  A user task must not borrow a foreign mm
  * itself: its scheduler state (mm_cid, membarrier, lazy TLB) belongs to
  * its own.  kthread_use_mm() is the supported way for a kernel thread to
- * enter any mm, so a /proc/mm write hands its operations to a worker
- * thread, which enters the target mm, takes on the writer's credentials
+ * enter any mm, so a /proc/mm write hands its operations to a workqueue
+ * worker, which enters the target mm, takes on the writer's credentials
  * and memory limits (so nothing is allowed that the writer could not do
- * with mmap(2)), runs the job and leaves again.  The writer sleeps
- * meanwhile.  Each CPU online at load time has a worker bound to it, so
- * that the hand-off is two context switches on the writer's CPU and never
- * a cross-CPU wake-up (an IPI to an idle CPU costs more than the job).
- * A CPU without a worker (brought online later) uses the first one; a
- * worker whose CPU goes offline is moved by the scheduler and keeps
- * serving.
+ * with mmap(2)), runs the job and leaves again.
  *
- * Locking: worker->lock serialises requesters of one worker; worker->job
- * is written by the requester under that lock and cleared by the worker.
+ * Jobs of different writers never wait for each other: the workqueue is
+ * per CPU (the job runs on the writer's CPU, no cross-CPU wake-up) and
+ * WQ_CPU_INTENSIVE, so a job that blocks (a page-in from a FUSE file
+ * whose server does not answer) or runs long (MAP_POPULATE of a large
+ * range) holds one worker and the pool starts another for the next job,
+ * up to SKAS_MAX_ACTIVE jobs at once per CPU.  The writer waits killably:
+ * on SIGKILL it returns at once and the job finishes, or stays blocked,
+ * on its own.  A job therefore owns everything it uses (the mm, the
+ * credentials, its operations); whoever drops the last reference, the
+ * writer or the worker, frees it.  Each job holds a module reference;
+ * module exit destroys the workqueue, which waits for running jobs.
+ *
+ * Charging: memory the job allocates in the target mm follows the rules
+ * of space.c (user pages: the space's owner, its creator); kernel memory
+ * such as page tables is charged to the same cgroup through the active
+ * memcg.
  */
-#include <linux/cpu.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
-#include <linux/mutex.h>
+#include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "skas_host.h"
 
-struct skas_worker {
-	struct task_struct *task;
-	struct mutex lock;		/* one requester at a time */
-	struct skas_job *job;
-};
+#define SKAS_MAX_ACTIVE	WQ_MAX_ACTIVE
 
-/* Indexed by CPU number (nr_cpu_ids entries); task NULL: no worker. */
-static struct skas_worker *skas_workers;
-static struct skas_worker *skas_first_worker;
+static struct workqueue_struct *skas_wq;
 
 /* Limits consulted by mmap(2) paths through current->signal. */
-static const unsigned int skas_job_limits[] = {
+static const unsigned int skas_job_limits[SKAS_JOB_LIMITS] = {
 	RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_STACK,
 };
 
-static void skas_job_enter(struct skas_job *job)
+/* Swap the worker's limits for the job's (and back: workers are shared). */
+static void skas_swap_limits(struct rlimit *rlim)
 {
-	struct rlimit *rlim = current->signal->rlim;
+	struct rlimit *own = current->signal->rlim, tmp;
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(skas_job_limits); i++)
-		rlim[skas_job_limits[i]] = job->rlim[skas_job_limits[i]];
-	kthread_use_mm(job->mm);
+	for (i = 0; i < SKAS_JOB_LIMITS; i++) {
+		tmp = own[skas_job_limits[i]];
+		own[skas_job_limits[i]] = rlim[i];
+		rlim[i] = tmp;
+	}
 }
 
-static void skas_job_leave(void)
-{
-	kthread_unuse_mm(current->mm);
-}
-
-/*
- * Charge what the job allocates to the requester, as mmap(2) would:
- * kernel memory (page tables) follows the active memcg, user pages
- * follow mm->owner.  Our address spaces have no owner while no task runs
- * in them; lend them the requester for the job's duration.
- */
 static void skas_job_run(struct skas_job *job)
 {
 	const struct cred *saved_cred;
 #ifdef CONFIG_MEMCG
 	struct mem_cgroup *memcg, *saved_memcg;
-	bool lent_owner;
 
-	memcg = get_mem_cgroup_from_mm(job->requester->mm);
+	memcg = get_mem_cgroup_from_mm(job->mm);
 	saved_memcg = set_active_memcg(memcg);
-	lent_owner = !cmpxchg(&job->mm->owner, NULL, job->requester);
 #endif
 	saved_cred = override_creds(job->cred);
-	skas_job_enter(job);
+	skas_swap_limits(job->rlim);
+	kthread_use_mm(job->mm);
 	job->fn(job);
-	skas_job_leave();
+	kthread_unuse_mm(job->mm);
+	skas_swap_limits(job->rlim);
 	revert_creds(saved_cred);
 #ifdef CONFIG_MEMCG
-	if (lent_owner)
-		cmpxchg(&job->mm->owner, job->requester, NULL);
 	set_active_memcg(saved_memcg);
 	mem_cgroup_put(memcg);
 #endif
 }
 
-static int skas_worker_fn(void *data)
+static void skas_job_release(struct kref *ref)
 {
-	struct skas_worker *worker = data;
-	struct skas_job *job;
+	struct skas_job *job = container_of(ref, struct skas_job, ref);
 
-	for (;;) {
-		set_current_state(TASK_IDLE);
-		if (kthread_should_stop()) {
-			__set_current_state(TASK_RUNNING);
-			break;
-		}
-		job = READ_ONCE(worker->job);
-		if (!job) {
-			schedule();
-			continue;
-		}
-		__set_current_state(TASK_RUNNING);
-		skas_job_run(job);
-		WRITE_ONCE(worker->job, NULL);
-		complete(&job->done);
+	mmput_async(job->mm);
+	put_cred(job->cred);
+	job->free(job);
+	module_put(THIS_MODULE);
+}
+
+static void skas_job_put(struct skas_job *job)
+{
+	kref_put(&job->ref, skas_job_release);
+}
+
+static void skas_job_work(struct work_struct *work)
+{
+	struct skas_job *job = container_of(work, struct skas_job, work);
+
+	skas_job_run(job);
+	complete(&job->done);
+	skas_job_put(job);
+}
+
+/*
+ * Run @job (fn and free set, the rest ours to fill) in @mm on a worker
+ * and wait for it.  Returns 0 when it ran, with the caller still holding
+ * its reference (drop it with skas_job_done()), or -EINTR when the caller
+ * was killed meanwhile, in which case the job is no longer the caller's:
+ * it runs, or goes on running, and frees itself.
+ */
+int skas_run_job(struct skas_job *job, struct mm_struct *mm)
+{
+	unsigned int i;
+
+	__module_get(THIS_MODULE);
+	mmget(mm);
+	job->mm = mm;
+	job->cred = get_current_cred();
+	for (i = 0; i < SKAS_JOB_LIMITS; i++)
+		job->rlim[i] = current->signal->rlim[skas_job_limits[i]];
+	init_completion(&job->done);
+	job->abandoned = false;
+	kref_init(&job->ref);		/* the caller's */
+	kref_get(&job->ref);		/* the worker's */
+	INIT_WORK(&job->work, skas_job_work);
+	queue_work(skas_wq, &job->work);
+
+	if (wait_for_completion_killable(&job->done)) {
+		/* Long jobs (populating) stop early; see mm_ops.c. */
+		WRITE_ONCE(job->abandoned, true);
+		skas_job_put(job);
+		return -EINTR;
 	}
 	return 0;
 }
 
-/*
- * Run @job in job->mm on a worker and wait for it.  The caller holds a
- * reference on job->mm (mm_users) for the duration.
- */
-void skas_run_job(struct skas_job *job)
+void skas_job_done(struct skas_job *job)
 {
-	struct skas_worker *worker;
-
-	worker = &skas_workers[raw_smp_processor_id()];
-	if (!worker->task)
-		worker = skas_first_worker;
-	job->cred = get_current_cred();
-	job->requester = current;
-	memcpy(job->rlim, current->signal->rlim, sizeof(job->rlim));
-	init_completion(&job->done);
-
-	mutex_lock(&worker->lock);
-	WRITE_ONCE(worker->job, job);
-	wake_up_process(worker->task);
-	wait_for_completion(&job->done);
-	mutex_unlock(&worker->lock);
-
-	put_cred(job->cred);
+	skas_job_put(job);
 }
 
 int skas_workers_start(void)
 {
-	unsigned int cpu;
-
-	skas_workers = kcalloc(nr_cpu_ids, sizeof(*skas_workers), GFP_KERNEL);
-	if (!skas_workers)
-		return -ENOMEM;
-
-	cpus_read_lock();
-	for_each_online_cpu(cpu) {
-		struct skas_worker *worker = &skas_workers[cpu];
-		struct task_struct *task;
-
-		mutex_init(&worker->lock);
-		task = kthread_create(skas_worker_fn, worker, "uml-skas/%u",
-				      cpu);
-		if (IS_ERR(task)) {
-			cpus_read_unlock();
-			skas_workers_stop();
-			return PTR_ERR(task);
-		}
-		kthread_bind(task, cpu);
-		worker->task = task;
-		if (!skas_first_worker)
-			skas_first_worker = worker;
-		wake_up_process(task);
-	}
-	cpus_read_unlock();
-	return 0;
+	skas_wq = alloc_workqueue("uml_skas", WQ_CPU_INTENSIVE,
+				  SKAS_MAX_ACTIVE);
+	return skas_wq ? 0 : -ENOMEM;
 }
 
 void skas_workers_stop(void)
 {
-	unsigned int i;
-
-	if (!skas_workers)
-		return;
-	for (i = 0; i < nr_cpu_ids; i++)
-		if (skas_workers[i].task)
-			kthread_stop(skas_workers[i].task);
-	kfree(skas_workers);
-	skas_workers = NULL;
-	skas_first_worker = NULL;
+	if (skas_wq)
+		destroy_workqueue(skas_wq);
+	skas_wq = NULL;
 }

@@ -98,6 +98,18 @@ blob_incr:
 2:	xorl	%edi, %edi
 	jmp	report
 
+/* rdi = address, rsi = n: store 1 to each of n pages from address; report rdi = 0. */
+	.globl blob_touch
+blob_touch:
+	testq	%rsi, %rsi
+	jz	2f
+1:	movq	$1, (%rdi)
+	addq	$4096, %rdi
+	decq	%rsi
+	jnz	1b
+2:	xorl	%edi, %edi
+	jmp	report
+
 /* Runs forever (a tracee that is running, not stopped). */
 	.globl blob_spin
 blob_spin:

@@ -22,16 +22,12 @@
 #include "harness.h"
 #include "tracee.h"
 
-#define NOBODY 65534
 #define GIB (1UL << 30)
 
-/* Become an ordinary user with no capabilities left. */
+/* An ordinary user of the /proc/mm group, with no capabilities left. */
 static void drop_privileges(void)
 {
-	SYSCHK(setgroups(0, NULL));
-	SYSCHK(setgid(NOBODY));
-	SYSCHK(setuid(NOBODY));
-	CHECK(geteuid() == NOBODY, "still uid %d", geteuid());
+	become_nobody(1);
 }
 
 TEST(sec_unprivileged_use, T_DEFAULT)

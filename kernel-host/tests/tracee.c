@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,4 +516,39 @@ void maps_expect_none(pid_t pid, unsigned long addr, unsigned long len)
 		CHECK(maps_buf[i].end <= addr || maps_buf[i].start >= addr + len,
 		      "[%#lx, %#lx) should be unmapped, maps of tracee: %s", addr,
 		      addr + len, maps_str(maps_buf, n));
+}
+
+/* ---- users ---- */
+
+int procmm_gid(void)
+{
+	FILE *f = fopen("/sys/module/uml_skas_host/parameters/proc_mm_gid", "r");
+	int gid = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &gid) != 1)
+			gid = -1;
+		fclose(f);
+	}
+	return gid;
+}
+
+void become_nobody(int with_group)
+{
+	become_user(NOBODY, with_group);
+}
+
+void become_user(uid_t uid, int with_group)
+{
+	gid_t group = procmm_gid();
+
+	/* An older module, without proc_mm_gid=, has no group to keep. */
+	if (with_group && (int)group >= 0) {
+		SYSCHK(setgroups(1, &group));
+	} else {
+		SYSCHK(setgroups(0, NULL));
+	}
+	SYSCHK(setgid(NOBODY));
+	SYSCHK(setuid(uid));
+	CHECK(geteuid() == uid, "still uid %d", geteuid());
 }

@@ -30,7 +30,7 @@
 extern const char blob_start[], blob_end[];
 extern const char blob_load[], blob_store[], blob_trap[], blob_trap_int3[];
 extern const char blob_getpid[], blob_getpid_syscall[], blob_gs[], blob_lsl[];
-extern const char blob_incr[], blob_spin[], blob_exit[], blob_report_syscall[];
+extern const char blob_incr[], blob_touch[], blob_spin[], blob_exit[], blob_report_syscall[];
 
 /* Address of a blob label inside a space (code mapped at CODE_ADDR). */
 #define BLOB(sym) (CODE_ADDR + (unsigned long)((sym) - blob_start))
@@ -125,5 +125,18 @@ const char *maps_str(const struct map *m, int n);
 void maps_expect(pid_t pid, unsigned long addr, unsigned long len, const char *perms);
 /* FAILs if anything in [addr, addr+len) is mapped. */
 void maps_expect_none(pid_t pid, unsigned long addr, unsigned long len);
+
+/* ---- users ---- */
+
+#define NOBODY 65534
+/* The group /proc/mm admits (module parameter proc_mm_gid), or -1. */
+int procmm_gid(void);
+/*
+ * Become nobody with no capabilities; with_group keeps the /proc/mm
+ * group (procmm_gid(), if there is one) as a supplementary group.
+ */
+void become_nobody(int with_group);
+/* The same as another user id. */
+void become_user(uid_t uid, int with_group);
 
 #endif

@@ -57,7 +57,10 @@ struct proc_mm_op {
 /* Most operations one write() may carry; more is E2BIG. */
 #define PROC_MM_MAX_OPS		1024
 
-/* ptrace(2) requests; each takes its argument in ptrace's data. */
+/*
+ * ptrace(2) requests; each takes its argument in ptrace's data.
+ * PTRACE_FAULTINFO reports addr 0, is_write 0 when the stop is not a fault.
+ */
 #define PTRACE_FAULTINFO	52
 #define PTRACE_SIGPENDING	53
 #define PTRACE_LDT		54
@@ -69,10 +72,19 @@ struct ptrace_faultinfo {
 	unsigned long addr;
 };
 
+/*
+ * The fault behind the tracee's current stop.  trap_no is -1 (and the
+ * rest 0) when the stop is not for a fault the kernel raised: another
+ * signal, or a SIGSEGV someone sent.  error_code is the x86 error code
+ * of the fault (X86_PF_* bits for trap 14); it sits in what was padding
+ * in the first version of this structure, which the module always
+ * zeroed, so a zero there means a module without it.
+ */
 struct ptrace_ex_faultinfo {
 	int is_write;
 	unsigned long addr;
 	int trap_no;
+	unsigned int error_code;
 };
 
 struct ptrace_ldt {
