@@ -67,6 +67,13 @@ static inline bool skas_mm_multiprocess(struct mm_struct *mm)
 }
 #endif
 
+/* 7.x wants per-CPU workqueues to say so (WQ_PERCPU); before, the default. */
+#ifdef SKAS_HAVE_WQ_PERCPU
+#define SKAS_WQ_PERCPU	WQ_PERCPU
+#else
+#define SKAS_WQ_PERCPU	0
+#endif
+
 /* x86 user shadow stacks (6.6+) point into the task's old mm. */
 #ifdef CONFIG_X86_USER_SHADOW_STACK
 #include <uapi/asm/prctl.h>

@@ -35,6 +35,7 @@
 #include <linux/sched/signal.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "skas_host.h"
 
 #define SKAS_MAX_ACTIVE	WQ_MAX_ACTIVE
@@ -145,7 +146,7 @@ void skas_job_done(struct skas_job *job)
 
 int skas_workers_start(void)
 {
-	skas_wq = alloc_workqueue("uml_skas", WQ_CPU_INTENSIVE,
+	skas_wq = alloc_workqueue("uml_skas", SKAS_WQ_PERCPU | WQ_CPU_INTENSIVE,
 				  SKAS_MAX_ACTIVE);
 	return skas_wq ? 0 : -ENOMEM;
 }
