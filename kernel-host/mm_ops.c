@@ -21,13 +21,15 @@
  * retries a page whose read fails after dropping mmap_lock (a FUSE file
  * whose server answers EIO) for as long as no fatal signal is pending,
  * which for a kernel worker is forever.  Ours faults page by page with
- * fixup_user_fault(), which gives up on the second failure, and stops
- * when the writer has been killed.  MAP_LOCKED, which populates through
- * the same loop, is therefore allowed for anonymous memory only, where no
- * fault can fail that way.
+ * fixup_user_fault(), which gives up on the second failure and may drop
+ * mmap_lock while it waits, and stops when the writer has been killed.
+ * MAP_LOCKED, which populates through the same loop, is therefore
+ * allowed for anonymous memory only, where no fault can fail that way,
+ * and so is a file mapping after mlockall(MCL_FUTURE) in the space.
  */
 #include <linux/audit.h>
 #include <linux/file.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
@@ -68,6 +70,34 @@ static void skas_audit_mmap(unsigned long fd, unsigned long flags)
 #endif
 }
 
+/*
+ * Files whose mmap is the file system's page-cache (or shmem) mapping: on
+ * a block device's file system, in memory (tmpfs, memfd, ramfs,
+ * hugetlbfs) or on the network and user-space file systems UML may keep
+ * its memory file on.  Not procfs, sysfs, debugfs and their kind, nor
+ * device nodes, whose mmap is driver code that may look at current.
+ */
+static bool skas_mappable(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode))
+		return false;
+	if (inode->i_sb->s_type->fs_flags & FS_REQUIRES_DEV)
+		return true;
+	switch (inode->i_sb->s_magic) {
+	case TMPFS_MAGIC:
+	case RAMFS_MAGIC:
+	case HUGETLBFS_MAGIC:
+	case FUSE_SUPER_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+	case NFS_SUPER_MAGIC:
+	case V9FS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
 static int skas_prepare_mmap(struct skas_op *op)
 {
 	struct mm_mmap *m = &op->op.u.mmap;
@@ -90,7 +120,7 @@ static int skas_prepare_mmap(struct skas_op *op)
 	op->file = fget(m->fd);
 	if (!op->file)
 		return -EBADF;
-	if (!S_ISREG(file_inode(op->file)->i_mode)) {
+	if (!skas_mappable(op->file)) {
 		fput(op->file);
 		op->file = NULL;
 		return -ENODEV;
@@ -148,8 +178,10 @@ static void skas_populate(struct skas_job *job, unsigned long addr,
 	unsigned long end = addr + PAGE_ALIGN(len), a;
 	struct vm_area_struct *vma;
 	unsigned int flags;
+	bool unlocked;
 
 	for (a = addr; a < end; a += PAGE_SIZE) {
+		unlocked = false;
 		if (READ_ONCE(job->abandoned))
 			return;
 		if (mmap_read_lock_killable(mm))
@@ -158,8 +190,9 @@ static void skas_populate(struct skas_job *job, unsigned long addr,
 		/* Private writable memory is written, as populate breaks COW. */
 		flags = vma && (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ?
 			FAULT_FLAG_WRITE : 0;
+		/* Allowed to drop mmap_lock while it waits for a page-in. */
 		if (vma && vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))
-			fixup_user_fault(mm, a, flags, NULL);
+			fixup_user_fault(mm, a, flags, &unlocked);
 		mmap_read_unlock(mm);
 		cond_resched();
 	}
@@ -170,6 +203,13 @@ static long skas_do_mmap(struct skas_job *job, struct skas_op *op)
 	const struct mm_mmap *m = &op->op.u.mmap;
 	bool populate = (m->flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE;
 	unsigned long addr;
+
+	/*
+	 * After mlockall(MCL_FUTURE) in the space every mapping is locked,
+	 * and mmap populates it in mm_populate()'s loop: files are refused.
+	 */
+	if (op->file && (current->mm->def_flags & VM_LOCKED))
+		return -EPERM;
 
 	/*
 	 * vm_mmap_pgoff() is what mmap(2) calls once it has its file;
@@ -262,7 +302,7 @@ struct skas_batch *skas_batch_alloc(unsigned int nr)
 {
 	struct skas_batch *batch;
 
-	batch = kvzalloc(struct_size(batch, ops, nr), GFP_KERNEL);
+	batch = kvzalloc(struct_size(batch, ops, nr), GFP_KERNEL_ACCOUNT);
 	if (!batch)
 		return NULL;
 	batch->job.fn = skas_batch_run;
@@ -283,8 +323,9 @@ long skas_batch_on_mm(struct mm_struct *mm, struct skas_batch *batch)
 		skas_batch_free(&batch->job);
 		return 0;
 	}
-	if (skas_run_job(&batch->job, mm))
-		return -EINTR;
+	ret = skas_run_job(&batch->job, mm);
+	if (ret)
+		return ret;
 	ret = batch->done;
 	if (batch->done < batch->nr && !batch->done)
 		ret = batch->err;
@@ -361,7 +402,7 @@ long skas_ldt_on_mm(struct mm_struct *mm, int func, void *kbuf,
 
 	copy = min_t(unsigned long, bytecount, is_write ?
 		     sizeof(struct user_desc) : LDT_ENTRIES * LDT_ENTRY_SIZE);
-	lj = kvzalloc(struct_size(lj, buf, copy), GFP_KERNEL);
+	lj = kvzalloc(struct_size(lj, buf, copy), GFP_KERNEL_ACCOUNT);
 	if (!lj)
 		return -ENOMEM;
 	lj->job.fn = skas_ldt_run;
@@ -371,8 +412,9 @@ long skas_ldt_on_mm(struct mm_struct *mm, int func, void *kbuf,
 	lj->copy = copy;
 	if (is_write)
 		memcpy(lj->buf, kbuf, copy);
-	if (skas_run_job(&lj->job, mm))
-		return -EINTR;
+	ret = skas_run_job(&lj->job, mm);
+	if (ret)
+		return ret;
 	ret = lj->ret;
 	if (!is_write && ret > 0)
 		memcpy(kbuf, lj->buf, min_t(unsigned long, ret, copy));

@@ -38,7 +38,25 @@
  * fault is a SIGSEGV or SIGBUS the kernel raised; its address is the
  * signal's si_addr.  Anything else reports trap_no -1 (no fault).  The
  * tracee is frozen in its stop, so last_siginfo stays put while we read.
+ *
+ * Only a page fault is reported: a SIGSEGV or SIGBUS with a fault si_code
+ * whose address is the one the fault handler recorded with trap 14.  A
+ * kernel-made SIGSEGV without a fault (a signal frame that could not be
+ * written, rseq) leaves thread.trap_nr and error_code as an earlier fault
+ * left them, so nothing else can be trusted to be this stop's.
  */
+static bool skas_fault_code(const kernel_siginfo_t *info)
+{
+	switch (info->si_signo) {
+	case SIGSEGV:
+		return info->si_code == SEGV_MAPERR || info->si_code == SEGV_ACCERR ||
+		       info->si_code == SEGV_PKUERR;
+	case SIGBUS:
+		return info->si_code == BUS_ADRERR;
+	}
+	return false;
+}
+
 static void skas_stop_fault(struct task_struct *child,
 			    struct ptrace_ex_faultinfo *fi)
 {
@@ -54,15 +72,14 @@ static void skas_stop_fault(struct task_struct *child,
 	}
 	spin_unlock_irq(&child->sighand->siglock);
 
-	if (!have || info.si_code <= 0)
+	if (!have || !skas_fault_code(&info) ||
+	    child->thread.trap_nr != X86_TRAP_PF ||
+	    (unsigned long)info.si_addr != child->thread.cr2)
 		return;
-	if (info.si_signo != SIGSEGV && info.si_signo != SIGBUS)
-		return;
-	fi->addr = (unsigned long)info.si_addr;
-	fi->trap_no = child->thread.trap_nr;
+	fi->addr = child->thread.cr2;
+	fi->trap_no = X86_TRAP_PF;
 	fi->error_code = child->thread.error_code;
-	if (fi->trap_no == X86_TRAP_PF)
-		fi->is_write = !!(fi->error_code & X86_PF_WRITE);
+	fi->is_write = !!(fi->error_code & X86_PF_WRITE);
 }
 
 static long skas_faultinfo(struct task_struct *child, void __user *data)
@@ -154,6 +171,11 @@ static long skas_arch_ptrace(struct task_struct *child, long request,
 
 	if (!try_module_get(THIS_MODULE))
 		return -EIO;
+	/* Those who may not use /proc/mm do not reach the rest either. */
+	if (!skas_space_may_open()) {
+		module_put(THIS_MODULE);
+		return -EPERM;
+	}
 
 	switch (request) {
 	case PTRACE_FAULTINFO:

@@ -74,6 +74,7 @@ struct skas_job {
 	struct completion done;
 	struct work_struct work;
 	bool abandoned;			/* the requester was killed */
+	kuid_t uid;			/* whose job slot it holds */
 };
 
 int skas_workers_start(void);
@@ -86,6 +87,8 @@ kgid_t skas_proc_mm_group(void);
 bool skas_space_may_open(void);
 int skas_space_register(struct mm_struct *mm);
 bool skas_space_owned_by(struct mm_struct *mm, struct task_struct *tsk);
+int skas_user_job_begin(kuid_t uid);
+void skas_user_job_end(kuid_t uid);
 void skas_space_exit(void);
 
 /* proc_mm.c */

@@ -14,6 +14,12 @@
  * torn down, which may be after the last fd is closed (a task switched
  * into it keeps it).
  *
+ * Jobs (worker.c): each user may have max_jobs_per_user jobs in flight at
+ * once, counted until the job ends, also after its writer was killed; a
+ * writer over the limit waits, killably.  So one user's jobs that block
+ * for good (a FUSE server that never answers) use up that user's share
+ * only, never the workqueue's capacity for everybody.
+ *
  * Memory: user pages are charged to mm->owner's memory cgroup.  A space's
  * owner is its creator, for the space's whole life: mm_alloc() made the
  * opener the owner, and we pin the opener's task_struct until the mm is
@@ -55,14 +61,21 @@ module_param(max_spaces_per_user, uint, 0644);
 MODULE_PARM_DESC(max_spaces_per_user,
 		 "live /proc/mm address spaces one user may have (0: no limit; CAP_SYS_RESOURCE is exempt)");
 
+static unsigned int max_jobs_per_user = 64;
+module_param(max_jobs_per_user, uint, 0644);
+MODULE_PARM_DESC(max_jobs_per_user,
+		 "/proc/mm and PTRACE_LDT jobs one user may have in flight (at least 1)");
+
 struct skas_user {
 	struct hlist_node node;
 	kuid_t uid;
 	unsigned int spaces;
+	unsigned int jobs;
 };
 
 static DEFINE_SPINLOCK(skas_users_lock);
 static DEFINE_HASHTABLE(skas_users, 6);
+static DECLARE_WAIT_QUEUE_HEAD(skas_jobs_wait);
 
 struct skas_space {
 	struct mmu_notifier mn;
@@ -122,7 +135,7 @@ static int skas_user_charge(kuid_t uid)
 		ret = -EAGAIN;
 	else
 		u->spaces++;
-	if (!u->spaces) {
+	if (!u->spaces && !u->jobs) {
 		hash_del(&u->node);
 		fresh = u;
 	}
@@ -138,12 +151,67 @@ static void skas_user_uncharge(kuid_t uid)
 
 	spin_lock_irqsave(&skas_users_lock, flags);
 	u = skas_find_user(uid);
-	if (!WARN_ON_ONCE(!u || !u->spaces) && !--u->spaces) {
+	if (!WARN_ON_ONCE(!u || !u->spaces) && !--u->spaces && !u->jobs) {
 		hash_del(&u->node);
 		gone = u;
 	}
 	spin_unlock_irqrestore(&skas_users_lock, flags);
 	kfree(gone);
+}
+
+/* Take a job slot for @uid if one is free; *fresh is used for a new entry. */
+static bool skas_job_slot(kuid_t uid, struct skas_user **fresh)
+{
+	unsigned int max = max(READ_ONCE(max_jobs_per_user), 1U);
+	struct skas_user *u;
+	unsigned long flags;
+	bool got = false;
+
+	spin_lock_irqsave(&skas_users_lock, flags);
+	u = skas_find_user(uid);
+	if (!u) {
+		u = *fresh;
+		*fresh = NULL;
+		u->uid = uid;
+		hash_add(skas_users, &u->node, __kuid_val(uid));
+	}
+	if (u->jobs < max) {
+		u->jobs++;
+		got = true;
+	}
+	spin_unlock_irqrestore(&skas_users_lock, flags);
+	return got;
+}
+
+/* A job slot for the current user; -EINTR if killed while waiting. */
+int skas_user_job_begin(kuid_t uid)
+{
+	struct skas_user *fresh;
+	int ret = 0;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+	if (wait_event_killable(skas_jobs_wait, skas_job_slot(uid, &fresh)))
+		ret = -EINTR;
+	kfree(fresh);
+	return ret;
+}
+
+void skas_user_job_end(kuid_t uid)
+{
+	struct skas_user *u, *gone = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&skas_users_lock, flags);
+	u = skas_find_user(uid);
+	if (!WARN_ON_ONCE(!u || !u->jobs) && !--u->jobs && !u->spaces) {
+		hash_del(&u->node);
+		gone = u;
+	}
+	spin_unlock_irqrestore(&skas_users_lock, flags);
+	kfree(gone);
+	wake_up(&skas_jobs_wait);
 }
 
 static struct mmu_notifier *skas_space_alloc(struct mm_struct *mm)

@@ -25,7 +25,20 @@
  * tracer still traces it, its credentials are the same object (any
  * change makes a new one) and it has not exec'd; a fatal signal drops
  * it too.  Detach, tracer exit, exec (of a setuid program above all),
- * setuid() and SIGKILL therefore all cancel it.  Tasks that share their
+ * setuid() and SIGKILL therefore all cancel it.
+ *
+ * The swap must also never happen inside a system call: a task_work runs
+ * not only on the final return to user mode but also where a system call
+ * runs task works itself (KVM_RUN before entering the guest, io_uring's
+ * waits), and a call that began in one mm must not go on in another
+ * (KVM would fault guest memory in from the space while its mmu notifier
+ * watches the old mm).  So a request is refused (EBUSY) while the tracee
+ * is stopped at the entry of a system call that will run: a syscall-entry
+ * stop that was not reached under PTRACE_SYSEMU (SYSEMU skips the call,
+ * whatever the tracer resumes with, as the entry code decided before the
+ * stop), or a seccomp stop.  From every other stop the tracee goes
+ * straight back to user mode.  The tracee's own conditions are checked
+ * again when it swaps.  Tasks that share their
  * mm with another process (CLONE_VM, a vfork child) are refused, as is
  * moving a space's creator into its own space (space.c: the creator is
  * the space's memcg owner and must never run in it).
@@ -196,6 +209,8 @@ static void skas_pending_free(struct skas_pending_switch *sw)
 	kfree(sw);
 }
 
+static int skas_check_tracee(struct task_struct *child, struct mm_struct *mm);
+
 static void skas_switch_work(struct callback_head *work)
 {
 	struct skas_pending_switch *sw =
@@ -207,7 +222,7 @@ static void skas_switch_work(struct callback_head *work)
 	mm = sw->mm;
 	spin_unlock(&skas_pending_lock);
 
-	if (skas_switch_still_allowed(sw))
+	if (skas_switch_still_allowed(sw) && !skas_check_tracee(current, mm))
 		skas_switch_current(mm);
 	else
 		mmput(mm);
@@ -215,6 +230,29 @@ static void skas_switch_work(struct callback_head *work)
 	skas_pending_free(sw);
 	/* Our code runs on for a few instructions: see skas_switch_exit(). */
 	module_put(THIS_MODULE);
+}
+
+/*
+ * Is @child stopped at the entry of a system call that will run once it
+ * is resumed?  Read as PTRACE_GET_SYSCALL_INFO reads it: the stop's
+ * siginfo and ptrace_message.  A SIGTRAP stop with a stale message can be
+ * taken for one; that only refuses a request.
+ */
+static bool skas_stopped_before_syscall(struct task_struct *child)
+{
+	int code = 0;
+
+	spin_lock_irq(&child->sighand->siglock);
+	if (child->last_siginfo && child->last_siginfo->si_signo == SIGTRAP)
+		code = child->last_siginfo->si_code;
+	spin_unlock_irq(&child->sighand->siglock);
+
+	if (code == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
+		return true;
+	if ((code & ~0x80) != SIGTRAP ||
+	    child->ptrace_message != PTRACE_EVENTMSG_SYSCALL_ENTRY)
+		return false;
+	return !test_task_syscall_work(child, SYSCALL_EMU);
 }
 
 static int skas_check_tracee(struct task_struct *child, struct mm_struct *mm)
@@ -249,6 +287,10 @@ long skas_switch_mm(struct task_struct *child, unsigned long fd)
 	ret = skas_check_tracee(child, mm);
 	if (ret)
 		goto out_put_mm;
+	if (skas_stopped_before_syscall(child)) {
+		ret = -EBUSY;
+		goto out_put_mm;
+	}
 
 	sw = kmalloc(sizeof(*sw), GFP_KERNEL);
 	if (!sw) {

@@ -16,7 +16,8 @@
  * WQ_CPU_INTENSIVE, so a job that blocks (a page-in from a FUSE file
  * whose server does not answer) or runs long (MAP_POPULATE of a large
  * range) holds one worker and the pool starts another for the next job,
- * up to SKAS_MAX_ACTIVE jobs at once per CPU.  The writer waits killably:
+ * up to SKAS_MAX_ACTIVE jobs at once per CPU, of which one user may hold
+ * max_jobs_per_user (space.c).  The writer waits killably:
  * on SIGKILL it returns at once and the job finishes, or stays blocked,
  * on its own.  A job therefore owns everything it uses (the mm, the
  * credentials, its operations); whoever drops the last reference, the
@@ -86,9 +87,12 @@ static void skas_job_release(struct kref *ref)
 {
 	struct skas_job *job = container_of(ref, struct skas_job, ref);
 
+	kuid_t uid = job->uid;
+
 	mmput_async(job->mm);
 	put_cred(job->cred);
 	job->free(job);
+	skas_user_job_end(uid);
 	module_put(THIS_MODULE);
 }
 
@@ -111,12 +115,21 @@ static void skas_job_work(struct work_struct *work)
  * and wait for it.  Returns 0 when it ran, with the caller still holding
  * its reference (drop it with skas_job_done()), or -EINTR when the caller
  * was killed meanwhile, in which case the job is no longer the caller's:
- * it runs, or goes on running, and frees itself.
+ * it runs, or goes on running, and frees itself.  The same errors may
+ * come before the job started (waiting for a job slot of the user, see
+ * space.c); the job is freed then.  Either way, on error it is gone.
  */
 int skas_run_job(struct skas_job *job, struct mm_struct *mm)
 {
 	unsigned int i;
+	int ret;
 
+	job->uid = current_uid();
+	ret = skas_user_job_begin(job->uid);
+	if (ret) {
+		job->free(job);
+		return ret;
+	}
 	__module_get(THIS_MODULE);
 	mmget(mm);
 	job->mm = mm;

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -94,9 +95,10 @@ static const char *status_str(int st)
 }
 
 /*
- * A child that stops for its tracer, then (once resumed) calls
- * getppid() and runs @path if given, else exits 7.  Its own code runs
- * after the stop, so a switch into an empty space kills it.
+ * A child that stops for its tracer, then (once resumed) raises an
+ * ignored SIGUSR1 (a signal-delivery stop, where a switch may be asked
+ * for), calls getppid() and runs @path if given, else exits 7.  Its own
+ * code runs after the stops, so a switch into an empty space kills it.
  */
 static pid_t victim_spawn(const char *path)
 {
@@ -105,9 +107,11 @@ static pid_t victim_spawn(const char *path)
 
 	if (pid == 0) {
 		/* No PR_SET_PDEATHSIG: it must outlive its tracer. */
+		signal(SIGUSR1, SIG_IGN);
 		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
 			_exit(101);
 		syscall(SYS_tgkill, getpid(), gettid(), SIGSTOP);
+		syscall(SYS_tgkill, getpid(), gettid(), SIGUSR1);
 		syscall(SYS_getppid);
 		if (path) {
 			execl(path, path, (char *)NULL);
@@ -121,7 +125,17 @@ static pid_t victim_spawn(const char *path)
 	return pid;
 }
 
-/* Resume @pid to the entry of system call @nr (syscall-enter stop). */
+/* Resume @pid to its SIGUSR1 stop (a signal-delivery stop). */
+static void run_to_sigusr1(pid_t pid)
+{
+	int st;
+
+	SYSCHK(ptrace(PTRACE_CONT, pid, 0, 0));
+	SYSCHK(waitpid(pid, &st, __WALL));
+	CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1, "victim: %s", status_str(st));
+}
+
+/* Resume @pid to the entry of system call @nr (syscall-entry stop). */
 static void run_to_syscall(pid_t pid, long nr)
 {
 	struct user_regs_struct r;
@@ -163,7 +177,10 @@ static int as_attacker(const char *victim_path, long stop_at,
 		fd = space_open();
 		v = victim_spawn(victim_path);
 		CHECK(write(pipefd[1], &v, sizeof(v)) == sizeof(v), "pipe");
-		run_to_syscall(v, stop_at);
+		if (stop_at < 0)
+			run_to_sigusr1(v);
+		else
+			run_to_syscall(v, stop_at);
 		attack(v, fd);
 		_exit(0);
 	}
@@ -177,15 +194,27 @@ static int as_attacker(const char *victim_path, long stop_at,
 	return vst;
 }
 
+/*
+ * Ask for the switch.  At a signal-delivery stop it is granted (and must
+ * then be dropped); at the entry of a system call that will run it is
+ * refused outright (EBUSY): either way the victim must run on in its own
+ * address space.
+ */
+static void ask_switch(pid_t victim, int fd)
+{
+	if (ptrace(PTRACE_SWITCH_MM, victim, 0, fd))
+		CHECK(errno == EBUSY, "PTRACE_SWITCH_MM: %s", errstr(errno));
+}
+
 static void switch_then_detach(pid_t victim, int fd)
 {
-	SYSCHK(ptrace(PTRACE_SWITCH_MM, victim, 0, fd));
+	ask_switch(victim, fd);
 	SYSCHK(ptrace(PTRACE_DETACH, victim, 0, 0));
 }
 
 static void switch_then_exit(pid_t victim, int fd)
 {
-	SYSCHK(ptrace(PTRACE_SWITCH_MM, victim, 0, fd));
+	ask_switch(victim, fd);
 	/* Exiting detaches the victim without our saying so. */
 }
 
@@ -194,7 +223,7 @@ static void switch_then_exec_traced(pid_t victim, int fd)
 {
 	int st;
 
-	SYSCHK(ptrace(PTRACE_SWITCH_MM, victim, 0, fd));
+	ask_switch(victim, fd);
 	for (;;) {
 		SYSCHK(ptrace(PTRACE_CONT, victim, 0, 0));
 		SYSCHK(waitpid(victim, &st, __WALL));
@@ -211,7 +240,7 @@ static void switch_then_exec_traced(pid_t victim, int fd)
  */
 TEST(attack_switch_then_detach, T_DEFAULT)
 {
-	int st = as_attacker(NULL, SYS_getppid, switch_then_detach);
+	int st = as_attacker(NULL, -1, switch_then_detach);
 
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7,
 	      "detached victim was switched anyway: %s", status_str(st));
@@ -221,7 +250,9 @@ TEST(attack_switch_then_detach, T_DEFAULT)
  * Local root before the fix: stop a child at the entry of execve() of a
  * setuid-root program, request a switch into our space, detach.  The exec
  * runs untraced (setuid granted), and the switch then put the privileged
- * task into our address space.  Now the helper runs its own code as root.
+ * task into our address space.  Now the request is refused there (a
+ * system call is about to run), and would be dropped anyway: the helper
+ * runs its own code as root.
  */
 TEST(attack_detach_then_setuid_exec, T_DEFAULT)
 {
@@ -235,7 +266,7 @@ TEST(attack_detach_then_setuid_exec, T_DEFAULT)
 
 TEST(attack_switch_then_tracer_exits, T_DEFAULT)
 {
-	int st = as_attacker(NULL, SYS_getppid, switch_then_exit);
+	int st = as_attacker(NULL, -1, switch_then_exit);
 
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7,
 	      "victim of an exited tracer was switched anyway: %s", status_str(st));
@@ -262,6 +293,55 @@ TEST(attack_switch_across_exec, T_DEFAULT)
 	st = wait_end(attacker);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "exec'd program did not run its own code (attacker %s)", status_str(st));
+}
+
+/*
+ * A switch taking effect inside a system call that runs task works (KVM_RUN,
+ * io_uring) would let the call go on in another mm: refused at the entry
+ * of a system call that will run; granted at a PTRACE_SYSEMU entry stop,
+ * where the call is skipped (as every tracee_call() of the suite does).
+ */
+TEST(attack_switch_before_running_syscall, T_DEFAULT)
+{
+	int fd = space_new();
+	pid_t pid = victim_spawn(NULL);
+	struct user_regs_struct r;
+	struct stop s;
+
+	run_to_syscall(pid, SYS_tgkill);
+	EXPECT_ERRNO(ptrace(PTRACE_SWITCH_MM, pid, 0, fd), EBUSY);
+	kill(pid, SIGKILL);
+	wait_end(pid);
+
+	/* At a SYSEMU syscall-entry stop the call is skipped: granted. */
+	pid = tracee_spawn();
+	tracee_switch(pid, fd);
+	tracee_set(pid, BLOB(blob_report_syscall), 0, 0, 0);
+	tracee_resume(pid, PTRACE_SYSEMU);
+	tracee_wait(pid, &s);
+	CHECK(s.kind == STOP_SYSCALL, "tracee: %s", stop_str(pid, &s));
+	get_regs(pid, &r);
+	SYSCHK(xptrace(PTRACE_SWITCH_MM, pid, 0, fd));
+	tracee_kill(pid);
+	close(fd);
+}
+
+/* Outside the /proc/mm group, the module's ptrace requests are refused. */
+TEST(attack_ptrace_outsider, T_DEFAULT)
+{
+	struct ptrace_ex_faultinfo fi;
+	struct ptrace_ldt ldt = { 0 };
+	char buf[16];
+	pid_t pid;
+
+	become_nobody(0);
+	pid = tracee_spawn();
+	EXPECT_ERRNO(xptrace(PTRACE_EX_FAULTINFO, pid, 0, (unsigned long)&fi), EPERM);
+	ldt.ptr = buf;
+	ldt.bytecount = sizeof(buf);
+	EXPECT_ERRNO(xptrace(PTRACE_LDT, pid, 0, (unsigned long)&ldt), EPERM);
+	EXPECT_ERRNO(xptrace(PTRACE_SWITCH_MM, pid, 0, 0), EPERM);
+	tracee_kill(pid);
 }
 
 /* A CLONE_VM child and a vfork child share their parent's mm: refused. */
@@ -650,6 +730,56 @@ TEST(attack_blocked_writer_alone, T_DEFAULT)
 	close(seen);
 }
 
+/*
+ * After mlockall(MCL_FUTURE) in a space, mmap populates every new mapping
+ * through mm_populate(), whose loop never ends for a worker on a file that
+ * cannot be read: file mappings are refused there (EPERM), at once.
+ */
+TEST(attack_mlockall_file_refused, T_DEFAULT)
+{
+	struct user_regs_struct r;
+	pid_t server, writer, pid;
+	int fd = space_new(), seen, st;
+	struct stop s;
+
+	pid = tracee_spawn();
+	tracee_switch(pid, fd);
+	/* The tracee makes a real mlockall(MCL_FUTURE) in the space. */
+	get_regs(pid, &r);
+	r.rip = BLOB(blob_report_syscall);
+	r.rax = SYS_mlockall;
+	r.rdi = MCL_FUTURE;
+	r.orig_rax = -1;
+	set_regs(pid, &r);
+	tracee_resume(pid, PTRACE_CONT);
+	tracee_wait(pid, &s);
+	CHECK(s.kind == STOP_SIGNAL && s.sig == SIGTRAP, "after mlockall: %s",
+	      stop_str(pid, &s));
+	CHECK(s.regs.rax == 0, "mlockall(MCL_FUTURE) in the space: %s",
+	      errstr(-(long)s.regs.rax));
+
+	server = stall_fuse_mount(STALL_DIR, &seen);
+	writer = SYSCHK(fork());
+	if (writer == 0) {
+		int file = open(STALL_DIR "/f", O_RDONLY);
+
+		CHECK(file >= 0, STALL_DIR "/f: %s", errstr(errno));
+		OP_ERR(op_mmap(fd, DATA_ADDR, 4 * PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED,
+			       file, 0), EPERM);
+		_exit(0);
+	}
+	if (!ended_within(writer, 15, &st)) {
+		kill(writer, SIGKILL);
+		stall_fuse_unmount(STALL_DIR, server);
+		tracee_kill(pid);
+		FAIL("a file mapping in an mlockall(MCL_FUTURE) space hung for 15 s");
+	}
+	stall_fuse_unmount(STALL_DIR, server);
+	close(seen);
+	tracee_kill(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer: %s", status_str(st));
+}
+
 /* Device files' ->mmap may look at current (a worker): refused. */
 TEST(attack_map_device_refused, T_DEFAULT)
 {
@@ -657,6 +787,23 @@ TEST(attack_map_device_refused, T_DEFAULT)
 
 	OP_ERR(op_mmap(fd, DATA_ADDR, PAGE, RW, MAP_PRIVATE | MAP_FIXED, zero, 0), ENODEV);
 	OP_ERR(op_mmap(fd, DATA_ADDR, PAGE, RW, MAP_SHARED | MAP_FIXED, zero, 0), ENODEV);
+	/* Nor regular files of sysfs whose mmap is a driver's: a PCI BAR. */
+	{
+		glob_t g;
+		size_t i;
+		int bar = -1;
+
+		if (glob("/sys/bus/pci/devices/*/resource[0-5]", 0, NULL, &g) == 0) {
+			for (i = 0; i < g.gl_pathc && bar < 0; i++)
+				bar = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
+			globfree(&g);
+		}
+		if (bar < 0) {
+			note("no PCI resource file to try");
+			return;
+		}
+		OP_ERR(op_mmap(fd, DATA_ADDR, PAGE, RW, MAP_SHARED | MAP_FIXED, bar, 0), ENODEV);
+	}
 }
 
 /* ---- fault reports ---- */
