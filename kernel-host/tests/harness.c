@@ -302,6 +302,13 @@ static int run_one(const struct test *t, char *reason, size_t len)
 	if (pid == 0) {
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/*
+		 * No transparent huge pages in anything the test makes (new
+		 * mms, /proc/mm spaces included, inherit the flag): khugepaged
+		 * keeps a dead mm it was scanning for up to 10 s, which the
+		 * slab leak check would take for a leak.
+		 */
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 		signal(SIGPIPE, SIG_IGN);
 		setrlimit(RLIMIT_CORE, &nocore);
 		alarm(t->timeout);
