@@ -144,19 +144,30 @@ static int skas_user_charge(kuid_t uid)
 	return ret;
 }
 
-static void skas_user_uncharge(kuid_t uid)
+/*
+ * Drop one space (@job false) or one job of @uid; the entry goes with the
+ * last of both.
+ */
+static void skas_user_put(kuid_t uid, bool job)
 {
 	struct skas_user *u, *gone = NULL;
+	unsigned int *count;
 	unsigned long flags;
 
 	spin_lock_irqsave(&skas_users_lock, flags);
 	u = skas_find_user(uid);
-	if (!WARN_ON_ONCE(!u || !u->spaces) && !--u->spaces && !u->jobs) {
+	count = u ? (job ? &u->jobs : &u->spaces) : NULL;
+	if (!WARN_ON_ONCE(!count || !*count) && !--*count && !u->jobs && !u->spaces) {
 		hash_del(&u->node);
 		gone = u;
 	}
 	spin_unlock_irqrestore(&skas_users_lock, flags);
 	kfree(gone);
+}
+
+static void skas_user_uncharge(kuid_t uid)
+{
+	skas_user_put(uid, false);
 }
 
 /* Take a job slot for @uid if one is free; *fresh is used for a new entry. */
@@ -200,17 +211,7 @@ int skas_user_job_begin(kuid_t uid)
 
 void skas_user_job_end(kuid_t uid)
 {
-	struct skas_user *u, *gone = NULL;
-	unsigned long flags;
-
-	spin_lock_irqsave(&skas_users_lock, flags);
-	u = skas_find_user(uid);
-	if (!WARN_ON_ONCE(!u || !u->jobs) && !--u->jobs && !u->spaces) {
-		hash_del(&u->node);
-		gone = u;
-	}
-	spin_unlock_irqrestore(&skas_users_lock, flags);
-	kfree(gone);
+	skas_user_put(uid, true);
 	wake_up(&skas_jobs_wait);
 }
 
