@@ -402,6 +402,37 @@ TEST(ptrace_ldt_use, T_DEFAULT)
 	CHECK(r.r8 == 0, "lsl of cleared LDT entry 5 succeeded");
 }
 
+/*
+ * PTRACE_LDT acts on a pending switch's target, as UML relies on: a guest
+ * system call that slept may find the tracee stopped in another guest's
+ * space, and UML requests the switch back before its PTRACE_LDT.
+ */
+TEST(ptrace_ldt_follows_pending_switch, T_DEFAULT)
+{
+	int a = space_new(), b = space_new();
+	pid_t pid = tracee_in(a);
+	struct user_desc u = data_seg(2, DATA_ADDR, 0xfff, 0);
+	unsigned char buf[32];
+	long r;
+
+	space_map_words(a, DATA_ADDR, 1, SEED_A);
+	space_map_words(b, DATA_ADDR, 1, SEED_B);
+	/* Requested, not yet done: the tracee has not run since. */
+	if (xptrace(PTRACE_SWITCH_MM, pid, 0, b))
+		FAIL("PTRACE_SWITCH_MM to B: %s", errstr(errno));
+	ldt_write(pid, 0x11, &u);
+	r = ldt_read(pid, buf, sizeof(buf));
+	CHECK(r == (long)sizeof(buf), "read of the pending target's LDT: %ld (%s)", r,
+	      r < 0 ? errstr(errno) : "-");
+
+	/* B has the entry (used on B's data), A has none. */
+	tracee_switch(pid, b);
+	expect_gs(pid, 2, SEED_B, 0xfff);
+	tracee_switch(pid, a);
+	r = ldt_read(pid, buf, sizeof(buf));
+	CHECK(r == 0, "the LDT went to the old space: a read there gave %ld", r);
+}
+
 TEST(ptrace_copy_segments, T_DEFAULT)
 {
 	int a = space_new(), b = space_new(), c = space_new(), d = space_new();
