@@ -23,7 +23,7 @@ help:
 	@echo "make check-debug host-support suite and fuzzer on a KASAN/lockdep/kmemleak 6.12 kernel (long)"
 	@echo "make uml         the UML kernel (build/uml/linux, linux-debug)"
 	@echo "make check-uml   its guest suite natively in seccomp and ptrace mode"
-	@echo "make check-uml-vm  the guest suite in QEMU: skas3, seccomp, ptrace per host kernel"
+	@echo "make check-uml-vm  the guest suite in QEMU per host kernel: skas3, seccomp (ptrace on 7.x)"
 	@echo "make lint        checkpatch --strict and shellcheck"
 	@echo "make clean       remove build outputs (keeps fetched kernels)"
 	@for l in $(HELP_LINES); do echo "$$l"; done
@@ -54,11 +54,16 @@ dkms-tree:
 # without reporting its counts still counts as a failure.
 CHECK_SUITES := lint check-host check-dkms check-uml check-uml-vm
 
+# Each suite's wall time goes to build/check/times (CI's time limit is
+# watched there; see scripts/README.md).
 check: deps
-	rm -f $(BUILD)/check/summary
+	rm -f $(BUILD)/check/summary $(BUILD)/check/times
+	@mkdir -p $(BUILD)/check
 	@for s in $(CHECK_SUITES); do \
+		t0=$$(date +%s); \
 		$(MAKE) --no-print-directory $$s || \
 			echo "$$s-exit-status 0 1" >> $(BUILD)/check/summary; \
+		echo "$$s $$(( $$(date +%s) - t0 ))" >> $(BUILD)/check/times; \
 	done
 	@scripts/check-summary
 
@@ -101,8 +106,9 @@ uml-rootfs:
 check-uml: uml uml-rootfs
 	scripts/check-uml
 
-# The same suite in QEMU on each host kernel with the host module: skas3,
-# seccomp and ptrace mode; then "identical results in every run" (which
+# The same suite in QEMU on each host kernel with the host module: skas3
+# and seccomp mode, ptrace on the newest; kernels run side by side, one per
+# CPU.  Then "identical results in every run" (which
 # compares with check-uml's runs, so it comes after them in CHECK_SUITES).
 check-uml-vm: uml uml-rootfs image-tiny
 	scripts/check-uml-vm $(KERNELS)
