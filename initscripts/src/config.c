@@ -429,8 +429,8 @@ static int load_instance(const struct global_conf *g, const char *name,
 	memset(ic, 0, sizeof(*ic));
 	if (!valid_name(name)) {
 		if (!quiet)
-			err("bad instance name '%s': 1-%d of a-z, 0-9 and '-'",
-			    name, NAME_MAX_LEN);
+			err("bad instance name '%s': %s",
+			    name, NAME_RULE);
 		return -1;
 	}
 	strcpy(ic->name, name);
@@ -531,12 +531,16 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-int config_instance_names(char names[][NAME_MAX_LEN + 1], int max)
+/* The instance names of the instances folder: files NAME.conf whose NAME
+ * passes the name rule (valid_name), sorted.  Any other *.conf is left
+ * alone, and counted in *odd (may be NULL); `umlctl check` names them. */
+static int instance_names(char names[][NAME_MAX_LEN + 1], int max, bool report,
+			  int *odd)
 {
 	char dir[PATH_LEN], idir[PATH_LEN];
 	DIR *d;
 	struct dirent *e;
-	int n = 0;
+	int n = 0, bad = 0;
 
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
 	    snprintf_ok(idir, sizeof(idir), "%s/instances", dir) < 0)
@@ -546,17 +550,45 @@ int config_instance_names(char names[][NAME_MAX_LEN + 1], int max)
 		return 0;
 	while ((e = readdir(d)) && n < max) {
 		size_t len = strlen(e->d_name);
+		char name[NAME_MAX_LEN + 1];
 
-		if (len < 6 || strcmp(e->d_name + len - 5, ".conf") ||
-		    len - 5 > NAME_MAX_LEN)
+		if (len < 5 || strcmp(e->d_name + len - 5, ".conf"))
 			continue;
-		memcpy(names[n], e->d_name, len - 5);
-		names[n][len - 5] = '\0';
+		if (len - 5 > NAME_MAX_LEN || len == 5) {
+			name[0] = '\0';
+		} else {
+			memcpy(name, e->d_name, len - 5);
+			name[len - 5] = '\0';
+		}
+		if (!name[0] || !valid_name(name)) {
+			if (report)
+				err("instances/%s: not NAME.conf with a valid instance name (%s): ignored",
+				    e->d_name, NAME_RULE);
+			bad++;
+			continue;
+		}
+		memcpy(names[n], name, sizeof(name));
 		n++;
 	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
+	if (odd)
+		*odd = bad;
 	return n;
+}
+
+int config_instance_names(char names[][NAME_MAX_LEN + 1], int max)
+{
+	return instance_names(names, max, false, NULL);
+}
+
+int config_report_odd_files(void)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	int odd = 0;
+
+	instance_names(names, MAX_INSTANCES, true, &odd);
+	return odd;
 }
 
 /* Checks every instance file, and that no MAC is used twice. */
@@ -564,8 +596,8 @@ int config_check_all(const struct global_conf *g)
 {
 	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	static struct instance_conf ics[MAX_INSTANCES];
-	int n = config_instance_names(names, MAX_INSTANCES);
 	int bad = 0;
+	int n = instance_names(names, MAX_INSTANCES, true, &bad);
 
 	for (int i = 0; i < n; i++)
 		if (load_instance(g, names[i], &ics[i], false) < 0) {

@@ -60,17 +60,51 @@ static int compose(const char *name, const struct create_opts *o, char *text,
 	return (size_t)n < len ? 0 : -1;
 }
 
+static int create_locked(const struct global_conf *g, const char *name,
+			 const struct create_opts *o);
+static int destroy_locked(const struct global_conf *g, const char *name);
+
+/* Both hold the instance's lock: a create racing a destroy of the same
+ * name ends with the file there or not, never half. */
 int instance_create(const struct global_conf *g, const char *name,
 		    const struct create_opts *o)
+{
+	int lock, r;
+
+	if (!valid_name(name)) {
+		err("create: bad instance name '%s': %s", name, NAME_RULE);
+		return EX_USAGE;
+	}
+	lock = lock_instance(name);
+	if (lock < 0)
+		return EX_FAIL;
+	r = create_locked(g, name, o);
+	unlock(lock);
+	return r;
+}
+
+int instance_destroy(const struct global_conf *g, const char *name)
+{
+	int lock, r;
+
+	if (!valid_name(name)) {
+		err("destroy: bad instance name '%s': %s", name, NAME_RULE);
+		return EX_USAGE;
+	}
+	lock = lock_instance(name);
+	if (lock < 0)
+		return EX_FAIL;
+	r = destroy_locked(g, name);
+	unlock(lock);
+	return r;
+}
+
+static int create_locked(const struct global_conf *g, const char *name,
+			 const struct create_opts *o)
 {
 	char dir[PATH_LEN], file[PATH_LEN], text[8192], old[8192];
 	struct instance_conf ic;
 
-	if (!valid_name(name)) {
-		err("create: bad instance name '%s': 1-%d of a-z, 0-9 and '-'",
-		    name, NAME_MAX_LEN);
-		return EX_USAGE;
-	}
 	if (compose(name, o, text, sizeof(text)) < 0)
 		return EX_USAGE;
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
@@ -95,23 +129,24 @@ int instance_create(const struct global_conf *g, const char *name,
 		err("create: %s not created", name);
 		return EX_CONFIG;
 	}
-	net_write_hosts(g);
+	{
+		int nl = lock_network();
+
+		net_write_hosts(g);
+		unlock(nl);
+	}
 	msg("%s: created (%s, image %s, memory %s, mac %s)", name, file,
 	    ic.image_path, ic.memory, ic.nets[0].used ? ic.nets[0].mac : "none");
 	return EX_OK;
 }
 
-int instance_destroy(const struct global_conf *g, const char *name)
+static int destroy_locked(const struct global_conf *g, const char *name)
 {
 	char dir[PATH_LEN], file[PATH_LEN], state[PATH_LEN];
 	char names[1][NAME_MAX_LEN + 1];
 	struct inst_info info;
 	int r;
 
-	if (!valid_name(name)) {
-		err("destroy: bad instance name '%s'", name);
-		return EX_USAGE;
-	}
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
 	    snprintf_ok(file, sizeof(file), "%s/instances/%s.conf", dir, name) < 0 ||
 	    state_dir(state, sizeof(state), name) < 0)
@@ -133,7 +168,12 @@ int instance_destroy(const struct global_conf *g, const char *name)
 		err("destroy: cannot remove %s or %s", state, file);
 		return EX_FAIL;
 	}
-	net_write_hosts(g);
+	{
+		int nl = lock_network();
+
+		net_write_hosts(g);
+		unlock(nl);
+	}
 	msg("%s: destroyed (removed %s and %s)", name, file, state);
 	return EX_OK;
 }

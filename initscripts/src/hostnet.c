@@ -31,23 +31,33 @@ static int files(char *pidfile, char *hosts, char *leases)
 	return 0;
 }
 
-/* dnsmasq's pid if the pid file names a live dnsmasq, else 0. */
-pid_t hostnet_dnsmasq_pid(void)
+/* RUN/dnsmasq.id: the dnsmasq we started, as pid and start time (dnsmasq's
+ * own pid file has the pid alone). */
+static int id_file(char *out)
 {
-	char pidfile[PATH_LEN], hosts[PATH_LEN], leases[PATH_LEN];
-	char path[64], comm[64];
-	pid_t pid;
+	char run[PATH_LEN];
 
-	if (files(pidfile, hosts, leases) < 0)
-		return 0;
-	pid = read_pid(pidfile);
-	if (!pid_alive(pid))
-		return 0;
+	if (run_dir(run, sizeof(run), NULL) < 0)
+		return -1;
+	return snprintf_ok(out, PATH_LEN, "%s/dnsmasq.id", run);
+}
+
+static bool is_dnsmasq(pid_t pid)
+{
+	char path[64], comm[64];
+
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if (read_file(path, comm, sizeof(comm)) <= 0 ||
-	    strncmp(comm, "dnsmasq", 7))
-		return 0;
-	return pid;
+	return read_file(path, comm, sizeof(comm)) > 0 && !strcmp(comm, "dnsmasq\n");
+}
+
+/* True, and its identity in *id, when the dnsmasq we started runs. */
+bool hostnet_dnsmasq(struct proc_id *id)
+{
+	char path[PATH_LEN];
+
+	if (id_file(path) < 0 || proc_id_read(path, id) < 0)
+		return false;
+	return proc_id_alive(id) && is_dnsmasq(id->pid);
 }
 
 /* The bridge's network in CIDR form (10.77.0.0/24), its address and mask. */
@@ -148,7 +158,10 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 	char a_log[PATH_LEN + 32];
 	char first[64], last[64];
 
-	if (hostnet_dnsmasq_pid())
+	struct proc_id id;
+	char idpath[PATH_LEN], buf[32];
+
+	if (hostnet_dnsmasq(&id))
 		return net_write_hosts(g);   /* running: new host list only */
 	if (files(pidfile, hosts, leases) < 0 || net_write_hosts(g) < 0)
 		return -1;
@@ -174,17 +187,25 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 			 "--expand-hosts", "--domain-needed", "--bogus-priv",
 			 a_log, "--log-dhcp", NULL };
 
+	if (id_file(idpath) < 0)
+		return -1;
+	unlink(pidfile);
 	if (run_cmd(argv, false)) {
 		err("network: dnsmasq did not start on %s", g->bridge);
 		return -1;
 	}
-	for (int i = 0; i < 50 && !hostnet_dnsmasq_pid(); i++)
+	/* dnsmasq writes its pid file before it returns to us (it forks
+	 * after); the record is made from the pid file and checked to be
+	 * a dnsmasq. */
+	for (int i = 0; i < 50; i++) {
+		long pid = read_file(pidfile, buf, sizeof(buf)) > 0 ? atol(buf) : 0;
+
+		if (pid > 1 && is_dnsmasq((pid_t)pid))
+			return proc_id_write(idpath, (pid_t)pid);
 		sleep_ms(100);
-	if (!hostnet_dnsmasq_pid()) {
-		err("network: dnsmasq started but wrote no pid file %s", pidfile);
-		return -1;
 	}
-	return 0;
+	err("network: dnsmasq started but wrote no pid file %s", pidfile);
+	return -1;
 }
 
 int hostnet_up(const struct global_conf *g)
@@ -208,19 +229,19 @@ int hostnet_down(const struct global_conf *g)
 	char *nft[] = { "nft", "delete", "table", "ip", NFT_TABLE, NULL };
 	char *list[] = { "nft", "list", "table", "ip", NFT_TABLE, NULL };
 	char *del[] = { "ip", "link", "del", (char *)g->bridge, NULL };
-	pid_t pid = hostnet_dnsmasq_pid();
+	char idpath[PATH_LEN];
+	struct proc_id id;
 	int bad = 0;
 
-	if (files(pidfile, hosts, leases) < 0)
+	if (files(pidfile, hosts, leases) < 0 || id_file(idpath) < 0)
 		return -1;
-	if (pid) {
-		kill(pid, SIGTERM);
-		for (int i = 0; i < 50 && pid_alive(pid); i++)
-			sleep_ms(100);
-		if (pid_alive(pid))
-			kill(pid, SIGKILL);
+	if (hostnet_dnsmasq(&id)) {
+		proc_id_signal(&id, SIGTERM, false);
+		if (!proc_id_wait_gone(&id, 5000))
+			proc_id_signal(&id, SIGKILL, false);
 	}
 	unlink(pidfile);
+	unlink(idpath);
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
 		err("network: cannot delete nftables table ip " NFT_TABLE);
 		bad++;
@@ -239,7 +260,8 @@ int hostnet_status(const struct global_conf *g)
 {
 	char *list[] = { "nft", "list", "table", "ip", NFT_TABLE, NULL };
 	bool br = net_bridge_exists(g);
-	pid_t dns = hostnet_dnsmasq_pid();
+	struct proc_id id;
+	bool dns = hostnet_dnsmasq(&id);
 	bool nft = run_cmd(list, true) == 0;
 
 	msg("bridge   %s: %s", g->bridge, br ? "up" : "missing");
@@ -247,7 +269,7 @@ int hostnet_status(const struct global_conf *g)
 	msg("nftables table ip " NFT_TABLE ": %s (NAT %s)",
 	    nft ? "loaded" : "missing", g->nat ? "on" : "off");
 	if (dns)
-		msg("dnsmasq  running, pid %d", (int)dns);
+		msg("dnsmasq  running, pid %d", (int)id.pid);
 	else
 		msg("dnsmasq  not running");
 	if (br && dns && nft)

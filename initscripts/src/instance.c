@@ -1,8 +1,10 @@
 /* instance.c: the state of one instance (from its runtime files), and
  * start, stop, kill, cleanup and status.  The runtime files of a running
- * instance are in RUN/NAME/ (supervisor.pid, pid, cpu, started, kernel,
+ * instance are in RUN/instances/NAME/ (supervisor.id and uml.id: pid and
+ * start time, see proc.c; supervisor.pid for systemd; cpu, started,
  * console.sock) and UML's own in RUN/uml/NAME/ (pid, mconsole); the state
- * in STATE/NAME/ (disk/disk.cow, meta.img, console.log, last-exit). */
+ * in STATE/NAME/ (disk/disk.cow, meta.img, console.log, last-exit).
+ * start, stop, kill and cleanup hold the instance's lock (lock.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -52,35 +54,6 @@ static int state_file(const char *name, const char *file, char *out, size_t len)
 	return snprintf_ok(out, len, "%s/%s", dir, file);
 }
 
-/* True when pid is a live process whose program is exe. */
-static bool pid_is(pid_t pid, const char *exe)
-{
-	char link[64], target[PATH_MAX];
-	ssize_t n;
-
-	if (!pid_alive(pid))
-		return false;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return !strcmp(target, exe);
-}
-
-/* A supervisor is a forked umlctl: its command name says so (its program
- * may have been replaced on disk since, so /proc/PID/exe is no test). */
-static bool sup_alive(pid_t pid)
-{
-	char path[64], comm[32];
-
-	if (!pid_alive(pid))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	return read_file(path, comm, sizeof(comm)) > 0 &&
-	       !strcmp(comm, "umlctl\n");
-}
-
 void instance_info(const char *name, struct inst_info *info)
 {
 	char path[PATH_LEN], buf[PATH_LEN], udir[PATH_LEN];
@@ -88,10 +61,10 @@ void instance_info(const char *name, struct inst_info *info)
 
 	memset(info, 0, sizeof(*info));
 	info->cpu = -1;
-	if (run_file(name, "supervisor.pid", path, sizeof(path)) == 0)
-		info->sup_pid = read_pid(path);
-	if (run_file(name, "pid", path, sizeof(path)) == 0)
-		info->uml_pid = read_pid(path);
+	if (run_file(name, "supervisor.id", path, sizeof(path)) == 0)
+		proc_id_read(path, &info->sup);
+	if (run_file(name, "uml.id", path, sizeof(path)) == 0)
+		proc_id_read(path, &info->uml);
 	if (run_file(name, "cpu", path, sizeof(path)) == 0 &&
 	    read_file(path, buf, sizeof(buf)) > 0)
 		info->cpu = atoi(buf);
@@ -103,16 +76,16 @@ void instance_info(const char *name, struct inst_info *info)
 		buf[strcspn(buf, "\n")] = '\0';
 		snprintf(info->last_exit, sizeof(info->last_exit), "%s", buf);
 	}
-	if (info->sup_pid && sup_alive(info->sup_pid)) {
+	if (proc_id_alive(&info->sup)) {
 		info->state = INST_RUNNING;
 		return;
 	}
 	/* No supervisor: anything left behind means it died. */
-	if (info->sup_pid || info->uml_pid ||
+	if (info->sup.pid || info->uml.pid ||
 	    (uml_dir(udir, sizeof(udir)) == 0 &&
 	     snprintf_ok(path, sizeof(path), "%s/%s", udir, name) == 0 &&
-	     stat(path, &st) == 0) ||
-	    (run_dir(path, sizeof(path), name) == 0 && stat(path, &st) == 0) ||
+	     lstat(path, &st) == 0) ||
+	    (run_dir(path, sizeof(path), name) == 0 && lstat(path, &st) == 0) ||
 	    net_taps_left(name)) {
 		info->state = INST_DEAD;
 		return;
@@ -123,32 +96,32 @@ void instance_info(const char *name, struct inst_info *info)
 		info->state = INST_STOPPED;
 }
 
-/* Removes whatever a dead instance left: processes, TAP devices, UML's
+/* Removes whatever a dead instance left: its UML (if the record in uml.id
+ * still names a live process: never another one), TAP devices, UML's
  * directory (pid, mconsole socket), the runtime directory. */
 int instance_cleanup(const char *name, const char *why)
 {
 	struct inst_info info;
-	char path[PATH_LEN], kernel[PATH_LEN], udir[PATH_LEN], text[256];
-	int what = 0;
+	char path[PATH_LEN], udir[PATH_LEN], text[256];
+	int what = 0, lock = lock_instance(name);
 
+	if (lock < 0)
+		return EX_FAIL;
 	instance_info(name, &info);
 	if (info.state == INST_RUNNING) {
 		err("%s: is running; not cleaning up", name);
+		unlock(lock);
 		return EX_FAIL;
 	}
-	if (run_file(name, "kernel", path, sizeof(path)) == 0 &&
-	    read_file(path, kernel, sizeof(kernel)) > 0) {
-		kernel[strcspn(kernel, "\n")] = '\0';
-		if (pid_is(info.uml_pid, kernel)) {
-			kill(-info.uml_pid, SIGKILL);
-			kill(info.uml_pid, SIGKILL);
-			for (int i = 0; i < 50 && pid_alive(info.uml_pid); i++)
-				sleep_ms(100);
-			what |= 1;
-		}
+	if (proc_id_signal(&info.uml, SIGKILL, true) == 0) {
+		proc_id_wait_gone(&info.uml, 5000);
+		what |= 1;
 	}
 	if (net_taps_left(name)) {
+		int nl = lock_network();
+
 		net_taps_down(name);
+		unlock(nl);
 		what |= 2;
 	}
 	if (uml_dir(udir, sizeof(udir)) == 0 &&
@@ -161,7 +134,8 @@ int instance_cleanup(const char *name, const char *why)
 		rm_rf(path);
 		what |= 8;
 	}
-	if (why && state_file(name, "last-exit", path, sizeof(path)) == 0) {
+	if (why && state_file(name, "last-exit", path, sizeof(path)) == 0 &&
+	    state_dir(udir, sizeof(udir), name) == 0 && access(udir, F_OK) == 0) {
 		snprintf(text, sizeof(text), "%s\n", why);
 		write_file(path, text, 0644);
 	}
@@ -171,6 +145,7 @@ int instance_cleanup(const char *name, const char *why)
 		    what & 2 ? " removed TAP devices;" : "",
 		    what & 4 ? " removed the mconsole socket;" : "",
 		    what & 8 ? " removed pid files;" : "");
+	unlock(lock);
 	return EX_OK;
 }
 
@@ -421,8 +396,23 @@ int instance_wait_lease(const struct instance_conf *ic, int timeout, char *ip,
 	return wait_new_lease(ic, before, timeout, ip, len);
 }
 
+static int start_locked(const struct global_conf *g, const struct instance_conf *ic,
+			int wait_lease);
+
 int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		   int wait_lease)
+{
+	int lock = lock_instance(ic->name), r;
+
+	if (lock < 0)
+		return EX_FAIL;
+	r = start_locked(g, ic, wait_lease);
+	unlock(lock);
+	return r;
+}
+
+static int start_locked(const struct global_conf *g, const struct instance_conf *ic,
+			int wait_lease)
 {
 	struct inst_info info;
 	struct launch l = { .g = g, .ic = ic };
@@ -431,11 +421,12 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 	int pfd[2];
 	long long before = 0;
 	double t0 = now_s();
+	struct proc_id dns;
 	pid_t pid;
 
 	instance_info(ic->name, &info);
 	if (info.state == INST_RUNNING) {
-		msg("%s: already running (pid %d)", ic->name, (int)info.uml_pid);
+		msg("%s: already running (pid %d)", ic->name, (int)info.uml.pid);
 		return EX_OK;
 	}
 	if (info.state == INST_DEAD)
@@ -462,26 +453,24 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		    ic->name, g->bridge);
 		return EX_FAIL;
 	}
-	if (has_net(ic) && !hostnet_dnsmasq_pid())
+	if (has_net(ic) && !hostnet_dnsmasq(&dns))
 		err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
 		    ic->name);
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
 	    make_metadata(ic, state, run) < 0)
 		return EX_FAIL;
-	snprintf(path, sizeof(path), "%s/kernel", run);
-	{
-		char text[PATH_MAX + 2];
-
-		snprintf(text, sizeof(text), "%s\n", kernel);
-		if (write_file(path, text, 0644) < 0)
-			return EX_FAIL;
-	}
 	l.cpu = pick_cpu(ic);
-	if (net_taps_up(g, ic, l.uid) < 0) {
-		rm_rf(run);
-		return EX_FAIL;
+	{
+		int nl = lock_network(), r = nl < 0 ? -1 : net_taps_up(g, ic, l.uid);
+
+		if (r == 0)
+			net_write_hosts(g);
+		unlock(nl);
+		if (r < 0) {
+			rm_rf(run);
+			return EX_FAIL;
+		}
 	}
-	net_write_hosts(g);
 	if (ic->nets[0].used) {
 		char text[32];
 
@@ -511,24 +500,22 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		supervise(&l);
 	}
 	close(pfd[1]);
-	{
-		char text[32];
-
-		snprintf(text, sizeof(text), "%d\n", (int)pid);
-		snprintf(path, sizeof(path), "%s/supervisor.pid", run);
-		write_file(path, text, 0644);
-	}
 	if (wait_ready(pfd[0], ic->name, 45) < 0) {
+		struct proc_id sup;
+
 		close(pfd[0]);
-		if (pid_alive(pid))
-			kill(pid, SIGKILL);
-		waitpid(pid, NULL, WNOHANG);
+		/* our child until we reap it: its pid cannot be reused */
+		if (proc_id_of(pid, &sup) == 0)
+			proc_id_signal(&sup, SIGKILL, false);
+		waitpid(pid, NULL, 0);
+		instance_info(ic->name, &info);
+		proc_id_signal(&info.uml, SIGKILL, true);
 		instance_cleanup(ic->name, NULL);
 		return EX_FAIL;
 	}
 	close(pfd[0]);
 	instance_info(ic->name, &info);
-	msg("%s: started (pid %d, CPU %d, %.1f s)", ic->name, (int)info.uml_pid,
+	msg("%s: started (pid %d, CPU %d, %.1f s)", ic->name, (int)info.uml.pid,
 	    l.cpu, now_s() - t0);
 	if (wait_lease > 0 && ic->nets[0].used) {
 		char ip[64];
@@ -545,7 +532,7 @@ int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 
 struct stopping {
 	char name[NAME_MAX_LEN + 1];
-	pid_t sup, uml;
+	struct proc_id sup, uml;
 	bool killed, done, cad_sent;
 	double t0;
 };
@@ -563,20 +550,54 @@ static void try_cad(struct stopping *s, double half)
 	    mconsole_request(s->name, "cad", reply, sizeof(reply)) != 0) {
 		err("%s: the management console does not answer: killing it",
 		    s->name);
-		kill(-s->uml, SIGKILL);
+		proc_id_signal(&s->sup, SIGUSR1, false);
 		s->killed = true;
 	}
 	s->cad_sent = true;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int stop_locked(char names[][NAME_MAX_LEN + 1], int n, int timeout);
+
+/* Stops the named instances at once, holding all their locks (taken in
+ * name order, so two umlctl stopping overlapping sets cannot deadlock). */
 int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
 		       int n, int timeout)
+{
+	static char sorted[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	static int locks[MAX_INSTANCES];
+	int nlocks = 0, r = EX_FAIL;
+
+	(void)g;
+	if (n > MAX_INSTANCES)
+		n = MAX_INSTANCES;
+	memcpy(sorted, names, sizeof(sorted[0]) * (size_t)n);
+	qsort(sorted, (size_t)n, sizeof(sorted[0]), cmp_name);
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && !strcmp(sorted[i], sorted[i - 1]))
+			continue;
+		locks[nlocks] = lock_instance(sorted[i]);
+		if (locks[nlocks] < 0)
+			goto out;
+		nlocks++;
+	}
+	r = stop_locked(names, n, timeout);
+out:
+	while (nlocks > 0)
+		unlock(locks[--nlocks]);
+	return r;
+}
+
+static int stop_locked(char names[][NAME_MAX_LEN + 1], int n, int timeout)
 {
 	static struct stopping st[MAX_INSTANCES];
 	int pending = 0, bad = 0;
 	double deadline;
 
-	(void)g;
 	deadline = now_s() + timeout;
 	for (int i = 0; i < n && i < MAX_INSTANCES; i++) {
 		struct inst_info info;
@@ -584,6 +605,10 @@ int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 
 		memset(&st[i], 0, sizeof(st[i]));
 		snprintf(st[i].name, sizeof(st[i].name), "%s", names[i]);
 		st[i].done = true;
+		/* named twice: stopped once */
+		for (int k = 0; k < i; k++)
+			if (!strcmp(names[k], names[i]))
+				goto next;
 		instance_info(names[i], &info);
 		if (info.state == INST_DEAD) {
 			instance_cleanup(names[i], "lost: the supervisor and UML died");
@@ -594,11 +619,12 @@ int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 
 			continue;
 		}
 		st[i].done = false;
-		st[i].sup = info.sup_pid;
-		st[i].uml = info.uml_pid;
+		st[i].sup = info.sup;
+		st[i].uml = info.uml;
 		st[i].t0 = now_s();
 		pending++;
 		try_cad(&st[i], deadline - timeout / 2.0);
+next:;
 	}
 	while (pending > 0) {
 		bool late = now_s() >= deadline;
@@ -606,7 +632,7 @@ int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 
 		for (int i = 0; i < n; i++) {
 			if (st[i].done)
 				continue;
-			if (!sup_alive(st[i].sup)) {
+			if (!proc_id_alive(&st[i].sup)) {
 				struct inst_info info;
 
 				st[i].done = true;
@@ -627,16 +653,14 @@ int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 
 			if (late && !st[i].killed) {
 				err("%s: did not shut down within %d s: killing it",
 				    st[i].name, timeout);
-				kill(-st[i].uml, SIGKILL);
-				kill(st[i].uml, SIGKILL);
+				proc_id_signal(&st[i].sup, SIGUSR1, false);
 				st[i].killed = true;
 			}
 			if (now_s() >= deadline + 10) {
 				err("%s: the supervisor (pid %d) hangs: killing it",
-				    st[i].name, (int)st[i].sup);
-				kill(st[i].sup, SIGKILL);
-				for (int k = 0; k < 20 && pid_alive(st[i].sup); k++)
-					sleep_ms(50);
+				    st[i].name, (int)st[i].sup.pid);
+				proc_id_signal(&st[i].sup, SIGKILL, false);
+				proc_id_wait_gone(&st[i].sup, 1000);
 				instance_cleanup(st[i].name, "killed: the supervisor hung");
 				st[i].done = true;
 				pending--;
@@ -652,27 +676,30 @@ int instance_stop_many(const struct global_conf *g, char names[][NAME_MAX_LEN + 
 int instance_kill(const char *name)
 {
 	struct inst_info info;
+	int lock = lock_instance(name), r = EX_OK;
 
+	if (lock < 0)
+		return EX_FAIL;
 	instance_info(name, &info);
-	if (info.state == INST_DEAD)
-		return instance_cleanup(name, "lost: the supervisor and UML died");
-	if (info.state != INST_RUNNING) {
+	if (info.state == INST_DEAD) {
+		r = instance_cleanup(name, "lost: the supervisor and UML died");
+	} else if (info.state != INST_RUNNING) {
 		msg("%s: not running", name);
-		return EX_OK;
+	} else {
+		/* The supervisor kills its child: right even if uml.id is not. */
+		proc_id_signal(&info.sup, SIGUSR1, false);
+		if (!proc_id_wait_gone(&info.sup, 5000)) {
+			proc_id_signal(&info.uml, SIGKILL, true);
+			proc_id_signal(&info.sup, SIGKILL, false);
+			proc_id_wait_gone(&info.sup, 1000);
+		}
+		instance_info(name, &info);
+		if (info.state == INST_DEAD)
+			instance_cleanup(name, "killed");
+		msg("%s: killed", name);
 	}
-	kill(-info.uml_pid, SIGKILL);
-	kill(info.uml_pid, SIGKILL);
-	for (int i = 0; i < 100 && sup_alive(info.sup_pid); i++)
-		sleep_ms(50);
-	if (sup_alive(info.sup_pid)) {
-		kill(info.sup_pid, SIGKILL);
-		sleep_ms(100);
-	}
-	instance_info(name, &info);
-	if (info.state == INST_DEAD)
-		instance_cleanup(name, "killed");
-	msg("%s: killed", name);
-	return EX_OK;
+	unlock(lock);
+	return r;
 }
 
 /* The process mode, from the guest's /proc/cpuinfo ("mode : seccomp"). */
@@ -722,8 +749,8 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 	if (info.state == INST_RUNNING) {
 		guest_mode(ic->name, mode, sizeof(mode));
 		format_uptime(info.started, up, sizeof(up));
-		msg("  pid        %d (supervisor %d)", (int)info.uml_pid,
-		    (int)info.sup_pid);
+		msg("  pid        %d (supervisor %d)", (int)info.uml.pid,
+		    (int)info.sup.pid);
 		msg("  mode       %s", mode);
 		msg("  cpu        %d", info.cpu);
 		msg("  uptime     %s", up);
@@ -775,7 +802,7 @@ void instance_list_line(const struct global_conf *g, const struct instance_conf 
 		    !net_lease_address(ic->nets[0].mac, ip, sizeof(ip)))
 			snprintf(ip, sizeof(ip), "-");
 		format_uptime(info.started, up, sizeof(up));
-		snprintf(pid, sizeof(pid), "%d", (int)info.uml_pid);
+		snprintf(pid, sizeof(pid), "%d", (int)info.uml.pid);
 		snprintf(cpu, sizeof(cpu), "%d", info.cpu);
 	}
 	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-3s  %-7s  %s", ic->name,

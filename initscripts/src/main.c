@@ -1,5 +1,8 @@
-/* main.c: umlctl's command line. */
+/* main.c: umlctl's command line.  Each command has its own option table
+ * (getopt_long): an option that the command does not take is an error,
+ * not silently ignored. */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,7 @@ static const char usage_text[] =
 "                          clean shutdown (mconsole cad), kill after S seconds\n"
 "  restart NAME... [--timeout S] [--wait-ip[=S]]\n"
 "  kill NAME...            kill at once (no guest shutdown)\n"
-"  status [NAME...|--autostart]\n"
+"  status [NAME...] [--autostart]\n"
 "                          state, pids, skas mode, address, CPU, uptime\n"
 "  list [--autostart]      one line per instance\n"
 "  names [--autostart]     instance names, one per line\n"
@@ -41,145 +44,127 @@ static const char usage_text[] =
 "Options:\n"
 "  --root DIR   prefix of /etc/uml-skas, /var/lib/uml-skas and /run/uml-skas\n"
 "               (also $UMLSKAS_ROOT)\n"
-"  --help, --version\n"
+"  --help, --version; umlctl COMMAND --help for one command\n"
 "\n"
+"Instance names: " NAME_RULE ".\n"
 "Exit status: 0 done; 1 failed (status: dead or failed); 2 usage;\n"
 "3 not running (status); 6 bad configuration; 7 not running (console,\n"
 "mconsole).  See umlctl(8) and uml-skas.conf(5).\n";
 
-static int usage(const char *why)
-{
-	if (why)
-		err("%s (see umlctl --help)", why);
-	return EX_USAGE;
-}
-
-/* Collects NAME arguments; options are handled by the caller's table. */
+/* What a command line holds once parsed. */
 struct args {
+	const char *cmd;
 	char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	int n;
+	char **words;          /* mconsole's command, network's verb */
+	int nwords;
 	bool all, autostart, wait_ip;
 	int wait_s, timeout;
 	const char *run;
 	struct create_opts co;
 };
 
-static const char *optval(int argc, char **argv, int *i, const char *opt)
-{
-	size_t n = strlen(opt);
+enum {
+	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
+	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
+};
 
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
+#define O_HELP { "help", no_argument, NULL, 'h' }
+#define O_END { NULL, 0, NULL, 0 }
+
+static const struct option opts_create[] = {
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "cpus-pin", required_argument, NULL, OPT_CPUS_PIN },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "mac", required_argument, NULL, OPT_MAC },
+	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
+	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
+	O_HELP, O_END
+};
+static const struct option opts_start[] = {
+	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
+	{ "wait-ip", optional_argument, NULL, OPT_WAIT_IP },
+	O_HELP, O_END
+};
+static const struct option opts_stop[] = {
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	O_HELP, O_END
+};
+static const struct option opts_restart[] = {
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "wait-ip", optional_argument, NULL, OPT_WAIT_IP },
+	O_HELP, O_END
+};
+static const struct option opts_autostart[] = {
+	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
+	O_HELP, O_END
+};
+static const struct option opts_console[] = {
+	{ "run", required_argument, NULL, OPT_RUN },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	O_HELP, O_END
+};
+static const struct option opts_none[] = { O_HELP, O_END };
+
+/* How many NAME arguments a command takes. */
+enum names { NAMES_NONE, NAMES_ONE, NAMES_ANY, NAMES_SOME };
+
+struct command {
+	const char *name;
+	const char *synopsis;
+	const char *help;
+	const struct option *opts;
+	enum names names;
+	bool words;            /* free words after the names (mconsole, network) */
+	bool as_user;          /* no root needed */
+	int (*run)(const struct global_conf *g, struct args *a);
+};
+
+static int usage(const char *cmd, const char *why)
+{
+	if (cmd)
+		err("%s: %s (see umlctl %s --help)", cmd, why, cmd);
+	else
+		err("%s (see umlctl --help)", why);
+	return EX_USAGE;
 }
 
-static int positive(const char *v, int *out)
+/* Seconds: 1 to a day. */
+static int seconds(const char *v, int *out)
 {
 	char *end;
-	long n = v ? strtol(v, &end, 10) : 0;
+	long n;
 
-	if (!v || *end || end == v || n < 1 || n > 86400)
+	if (!v || !*v)
+		return -1;
+	n = strtol(v, &end, 10);
+	if (*end || n < 1 || n > 86400)
 		return -1;
 	*out = (int)n;
 	return 0;
 }
 
-static bool is_opt(const char *arg, const char *opt)
+static bool all_digits(const char *s)
 {
-	size_t n = strlen(opt);
-
-	return !strncmp(arg, opt, n) && (arg[n] == '\0' || arg[n] == '=');
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
 }
 
-static int parse_args(int argc, char **argv, struct args *a, const char *cmd)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
+/* ------------------------------------------------------------ commands */
 
-		if (!strcmp(s, "--all")) {
-			a->all = true;
-		} else if (!strcmp(s, "--autostart")) {
-			a->autostart = true;
-			a->co.autostart = true;
-		} else if (is_opt(s, "--wait-ip")) {
-			a->wait_ip = true;
-			if (s[9] == '=' && positive(s + 10, &a->wait_s) < 0)
-				return usage("--wait-ip=S: want seconds");
-		} else if (is_opt(s, "--timeout")) {
-			if (positive(optval(argc, argv, &i, "--timeout"), &a->timeout) < 0)
-				return usage("--timeout: want seconds");
-		} else if (is_opt(s, "--run")) {
-			if (!(a->run = optval(argc, argv, &i, "--run")))
-				return usage("--run: want a command");
-		} else if (is_opt(s, "--image")) {
-			if (!(a->co.image = optval(argc, argv, &i, "--image")))
-				return usage("--image: want tiny, debian or a path");
-		} else if (is_opt(s, "--mem")) {
-			if (!(a->co.memory = optval(argc, argv, &i, "--mem")))
-				return usage("--mem: want a size");
-		} else if (is_opt(s, "--cpus-pin")) {
-			if (!(a->co.cpu = optval(argc, argv, &i, "--cpus-pin")))
-				return usage("--cpus-pin: want a CPU number or auto");
-		} else if (is_opt(s, "--net")) {
-			if (!(a->co.net = optval(argc, argv, &i, "--net")))
-				return usage("--net: want dhcp or none");
-		} else if (is_opt(s, "--mac")) {
-			if (!(a->co.mac = optval(argc, argv, &i, "--mac")))
-				return usage("--mac: want a MAC address");
-		} else if (is_opt(s, "--ssh-key")) {
-			if (!(a->co.ssh_key = optval(argc, argv, &i, "--ssh-key")))
-				return usage("--ssh-key: want a file");
-		} else if (s[0] == '-') {
-			err("%s: unknown option %s (see umlctl --help)", cmd, s);
-			return EX_USAGE;
-		} else {
-			if (!valid_name(s)) {
-				err("%s: bad instance name '%s': 1-%d of a-z, 0-9 and '-'",
-				    cmd, s, NAME_MAX_LEN);
-				return EX_USAGE;
-			}
-			if (a->n >= MAX_INSTANCES)
-				return usage("too many names");
-			snprintf(a->names[a->n++], NAME_MAX_LEN + 1, "%s", s);
-		}
-	}
-	return EX_OK;
-}
-
-/* The instance files named (or all autostart ones), loaded and checked
- * together: any error and nothing is loaded. */
-static int load_set(const struct global_conf *g, struct args *a,
-		    struct instance_conf *ics, bool autostart_only)
+/* The instance files named, loaded and checked together: any error and
+ * nothing is loaded (the caller does nothing). */
+static int load_named(const struct global_conf *g, struct args *a,
+		      struct instance_conf *ics)
 {
 	int bad = 0;
 
-	if (autostart_only || a->all) {
-		static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
-		int n;
-
-		if (autostart_only && config_check_all(g) < 0) {
-			err("configuration errors: nothing started");
-			return -EX_CONFIG;
-		}
-		n = config_instance_names(names, MAX_INSTANCES);
-		a->n = 0;
-		for (int i = 0; i < n; i++) {
-			if (config_load_instance_quiet(g, names[i], &ics[a->n]) < 0) {
-				if (autostart_only)
-					return -EX_CONFIG;
-				/* stop --all: a broken file still names an instance */
-				memset(&ics[a->n], 0, sizeof(ics[0]));
-				snprintf(ics[a->n].name, sizeof(ics[0].name), "%s", names[i]);
-			} else if (autostart_only && !ics[a->n].autostart) {
-				continue;
-			}
-			snprintf(a->names[a->n], NAME_MAX_LEN + 1, "%s", names[i]);
-			a->n++;
-		}
-		return a->n;
-	}
 	for (int i = 0; i < a->n; i++) {
 		int r = config_load_instance(g, a->names[i], &ics[i]);
 
@@ -193,20 +178,56 @@ static int load_set(const struct global_conf *g, struct args *a,
 	return a->n;
 }
 
+/* start --autostart: every instance file marked autostart that loads and
+ * checks; the others are reported (each error once) and skipped, so one
+ * bad file does not keep the rest from starting.  *bad counts them. */
+static int load_autostart(const struct global_conf *g, struct args *a,
+			  struct instance_conf *ics, int *bad)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	int n;
+
+	*bad = config_report_odd_files();
+	n = config_instance_names(names, MAX_INSTANCES);
+	a->n = 0;
+	for (int i = 0; i < n; i++) {
+		if (config_load_instance(g, names[i], &ics[a->n]) < 0) {
+			err("%s: bad configuration: not started", names[i]);
+			(*bad)++;
+			continue;
+		}
+		if (!ics[a->n].autostart)
+			continue;
+		if (config_check_macs(g, &ics[a->n]) < 0) {
+			err("%s: bad configuration: not started", names[i]);
+			(*bad)++;
+			continue;
+		}
+		snprintf(a->names[a->n], NAME_MAX_LEN + 1, "%s", names[i]);
+		a->n++;
+	}
+	return a->n;
+}
+
+static int cmd_create(const struct global_conf *g, struct args *a)
+{
+	return instance_create(g, a->names[0], &a->co);
+}
+
 static int cmd_start(const struct global_conf *g, struct args *a)
 {
 	static struct instance_conf ics[MAX_INSTANCES];
-	int n, rc = EX_OK;
+	int n, bad = 0, rc = EX_OK;
 	int wait = a->wait_ip ? (a->wait_s ? a->wait_s : 60) : 0;
 
-	if (a->all)
-		return usage("start: name instances, or --autostart");
-	n = load_set(g, a, ics, a->autostart);
+	if (a->autostart && a->n)
+		return usage(a->cmd, "name instances or --autostart, not both");
+	if (!a->autostart && a->n == 0)
+		return usage(a->cmd, "name an instance, or --autostart");
+	n = a->autostart ? load_autostart(g, a, ics, &bad) : load_named(g, a, ics);
 	if (n < 0)
 		return -n;
-	if (n == 0 && !a->autostart)
-		return usage("start: name an instance, or --autostart");
-	if (n == 0)
+	if (n == 0 && !bad)
 		msg("no instance is marked autostart");
 	for (int i = 0; i < n; i++) {
 		int r = instance_start(g, &ics[i], n == 1 ? wait : 0);
@@ -232,26 +253,50 @@ static int cmd_start(const struct global_conf *g, struct args *a)
 			}
 		}
 	}
+	if (bad) {
+		err("%d bad instance file%s: not started (umlctl check)", bad,
+		    bad == 1 ? "" : "s");
+		return rc ? rc : EX_CONFIG;
+	}
 	return rc;
 }
 
 static int cmd_stop(const struct global_conf *g, struct args *a)
 {
-	static struct instance_conf ics[MAX_INSTANCES];
-
+	if (a->all && a->n)
+		return usage(a->cmd, "name instances or --all, not both");
 	if (a->all) {
-		int n = load_set(g, a, ics, false);
-
-		if (n < 0)
-			return -n;
+		/* Every instance with a valid name, a broken file or not. */
+		a->n = config_instance_names(a->names, MAX_INSTANCES);
+		if (a->n < 0)
+			return EX_FAIL;
 	} else if (a->n == 0) {
-		return usage("stop: name an instance, or --all");
+		return usage(a->cmd, "name an instance, or --all");
 	}
 	return instance_stop_many(g, a->names, a->n,
 				  a->timeout ? a->timeout : g->stop_timeout);
 }
 
-static int cmd_status(const struct global_conf *g, struct args *a, bool list)
+static int cmd_restart(const struct global_conf *g, struct args *a)
+{
+	int r = cmd_stop(g, a);
+
+	return r ? r : cmd_start(g, a);
+}
+
+static int cmd_kill(const struct global_conf *g, struct args *a)
+{
+	(void)g;
+	for (int k = 0; k < a->n; k++) {
+		int r = instance_kill(a->names[k]);
+
+		if (r)
+			return r;
+	}
+	return EX_OK;
+}
+
+static int status_or_list(const struct global_conf *g, struct args *a, bool list)
 {
 	static struct instance_conf ic;
 	int rc = EX_OK;
@@ -295,50 +340,119 @@ static int cmd_status(const struct global_conf *g, struct args *a, bool list)
 	return list ? (rc == EX_CONFIG ? rc : EX_OK) : rc;
 }
 
-static int cmd_mconsole(int argc, char **argv)
+static int cmd_status(const struct global_conf *g, struct args *a)
+{
+	return status_or_list(g, a, false);
+}
+
+static int cmd_list(const struct global_conf *g, struct args *a)
+{
+	return status_or_list(g, a, true);
+}
+
+static int cmd_names(const struct global_conf *g, struct args *a)
+{
+	static struct instance_conf ic;
+	int n = config_instance_names(a->names, MAX_INSTANCES);
+
+	for (int k = 0; k < n; k++) {
+		if (a->autostart &&
+		    (config_load_instance_quiet(g, a->names[k], &ic) < 0 || !ic.autostart))
+			continue;
+		msg("%s", a->names[k]);
+	}
+	return EX_OK;
+}
+
+static int cmd_console(const struct global_conf *g, struct args *a)
+{
+	(void)g;
+	if (a->timeout && !a->run)
+		return usage(a->cmd, "--timeout: only with --run");
+	if (a->run)
+		return console_run(a->names[0], a->run, a->timeout ? a->timeout : 30);
+	return console_attach(a->names[0]);
+}
+
+static int cmd_mconsole(const struct global_conf *g, struct args *a)
 {
 	char cmd[512] = "", reply[65536];
 	struct inst_info info;
 	int r;
 
-	if (argc < 2)
-		return usage("mconsole: want NAME and a command");
-	if (!valid_name(argv[0]))
-		return usage("mconsole: bad instance name");
-	for (int i = 1; i < argc; i++) {
-		if (strlen(cmd) + strlen(argv[i]) + 2 > sizeof(cmd))
-			return usage("mconsole: command too long");
-		if (i > 1)
+	(void)g;
+	if (a->nwords == 0)
+		return usage(a->cmd, "want a command after the name");
+	for (int i = 0; i < a->nwords; i++) {
+		if (strlen(cmd) + strlen(a->words[i]) + 2 > sizeof(cmd))
+			return usage(a->cmd, "command too long");
+		if (i > 0)
 			strcat(cmd, " ");
-		strcat(cmd, argv[i]);
+		strcat(cmd, a->words[i]);
 	}
-	instance_info(argv[0], &info);
+	instance_info(a->names[0], &info);
 	if (info.state != INST_RUNNING) {
-		err("%s: not running", argv[0]);
+		err("%s: not running", a->names[0]);
 		return EX_NOTRUNNING;
 	}
-	r = mconsole_request(argv[0], cmd, reply, sizeof(reply));
+	r = mconsole_request(a->names[0], cmd, reply, sizeof(reply));
 	if (r < 0) {
-		err("%s: mconsole: %s", argv[0], reply);
+		err("%s: mconsole: %s", a->names[0], reply);
 		return EX_FAIL;
 	}
 	if (reply[0])
 		printf("%s%s", reply[0] == '\n' ? reply + 1 : reply,
 		       reply[strlen(reply) - 1] == '\n' ? "" : "\n");
 	if (r > 0)
-		err("%s: mconsole %s: the guest answered with an error", argv[0], cmd);
+		err("%s: mconsole %s: the guest answered with an error", a->names[0], cmd);
 	return r ? EX_FAIL : EX_OK;
 }
 
-static int cmd_network(const struct global_conf *g, int argc, char **argv)
+static int cmd_destroy(const struct global_conf *g, struct args *a)
 {
-	if (argc != 1)
-		return usage("network: want up, down or status");
-	if (!strcmp(argv[0], "up"))
-		return hostnet_up(g) ? EX_FAIL : EX_OK;
-	if (!strcmp(argv[0], "status"))
+	for (int k = 0; k < a->n; k++) {
+		int r = instance_destroy(g, a->names[k]);
+
+		if (r)
+			return r;
+	}
+	return EX_OK;
+}
+
+static int cmd_check(const struct global_conf *g, struct args *a)
+{
+	int r = config_check_all(g);
+
+	(void)a;
+	if (r < 0)
+		return EX_CONFIG;
+	msg("configuration OK: %s%s and %d instance file%s", g->file,
+	    access(g->file, F_OK) ? " (missing: all defaults)" : "", r,
+	    r == 1 ? "" : "s");
+	return EX_OK;
+}
+
+/* network up|down hold the network lock; down refuses while an instance
+ * runs (it checks under the lock, and starts take it for their TAPs). */
+static int cmd_network(const struct global_conf *g, struct args *a)
+{
+	const char *verb = a->nwords == 1 ? a->words[0] : "";
+	int lock, r = EX_FAIL;
+
+	if (!strcmp(verb, "status"))
 		return hostnet_status(g);
-	if (!strcmp(argv[0], "down")) {
+	if (strcmp(verb, "up") && strcmp(verb, "down"))
+		return usage(a->cmd, "want up, down or status");
+	if (geteuid() != 0) {
+		err("network %s: needs root", verb);
+		return EX_FAIL;
+	}
+	lock = lock_network();
+	if (lock < 0)
+		return EX_FAIL;
+	if (!strcmp(verb, "up")) {
+		r = hostnet_up(g) ? EX_FAIL : EX_OK;
+	} else {
 		static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 		int n = config_instance_names(names, MAX_INSTANCES), running = 0;
 
@@ -351,18 +465,209 @@ static int cmd_network(const struct global_conf *g, int argc, char **argv)
 				running++;
 			}
 		}
-		if (running)
-			return EX_FAIL;
-		return hostnet_down(g) ? EX_FAIL : EX_OK;
+		r = running ? EX_FAIL : hostnet_down(g) ? EX_FAIL : EX_OK;
 	}
-	return usage("network: want up, down or status");
+	unlock(lock);
+	return r;
+}
+
+static const struct command commands[] = {
+	{ "create", "NAME [--image tiny|debian|PATH] [--mem SIZE] [--cpus-pin N|auto]\n"
+	  "              [--net dhcp|none] [--mac MAC] [--ssh-key FILE] [--autostart]",
+	  "Writes /etc/uml-skas/instances/NAME.conf (checked like any other\n"
+	  "instance file).  A second create with the same options does nothing;\n"
+	  "with other options it is an error.\n"
+	  "  --image     tiny, debian or an image file (default: image= of uml-skas.conf)\n"
+	  "  --mem       memory, like 256M\n"
+	  "  --cpus-pin  the host CPU to run on, or auto\n"
+	  "  --net       dhcp (one interface on the bridge) or none\n"
+	  "  --mac       the interface's MAC (default: derived from NAME)\n"
+	  "  --ssh-key   a public key file for root's authorized_keys\n"
+	  "  --autostart start at boot",
+	  opts_create, NAMES_ONE, false, false, cmd_create },
+	{ "start", "NAME...|--autostart [--wait-ip[=S]]",
+	  "Boots the instances (running ones are left alone) and returns when\n"
+	  "UML answers on its management console.  --autostart: every instance\n"
+	  "marked autostart; a bad instance file is reported and skipped (exit 6).\n"
+	  "  --wait-ip[=S]  also wait for the DHCP lease, S seconds (default 60)",
+	  opts_start, NAMES_ANY, false, false, cmd_start },
+	{ "stop", "NAME...|--all [--timeout S]",
+	  "Clean shutdown of all named instances at once (mconsole cad), killed\n"
+	  "after S seconds (default: stop_timeout of uml-skas.conf).",
+	  opts_stop, NAMES_ANY, false, false, cmd_stop },
+	{ "restart", "NAME... [--timeout S] [--wait-ip[=S]]",
+	  "stop, then start.",
+	  opts_restart, NAMES_SOME, false, false, cmd_restart },
+	{ "kill", "NAME...", "Kills the instances at once (no guest shutdown).",
+	  opts_none, NAMES_SOME, false, false, cmd_kill },
+	{ "status", "[NAME...] [--autostart]",
+	  "State, pids, process mode, addresses, CPU, uptime, last exit.\n"
+	  "Exit status (LSB): 0 running, 1 dead or failed, 3 stopped.",
+	  opts_autostart, NAMES_ANY, false, true, cmd_status },
+	{ "list", "[--autostart]", "One line per instance.",
+	  opts_autostart, NAMES_NONE, false, true, cmd_list },
+	{ "names", "[--autostart]", "Instance names, one per line (for scripts).",
+	  opts_autostart, NAMES_NONE, false, true, cmd_names },
+	{ "console", "NAME [--run CMD [--timeout S]]",
+	  "Attaches to the instance's console (Ctrl-] detaches), or with --run\n"
+	  "types one command line and returns its output and exit status\n"
+	  "(--timeout: seconds to wait for it, default 30).",
+	  opts_console, NAMES_ONE, false, false, cmd_console },
+	{ "mconsole", "NAME CMD...",
+	  "Sends one management console request (version, sysrq X, cad, halt,\n"
+	  "config DEV, proc FILE, ...) and prints the answer.",
+	  opts_none, NAMES_ONE, true, false, cmd_mconsole },
+	{ "destroy", "NAME...",
+	  "Stops the instances, then removes their files and state\n"
+	  "(/var/lib/uml-skas/NAME: the COW disk and the console log).",
+	  opts_none, NAMES_SOME, false, false, cmd_destroy },
+	{ "check", "", "Checks uml-skas.conf and every instance file.",
+	  opts_none, NAMES_NONE, false, true, cmd_check },
+	{ "network", "up|down|status",
+	  "The host network: bridge and address, nftables table ip uml_skas\n"
+	  "(forwarding, NAT), dnsmasq (DHCP and DNS on the bridge).  down\n"
+	  "refuses while an instance runs.",
+	  opts_none, NAMES_NONE, true, true, cmd_network },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void command_help(const struct command *c)
+{
+	printf("usage: umlctl %s %s\n\n%s\n", c->name, c->synopsis, c->help);
+}
+
+static int add_name(struct args *a, const char *s)
+{
+	if (!valid_name(s)) {
+		err("%s: bad instance name '%s': %s", a->cmd, s, NAME_RULE);
+		return EX_USAGE;
+	}
+	if (a->n >= MAX_INSTANCES)
+		return usage(a->cmd, "too many names");
+	snprintf(a->names[a->n++], NAME_MAX_LEN + 1, "%s", s);
+	return EX_OK;
+}
+
+/* Parses argv (argv[0]: the command) into a.  Returns EX_OK, EX_USAGE, or
+ * -1 after printing the command's help. */
+static int parse(const struct command *c, int argc, char **argv, struct args *a)
+{
+	/* mconsole's words may start with '-': options only before NAME. */
+	const char *shortopts = c->words ? "+:h" : ":h";
+	int o;
+
+	a->cmd = c->name;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, shortopts, c->opts, NULL)) != -1) {
+		const char *v = optarg;
+
+		switch (o) {
+		case 'h':
+			command_help(c);
+			return -1;
+		case ':':
+			err("%s: %s: needs a value (see umlctl %s --help)", c->name,
+			    argv[optind - 1], c->name);
+			return EX_USAGE;
+		case '?':
+			err("%s: %s: not an option of %s (see umlctl %s --help)", c->name,
+			    optopt ? (char[]){ '-', (char)optopt, '\0' } : argv[optind - 1],
+			    c->name, c->name);
+			return EX_USAGE;
+		case OPT_ALL:
+			a->all = true;
+			break;
+		case OPT_AUTOSTART:
+			a->autostart = true;
+			a->co.autostart = true;
+			break;
+		case OPT_WAIT_IP:
+			a->wait_ip = true;
+			/* "--wait-ip 30" too: a name never is all digits */
+			if (!v && optind < argc && all_digits(argv[optind]))
+				v = argv[optind++];
+			if (v && seconds(v, &a->wait_s) < 0)
+				return usage(c->name, "--wait-ip: want seconds, 1 to 86400");
+			break;
+		case OPT_TIMEOUT:
+			if (seconds(v, &a->timeout) < 0)
+				return usage(c->name, "--timeout: want seconds, 1 to 86400");
+			break;
+		case OPT_RUN:
+			a->run = v;
+			break;
+		case OPT_IMAGE:
+			a->co.image = v;
+			break;
+		case OPT_MEM:
+			a->co.memory = v;
+			break;
+		case OPT_CPUS_PIN:
+			a->co.cpu = v;
+			break;
+		case OPT_NET:
+			a->co.net = v;
+			break;
+		case OPT_MAC:
+			a->co.mac = v;
+			break;
+		case OPT_SSH_KEY:
+			a->co.ssh_key = v;
+			break;
+		}
+	}
+	argv += optind;
+	argc -= optind;
+	if (c->words && c->names == NAMES_NONE) {
+		a->words = argv;
+		a->nwords = argc;
+		return EX_OK;
+	}
+	for (int i = 0; i < argc; i++) {
+		int r;
+
+		if (c->words && a->n == 1) {
+			a->words = argv + i;
+			a->nwords = argc - i;
+			break;
+		}
+		r = add_name(a, argv[i]);
+		if (r)
+			return r;
+	}
+	switch (c->names) {
+	case NAMES_NONE:
+		if (a->n)
+			return usage(c->name, "takes no instance names");
+		break;
+	case NAMES_ONE:
+		if (a->n != 1)
+			return usage(c->name, "want one instance name");
+		break;
+	case NAMES_SOME:
+		if (a->n == 0)
+			return usage(c->name, "name an instance");
+		break;
+	case NAMES_ANY:
+		break;
+	}
+	return EX_OK;
 }
 
 int main(int argc, char **argv)
 {
 	static struct args a;
 	static struct global_conf g;
-	const char *cmd;
+	const struct command *c;
+	const char *root;
 	int i = 1, r;
 
 	while (i < argc && argv[i][0] == '-') {
@@ -374,112 +679,54 @@ int main(int argc, char **argv)
 			printf("umlctl %s\n", UMLCTL_VERSION);
 			return EX_OK;
 		}
-		if (is_opt(argv[i], "--root")) {
-			const char *v = optval(argc, argv, &i, "--root");
+		if (!strncmp(argv[i], "--root", 6) && (argv[i][6] == '=' || !argv[i][6])) {
+			const char *v = argv[i][6] == '=' ? argv[i] + 7 :
+					i + 1 < argc ? argv[++i] : NULL;
 
 			if (!v || v[0] != '/')
-				return usage("--root: want an absolute directory");
+				return usage(NULL, "--root: want an absolute directory");
 			setenv("UMLSKAS_ROOT", v, 1);
 			i++;
 			continue;
 		}
-		err("unknown option %s (see umlctl --help)", argv[i]);
+		err("%s: not an option (see umlctl --help)", argv[i]);
 		return EX_USAGE;
 	}
 	if (i >= argc)
-		return usage("no command");
-	cmd = argv[i++];
-	if (!strcmp(cmd, "help")) {
+		return usage(NULL, "no command");
+	if (!strcmp(argv[i], "help")) {
+		if (i + 1 < argc) {
+			c = find_command(argv[i + 1]);
+			if (!c) {
+				err("help: unknown command '%s' (see umlctl --help)", argv[i + 1]);
+				return EX_USAGE;
+			}
+			command_help(c);
+			return EX_OK;
+		}
 		fputs(usage_text, stdout);
 		return EX_OK;
 	}
-	{
-		const char *root = getenv("UMLSKAS_ROOT");
-
-		if (root && root[0] && root[0] != '/')
-			return usage("UMLSKAS_ROOT: want an absolute directory");
+	c = find_command(argv[i]);
+	if (!c) {
+		err("unknown command '%s' (see umlctl --help)", argv[i]);
+		return EX_USAGE;
 	}
+	r = parse(c, argc - i, argv + i, &a);
+	if (r < 0)
+		return EX_OK;	/* --help */
+	if (r)
+		return r;
+	root = getenv("UMLSKAS_ROOT");
+	if (root && root[0] && root[0] != '/')
+		return usage(NULL, "UMLSKAS_ROOT: want an absolute directory");
 	if (config_load_global(&g) < 0)
 		return EX_CONFIG;
 	/* Reading is for everyone; changing instances and the network, and
 	 * talking to consoles, is for root. */
-	if (geteuid() != 0 && strcmp(cmd, "status") && strcmp(cmd, "list") &&
-	    strcmp(cmd, "names") && strcmp(cmd, "check") &&
-	    !(!strcmp(cmd, "network") && i < argc && !strcmp(argv[i], "status"))) {
-		err("%s: needs root", cmd);
+	if (!c->as_user && geteuid() != 0) {
+		err("%s: needs root", c->name);
 		return EX_FAIL;
 	}
-	if (!strcmp(cmd, "mconsole"))
-		return cmd_mconsole(argc - i, argv + i);
-	if (!strcmp(cmd, "network"))
-		return cmd_network(&g, argc - i, argv + i);
-	r = parse_args(argc - i, argv + i, &a, cmd);
-	if (r)
-		return r;
-	if (!strcmp(cmd, "create")) {
-		if (a.n != 1)
-			return usage("create: want one NAME");
-		return instance_create(&g, a.names[0], &a.co);
-	}
-	if (!strcmp(cmd, "start"))
-		return cmd_start(&g, &a);
-	if (!strcmp(cmd, "stop"))
-		return cmd_stop(&g, &a);
-	if (!strcmp(cmd, "restart")) {
-		if (a.n == 0 || a.all)
-			return usage("restart: name an instance");
-		r = cmd_stop(&g, &a);
-		return r ? r : cmd_start(&g, &a);
-	}
-	if (!strcmp(cmd, "kill")) {
-		if (a.n == 0)
-			return usage("kill: name an instance");
-		for (int k = 0; k < a.n; k++)
-			if ((r = instance_kill(a.names[k])))
-				return r;
-		return EX_OK;
-	}
-	if (!strcmp(cmd, "status"))
-		return cmd_status(&g, &a, false);
-	if (!strcmp(cmd, "list"))
-		return cmd_status(&g, &a, true);
-	if (!strcmp(cmd, "console")) {
-		if (a.n != 1)
-			return usage("console: want one NAME");
-		if (a.run)
-			return console_run(a.names[0], a.run, a.timeout ? a.timeout : 30);
-		return console_attach(a.names[0]);
-	}
-	if (!strcmp(cmd, "destroy")) {
-		if (a.n == 0)
-			return usage("destroy: name an instance");
-		for (int k = 0; k < a.n; k++)
-			if ((r = instance_destroy(&g, a.names[k])))
-				return r;
-		return EX_OK;
-	}
-	if (!strcmp(cmd, "names")) {
-		static struct instance_conf ic;
-		int n = config_instance_names(a.names, MAX_INSTANCES);
-
-		for (int k = 0; k < n; k++) {
-			if (a.autostart &&
-			    (config_load_instance_quiet(&g, a.names[k], &ic) < 0 ||
-			     !ic.autostart))
-				continue;
-			msg("%s", a.names[k]);
-		}
-		return EX_OK;
-	}
-	if (!strcmp(cmd, "check")) {
-		r = config_check_all(&g);
-		if (r < 0)
-			return EX_CONFIG;
-		msg("configuration OK: %s%s and %d instance file%s", g.file,
-		    access(g.file, F_OK) ? " (missing: all defaults)" : "", r,
-		    r == 1 ? "" : "s");
-		return EX_OK;
-	}
-	err("unknown command '%s' (see umlctl --help)", cmd);
-	return EX_USAGE;
+	return c->run(&g, &a);
 }

@@ -100,8 +100,9 @@ int net_write_hosts(const struct global_conf *g)
 {
 	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	static char text[MAX_INSTANCES * MAX_NETS * 64];
-	char dir[PATH_LEN], file[PATH_LEN], pidfile[PATH_LEN], buf[32];
+	char dir[PATH_LEN], file[PATH_LEN];
 	struct instance_conf ic;
+	struct proc_id dns;
 	int n = config_instance_names(names, MAX_INSTANCES);
 	size_t used = 0;
 
@@ -124,17 +125,12 @@ int net_write_hosts(const struct global_conf *g)
 		}
 	}
 	if (run_dir(dir, sizeof(dir), NULL) < 0 || mkdir_p(dir, 0755) < 0 ||
-	    snprintf_ok(file, sizeof(file), "%s/dhcp-hosts", dir) < 0 ||
-	    snprintf_ok(pidfile, sizeof(pidfile), "%s/dnsmasq.pid", dir) < 0)
+	    snprintf_ok(file, sizeof(file), "%s/dhcp-hosts", dir) < 0)
 		return -1;
 	if (write_file(file, text, 0644) < 0)
 		return -1;
-	if (read_file(pidfile, buf, sizeof(buf)) > 0) {
-		pid_t pid = (pid_t)atoi(buf);
-
-		if (pid > 1)
-			kill(pid, SIGHUP);
-	}
+	if (hostnet_dnsmasq(&dns))
+		proc_id_signal(&dns, SIGHUP, false);
 	return 0;
 }
 

@@ -3,10 +3,10 @@
  *  - starts UML as the instance user, pinned to one CPU, in a process
  *    group of its own, with the console (con0) on a pseudo-terminal;
  *  - copies the console to STATE/console.log and to the clients of the
- *    console socket RUN/NAME/console.sock (umlctl console), and their
+ *    console socket RUN/instances/NAME/console.sock (umlctl console), and their
  *    input to the console;
  *  - on SIGTERM asks the guest to shut down (mconsole cad) and kills it
- *    after stop_timeout;
+ *    after stop_timeout; on SIGUSR1 kills it at once (umlctl kill);
  *  - when UML exits, however it exits: kills what is left of its process
  *    group, removes the TAP devices, sockets and pid files, and records
  *    how the instance ended in STATE/last-exit. */
@@ -258,6 +258,12 @@ static void handle_signals(struct sup *s)
 			else if (mconsole_request(s->l->ic->name, "cad", reply,
 						  sizeof(reply)) < 0)
 				s->kill_at = now_s();
+		} else if (si.ssi_signo == SIGUSR1 && !s->exited) {
+			/* umlctl kill, or a stop past its timeout: UML is our
+			 * child, so this cannot hit another process. */
+			logline(s, "kill requested");
+			kill(-s->uml, SIGKILL);
+			kill(s->uml, SIGKILL);
 		}
 	}
 }
@@ -426,7 +432,9 @@ void supervise(const struct launch *l)
 	s.master = s.lfd = s.sfd = s.logfd = -1;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		s.clients[i] = -1;
-	/* The supervisor lives on its own: no terminal, no inherited output. */
+	/* The supervisor lives on its own: no terminal, no inherited output,
+	 * none of umlctl start's locks. */
+	close_held_locks();
 	setsid();
 	devnull = open("/dev/null", O_RDWR);
 	if (devnull >= 0) {
@@ -450,6 +458,7 @@ void supervise(const struct launch *l)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -481,8 +490,17 @@ void supervise(const struct launch *l)
 	close(slave);
 	for (int i = 0; i < s.ntaps; i++)
 		close(s.taps[i]);
+	/* Who is who, as pid and start time (proc.c); supervisor.pid is
+	 * for systemd's PIDFile=. */
+	{
+		char path[PATH_LEN + 32];
+
+		snprintf(path, sizeof(path), "%s/supervisor.id", s.run);
+		proc_id_write(path, getpid());
+		snprintf(path, sizeof(path), "%s/uml.id", s.run);
+		proc_id_write(path, s.uml);
+	}
 	write_runfile(&s, "supervisor.pid", "%d\n", (int)getpid());
-	write_runfile(&s, "pid", "%d\n", (int)s.uml);
 	write_runfile(&s, "cpu", "%d\n", l->cpu);
 	write_runfile(&s, "started", "%lld\n", (long long)time(NULL));
 

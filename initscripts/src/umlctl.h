@@ -1,5 +1,7 @@
 /* umlctl: shared declarations.  Each .c file has one job:
  *   util.c        paths, messages, running helper programs, small helpers
+ *   proc.c        process identity (pid and start time), signals by pidfd
+ *   lock.c        per-instance and network locks
  *   config.c      reading uml-skas.conf and instances/NAME.conf (inih)
  *   mconsole.c    the UML management console protocol
  *   net.c         TAP devices, the DHCP host list, leases
@@ -19,6 +21,7 @@
 #include <time.h>
 
 #define NAME_MAX_LEN 10   /* TAP name "us-NAME-N" must fit in 15 bytes */
+#define NAME_RULE "1-10 of a-z, 0-9 and '-', starting with a letter, not ending with '-'"
 #define MAX_NETS 4
 #define MAX_DISKS 8
 #define PATH_LEN 4096
@@ -89,7 +92,6 @@ int rm_rf(const char *path);
 int remove_uml_dir(const char *name);
 int write_file(const char *path, const char *text, mode_t mode);
 int read_file(const char *path, char *buf, size_t len);
-pid_t read_pid(const char *path);
 bool pid_alive(pid_t pid);
 bool valid_name(const char *name);
 int snprintf_ok(char *buf, size_t len, const char *fmt, ...)
@@ -98,6 +100,24 @@ double now_s(void);
 void sleep_ms(int ms);
 int lookup_user(const char *user, uid_t *uid, gid_t *gid);
 
+/* proc.c: a process as its pid and start time */
+struct proc_id {
+	pid_t pid;                /* 0: none */
+	unsigned long long start; /* /proc/PID/stat field 22 */
+};
+int proc_id_of(pid_t pid, struct proc_id *id);
+bool proc_id_alive(const struct proc_id *id);
+int proc_id_write(const char *path, pid_t pid);
+int proc_id_read(const char *path, struct proc_id *id);
+int proc_id_signal(const struct proc_id *id, int sig, bool group);
+bool proc_id_wait_gone(const struct proc_id *id, int ms);
+
+/* lock.c: file descriptors of held locks, -1 on failure */
+int lock_instance(const char *name);
+int lock_network(void);
+void unlock(int fd);
+void close_held_locks(void);
+
 /* config.c */
 int config_load_global(struct global_conf *g);
 int config_load_instance(const struct global_conf *g, const char *name,
@@ -105,6 +125,7 @@ int config_load_instance(const struct global_conf *g, const char *name,
 int config_load_instance_quiet(const struct global_conf *g, const char *name,
 			       struct instance_conf *ic);
 int config_instance_names(char names[][NAME_MAX_LEN + 1], int max);
+int config_report_odd_files(void);
 int config_check_all(const struct global_conf *g);
 int config_check_macs(const struct global_conf *g,
 		      const struct instance_conf *ic);
@@ -133,7 +154,7 @@ const char *net_lease_address(const char *mac, char *out, size_t len);
 int hostnet_up(const struct global_conf *g);
 int hostnet_down(const struct global_conf *g);
 int hostnet_status(const struct global_conf *g);
-pid_t hostnet_dnsmasq_pid(void);
+bool hostnet_dnsmasq(struct proc_id *id);
 
 /* supervisor.c */
 struct launch {
@@ -150,8 +171,8 @@ void supervise(const struct launch *l) __attribute__((noreturn));
 enum inst_state { INST_STOPPED, INST_RUNNING, INST_DEAD, INST_FAILED };
 struct inst_info {
 	enum inst_state state;
-	pid_t sup_pid;         /* the supervisor */
-	pid_t uml_pid;         /* UML's main process */
+	struct proc_id sup;    /* the supervisor */
+	struct proc_id uml;    /* UML's main process */
 	int cpu;
 	time_t started;
 	char last_exit[160];

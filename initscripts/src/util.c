@@ -79,9 +79,16 @@ int state_dir(char *out, size_t len, const char *name)
 		return -1;
 	if (!name)
 		return snprintf_ok(out, len, "%s", base);
+	if (!valid_name(name)) {
+		err("'%s': not an instance name", name);
+		return -1;
+	}
 	return snprintf_ok(out, len, "%s/%s", base, name);
 }
 
+/* RUN (name NULL) holds umlctl's own entries (uml/, locks/, dnsmasq's
+ * files); an instance's runtime files are in RUN/instances/NAME, where
+ * no instance name can reach those. */
 int run_dir(char *out, size_t len, const char *name)
 {
 	char base[PATH_LEN];
@@ -90,7 +97,11 @@ int run_dir(char *out, size_t len, const char *name)
 		return -1;
 	if (!name)
 		return snprintf_ok(out, len, "%s", base);
-	return snprintf_ok(out, len, "%s/%s", base, name);
+	if (!valid_name(name)) {
+		err("'%s': not an instance name", name);
+		return -1;
+	}
+	return snprintf_ok(out, len, "%s/instances/%s", base, name);
 }
 
 /* UML's own uml_dir: it creates uml_dir/UMID/{pid,mconsole} and removes the
@@ -211,20 +222,42 @@ int rm_rf(const char *path)
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* Replaces path with text, atomically: a new temporary file (O_EXCL,
+ * never through a link), then rename().  Callers write only into folders
+ * that root alone may write to. */
 int write_file(const char *path, const char *text, mode_t mode)
 {
 	char tmp[PATH_LEN];
-	FILE *f;
+	size_t left = strlen(text);
+	int fd;
 
 	if (snprintf_ok(tmp, sizeof(tmp), "%s.tmp", path) < 0)
 		return -1;
-	f = fopen(tmp, "w");
-	if (!f) {
+	unlink(tmp);	/* left by a crash */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
 		err("write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	fputs(text, f);
-	if (fclose(f) != 0 || chmod(tmp, mode) < 0 || rename(tmp, path) < 0) {
+	while (left > 0) {
+		ssize_t n = write(fd, text, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		text += n;
+		left -= (size_t)n;
+	}
+	if (left > 0 || fchmod(fd, mode) < 0 || close(fd) < 0) {
+		err("write %s: %s", path, left > 0 ? (errno ? strerror(errno) : "short write") :
+		    strerror(errno));
+		if (left > 0)
+			close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
 		err("write %s: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -249,11 +282,16 @@ int read_file(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
+/* The one name rule (NAME_RULE), for names from the command line, from
+ * the instances folder and anywhere else: a host name label that also
+ * fits a TAP device name, and that no option value (all digits) can be
+ * taken for. */
 bool valid_name(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > NAME_MAX_LEN || name[0] == '-')
+	if (n == 0 || n > NAME_MAX_LEN || !(name[0] >= 'a' && name[0] <= 'z') ||
+	    name[n - 1] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
@@ -263,21 +301,6 @@ bool valid_name(const char *name)
 			return false;
 	}
 	return true;
-}
-
-/* The pid in a pid file, or 0. */
-pid_t read_pid(const char *path)
-{
-	char buf[32];
-	long n;
-	char *end;
-
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	n = strtol(buf, &end, 10);
-	if (n <= 1 || (*end && *end != '\n'))
-		return 0;
-	return (pid_t)n;
 }
 
 /* True when the process exists and is not a zombie. */
