@@ -214,8 +214,26 @@ static int global_handler(void *user, const char *section, const char *key,
 		return perr(p, "unknown key '%s' in section [network]", key);
 	}
 	if (!strcmp(section, "defaults")) {
-		if (!strcmp(key, "user"))
-			return set_str(p, g->user, sizeof(g->user), key, v);
+		if (!strcmp(key, "user")) {
+			/* each instance has a user of its own (ids.c) */
+			if (!p->quiet)
+				fprintf(stderr, "%s: %s:%d: warning: user: ignored: each instance runs as a user of its own (see ids)\n",
+					prog, p->file, p->line);
+			return 1;
+		}
+		if (!strcmp(key, "ids")) {
+			unsigned long long a, b;
+			char extra;
+
+			if (sscanf(v, "%llu - %llu%c", &a, &b, &extra) != 2 ||
+			    a < 65536 || b > 4294967293ULL || a > b)
+				return perr(p, "ids: want FIRST-LAST within 65536-4294967293, got '%s'", v);
+			g->id_first = (uid_t)a;
+			g->id_last = (uid_t)b;
+			return 1;
+		}
+		if (!strcmp(key, "group"))
+			return set_str(p, g->group, sizeof(g->group), key, v);
 		if (!strcmp(key, "kernel"))
 			return set_str(p, g->kernel, sizeof(g->kernel), key, v);
 		if (!strcmp(key, "image_dir"))
@@ -277,7 +295,9 @@ int config_load_global(struct global_conf *g)
 	g->nat = true;
 	strcpy(g->dhcp_range, "10.77.0.100,10.77.0.199");
 	strcpy(g->domain, "uml");
-	strcpy(g->user, "uml-skas");
+	g->id_first = ID_FIRST_DEFAULT;
+	g->id_last = ID_LAST_DEFAULT;
+	strcpy(g->group, "uml-skas");
 	strcpy(g->kernel, "/usr/lib/uml-skas/linux");
 	strcpy(g->image_dir, "/usr/share/uml-skas/images");
 	strcpy(g->image, "tiny");

@@ -6,6 +6,7 @@
  * in STATE/NAME/ (disk/disk.cow, meta.img, console.log, last-exit).
  * start, stop, kill and cleanup hold the instance's lock (lock.c). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -180,7 +181,7 @@ static int pick_cpu(const struct instance_conf *ic)
 /* The metadata disk (ext2, label uml-meta) that the images read at boot:
  * hostname, network (dhcp or none), authorized_keys. */
 static int make_metadata(const struct instance_conf *ic, const char *state,
-			 const char *run)
+			 const char *run, gid_t gid)
 {
 	char dir[PATH_LEN], file[PATH_LEN], img[PATH_LEN], tmpimg[PATH_LEN];
 	char text[128], keys[16384];
@@ -210,8 +211,11 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 		if (write_file(file, keys, 0644) < 0)
 			return -1;
 	}
-	fd = open(tmpimg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, 1024 * 1024) < 0) {
+	/* Readable by this instance's UML alone (root:ID 0640). */
+	unlink(tmpimg);
+	fd = open(tmpimg, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0 || ftruncate(fd, 1024 * 1024) < 0 || fchown(fd, 0, gid) < 0 ||
+	    fchmod(fd, 0640) < 0) {
 		err("%s: %s", tmpimg, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -234,26 +238,79 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	return 0;
 }
 
-/* The instance user owns only what UML writes: STATE/NAME/disk/ (the COW
- * layer) and UML's own directory RUN/uml.  STATE/NAME itself, where the
- * root supervisor writes the console log, stays root's: no link the user
- * plants there can redirect root's writes. */
-static int prepare_dirs(const struct instance_conf *ic, uid_t uid, gid_t gid,
-			char *state, char *run)
+/* A COW layer made when the instance ran as another user (an older
+ * umlctl ran every instance as one shared user) goes to the instance's
+ * own: the regular files directly in disk/, opened without following a
+ * link, with one name only (a hard link to a system file has two) and
+ * not root's. */
+static void adopt_disk_files(const char *disk, uid_t uid, gid_t gid)
 {
-	char udir[PATH_LEN], disk[PATH_LEN + 16];
+	struct dirent *e;
+	DIR *d;
+	int dfd = open(disk, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (state_dir(state, PATH_LEN, ic->name) < 0 ||
-	    run_dir(run, PATH_LEN, ic->name) < 0 || uml_dir(udir, sizeof(udir)) < 0)
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+		    st.st_uid != 0 && (st.st_uid != uid || st.st_gid != gid) &&
+		    fchown(fd, uid, gid) < 0)
+			err("%s/%s: cannot give it to user %u: %s", disk, e->d_name,
+			    (unsigned)uid, strerror(errno));
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* The instance user owns only what UML writes: STATE/NAME/disk/ (the COW
+ * layer) and its UML folder RUN/uml/NAME (0700 both, so no other
+ * instance reaches them).  STATE/NAME itself, where the root supervisor
+ * writes the console log, stays root's, as do RUN/uml and RUN/instances:
+ * no link the user plants can redirect root's writes. */
+static int prepare_dirs(const struct instance_conf *ic, uid_t uid, gid_t gid,
+			const char *state, char *run)
+{
+	char base[PATH_LEN], udir[PATH_LEN], disk[PATH_LEN + 16];
+
+	if (run_dir(run, PATH_LEN, ic->name) < 0 || uml_dir(base, sizeof(base)) < 0 ||
+	    instance_uml_dir(udir, sizeof(udir), ic->name) < 0)
 		return -1;
 	snprintf(disk, sizeof(disk), "%s/disk", state);
-	if (mkdir_p(state, 0755) < 0 || mkdir_p(disk, 0700) < 0 ||
-	    mkdir_p(run, 0755) < 0 || mkdir_p(udir, 0755) < 0)
+	if (mkdir_p(disk, 0700) < 0 || mkdir_p(run, 0755) < 0 ||
+	    mkdir_p(base, 0755) < 0 || mkdir_p(udir, 0700) < 0)
 		return -1;
-	if (lchown(state, 0, 0) < 0 || chmod(state, 0755) < 0 ||
-	    lchown(disk, uid, gid) < 0 || lchown(udir, uid, gid) < 0) {
-		err("%s: cannot set the owners of %s, %s and %s: %s", ic->name,
-		    state, disk, udir, strerror(errno));
+	if (lchown(base, 0, 0) < 0 || chmod(base, 0755) < 0 ||
+	    lchown(disk, uid, gid) < 0 || chmod(disk, 0700) < 0 ||
+	    lchown(udir, uid, gid) < 0 || chmod(udir, 0700) < 0) {
+		err("%s: cannot set the owners of %s and %s: %s", ic->name, disk, udir,
+		    strerror(errno));
+		return -1;
+	}
+	adopt_disk_files(disk, uid, gid);
+	return 0;
+}
+
+/* STATE/NAME, root's: made before the instance's user id is chosen (its
+ * record is kept there). */
+static int prepare_state(const struct instance_conf *ic, char *state)
+{
+	if (state_dir(state, PATH_LEN, ic->name) < 0 || mkdir_p(state, 0755) < 0)
+		return -1;
+	if (lchown(state, 0, 0) < 0 || chmod(state, 0755) < 0) {
+		err("%s: cannot make %s root's: %s", ic->name, state, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -431,21 +488,23 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	}
 	if (info.state == INST_DEAD)
 		instance_cleanup(ic->name, "lost: the supervisor and UML died");
-	if (lookup_user(g->user, &l.uid, &l.gid) < 0)
-		return EX_CONFIG;
+	if (prepare_state(ic, state) < 0 || instance_id(g, ic->name, &l.uid) < 0)
+		return EX_FAIL;
+	l.gid = (gid_t)l.uid;
+	l.has_extra = instance_extra_group(g, &l.extra_gid) == 1;
 	if (!realpath(g->kernel, kernel) || access(kernel, X_OK) < 0) {
 		err("%s: kernel %s: %s (set kernel= in %s)", ic->name, g->kernel,
 		    strerror(errno), g->file);
 		return EX_CONFIG;
 	}
 	if (!user_may(kernel, l.uid, l.gid, S_IXUSR, S_IXGRP, S_IXOTH)) {
-		err("%s: kernel %s: the instance user %s may not run it", ic->name,
-		    kernel, g->user);
+		err("%s: kernel %s: the instance user %u may not run it", ic->name,
+		    kernel, (unsigned)l.uid);
 		return EX_CONFIG;
 	}
 	if (!user_may(ic->image_path, l.uid, l.gid, S_IRUSR, S_IRGRP, S_IROTH)) {
-		err("%s: image %s: the instance user %s may not read it", ic->name,
-		    ic->image_path, g->user);
+		err("%s: image %s: the instance user %u may not read it", ic->name,
+		    ic->image_path, (unsigned)l.uid);
 		return EX_CONFIG;
 	}
 	if (has_net(ic) && !net_bridge_exists(g)) {
@@ -457,7 +516,7 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 		err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
 		    ic->name);
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
-	    make_metadata(ic, state, run) < 0)
+	    make_metadata(ic, state, run, l.gid) < 0)
 		return EX_FAIL;
 	l.cpu = pick_cpu(ic);
 	{
@@ -762,6 +821,12 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 		    info.state == INST_RUNNING &&
 		    net_lease_address(ic->nets[i].mac, ip, sizeof(ip)) ? ip : "-",
 		    i == 0 ? "" : "");
+	}
+	{
+		uid_t id;
+
+		if (instance_id_get(ic->name, &id) == 1)
+			msg("  user       %u", (unsigned)id);
 	}
 	msg("  memory     %s", ic->memory);
 	msg("  image      %s", ic->image_path);

@@ -3,10 +3,12 @@
  * Every change of an instance's state (start, stop, kill, destroy and the
  * cleanup after a crash) holds the instance's lock, RUN/locks/NAME; the
  * host network (network up and down, TAP devices, the DHCP host list)
- * the network lock, RUN/network.lock.  Without them two `umlctl start`
+ * the network lock, RUN/network.lock; choosing an instance's user id the
+ * ids lock, RUN/ids.lock.  Without them two `umlctl start`
  * of one instance, or a start racing a destroy, removed each other's TAP
  * devices, pid files and run folders.  Order: instance locks in name
- * order, then the network lock; never the other way round.
+ * order, then the ids lock, then the network lock; never the other way
+ * round.
  *
  * The locks are flock(2) locks on files that are never removed (removing
  * a lock file races with its next user); they go with /run at boot.  A
@@ -33,7 +35,7 @@
 static struct held_lock {
 	int fd;
 	int depth;
-	char key[NAME_MAX_LEN + 2];	/* instance name, or "/" for the network */
+	char key[NAME_MAX_LEN + 2];	/* instance name, "/" (network), "%ids" */
 } held[MAX_HELD];
 static int nheld;
 
@@ -99,6 +101,18 @@ int lock_network(void)
 	    mkdir_p(dir, 0755) < 0)
 		return -1;
 	return lock_path(path, "/", "network");
+}
+
+/* Held while an instance user id is chosen (ids.c). */
+int lock_ids(void)
+{
+	char dir[PATH_LEN], path[PATH_LEN];
+
+	if (run_dir(dir, sizeof(dir), NULL) < 0 ||
+	    snprintf_ok(path, sizeof(path), "%s/ids.lock", dir) < 0 ||
+	    mkdir_p(dir, 0755) < 0)
+		return -1;
+	return lock_path(path, "%ids", "instance ids");
 }
 
 void unlock(int fd)

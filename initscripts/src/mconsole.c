@@ -39,7 +39,7 @@ int mconsole_socket_path(const char *name, char *out, size_t len)
 {
 	char dir[PATH_LEN];
 
-	if (uml_dir(dir, sizeof(dir)) < 0)
+	if (instance_uml_dir(dir, sizeof(dir), name) < 0)
 		return -1;
 	return snprintf_ok(out, len, "%s/%s/mconsole", dir, name);
 }

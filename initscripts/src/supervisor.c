@@ -128,7 +128,7 @@ static int build_argv(struct sup *s, char **argv, int max)
 	char udir[PATH_LEN], copy[sizeof(ic->append)];
 	int argc = 0, r = 0, ubd = 2;
 
-	if (uml_dir(udir, sizeof(udir)) < 0)
+	if (instance_uml_dir(udir, sizeof(udir), ic->name) < 0)
 		return -1;
 	r |= add_arg(argv, &argc, max, "%s", g->kernel);
 	r |= add_arg(argv, &argc, max, "umid=%s", ic->name);
@@ -189,7 +189,8 @@ static void child(struct sup *s, int slave, char **argv)
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		fprintf(stderr, "umlctl: cannot pin to CPU %d: %s\n", l->cpu,
 			strerror(errno));
-	if (setgroups(0, NULL) < 0 || setgid(l->gid) < 0 || setuid(l->uid) < 0) {
+	if (setgroups(l->has_extra ? 1 : 0, &l->extra_gid) < 0 || setgid(l->gid) < 0 ||
+	    setuid(l->uid) < 0) {
 		fprintf(stderr, "umlctl: cannot become uid %u: %s\n",
 			(unsigned)l->uid, strerror(errno));
 		_exit(126);

@@ -2,6 +2,7 @@
  *   util.c        paths, messages, running helper programs, small helpers
  *   proc.c        process identity (pid and start time), signals by pidfd
  *   lock.c        per-instance and network locks
+ *   ids.c         the user each instance runs as
  *   config.c      reading uml-skas.conf and instances/NAME.conf (inih)
  *   mconsole.c    the UML management console protocol
  *   net.c         TAP devices, the DHCP host list, leases
@@ -27,6 +28,10 @@
 #define PATH_LEN 4096
 #define MAX_INSTANCES 256
 #define DHCP_LEASE_SECONDS 3600  /* what dnsmasq leases for */
+/* Instance users: 0x7ffe0000 and on, above systemd's container ranges,
+ * below 2^31 (see ids.c). */
+#define ID_FIRST_DEFAULT 2147352576u
+#define ID_LAST_DEFAULT 2147418111u
 
 /* Exit statuses (see umlctl(8)); status follows the LSB codes. */
 #define EX_OK 0
@@ -44,7 +49,8 @@ struct global_conf {
 	char dhcp_range[128];    /* FIRST,LAST */
 	int dhcp_range_line;     /* where it was set (0: default) */
 	char domain[64];
-	char user[64];
+	uid_t id_first, id_last; /* instance users (ids.c) */
+	char group[64];          /* their extra group: /proc/mm access */
 	char kernel[PATH_LEN];
 	char image_dir[PATH_LEN];
 	char image[PATH_LEN];    /* default image */
@@ -84,7 +90,8 @@ int root_path(char *out, size_t len, const char *path);  /* UMLSKAS_ROOT prefix 
 int etc_dir(char *out, size_t len);
 int state_dir(char *out, size_t len, const char *name);   /* name may be NULL */
 int run_dir(char *out, size_t len, const char *name);     /* name may be NULL */
-int uml_dir(char *out, size_t len);
+int uml_dir(char *out, size_t len);                        /* RUN/uml */
+int instance_uml_dir(char *out, size_t len, const char *name); /* RUN/uml/NAME */
 int run_cmd(char *const argv[], bool quiet);
 int run_cmd_input(char *const argv[], const char *input, bool quiet);
 int mkdir_p(const char *path, mode_t mode);
@@ -98,7 +105,11 @@ int snprintf_ok(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 double now_s(void);
 void sleep_ms(int ms);
-int lookup_user(const char *user, uid_t *uid, gid_t *gid);
+
+/* ids.c */
+int instance_id(const struct global_conf *g, const char *name, uid_t *id);
+int instance_id_get(const char *name, uid_t *id);
+int instance_extra_group(const struct global_conf *g, gid_t *gid);
 
 /* proc.c: a process as its pid and start time */
 struct proc_id {
@@ -115,6 +126,7 @@ bool proc_id_wait_gone(const struct proc_id *id, int ms);
 /* lock.c: file descriptors of held locks, -1 on failure */
 int lock_instance(const char *name);
 int lock_network(void);
+int lock_ids(void);
 void unlock(int fd);
 void close_held_locks(void);
 
@@ -163,6 +175,8 @@ struct launch {
 	int cpu;
 	uid_t uid;
 	gid_t gid;
+	gid_t extra_gid;   /* supplementary group (/proc/mm) */
+	bool has_extra;
 	int ready_fd;      /* write "ok\n" or "error: ...\n" here */
 };
 void supervise(const struct launch *l) __attribute__((noreturn));

@@ -104,11 +104,26 @@ int run_dir(char *out, size_t len, const char *name)
 	return snprintf_ok(out, len, "%s/instances/%s", base, name);
 }
 
-/* UML's own uml_dir: it creates uml_dir/UMID/{pid,mconsole} and removes the
- * directory when it exits, so umlctl keeps its files elsewhere. */
+/* RUN/uml holds one folder per instance, RUN/uml/NAME, owned by the
+ * instance's user (0700) and given to UML as its uml_dir: UML creates
+ * NAME/{pid,mconsole} in it and removes that when it exits.  umlctl
+ * keeps its own files elsewhere. */
 int uml_dir(char *out, size_t len)
 {
 	return root_path(out, len, "/run/uml-skas/uml");
+}
+
+int instance_uml_dir(char *out, size_t len, const char *name)
+{
+	char base[PATH_LEN];
+
+	if (!valid_name(name)) {
+		err("'%s': not an instance name", name);
+		return -1;
+	}
+	if (uml_dir(base, sizeof(base)) < 0)
+		return -1;
+	return snprintf_ok(out, len, "%s/%s", base, name);
 }
 
 /* Runs argv (PATH lookup), with INPUT (if not NULL) on its standard input.
@@ -334,53 +349,52 @@ void sleep_ms(int ms)
 		;
 }
 
-int lookup_user(const char *user, uid_t *uid, gid_t *gid)
+/* Removes entry name of the folder dirfd and, for a folder, what is in
+ * it, down to depth more levels, never following a link: unlinkat()
+ * relative to folders opened with O_NOFOLLOW. */
+static int remove_at(int dirfd, const char *name, int depth)
 {
-	struct passwd *pw = getpwnam(user);
-
-	if (!pw) {
-		err("user %s: no such user (create it: adduser --system --group --home /var/lib/uml-skas %s; or set user= in [defaults] of uml-skas.conf)",
-		    user, user);
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		err("user %s: instances must not run as root", user);
-		return -1;
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	return 0;
-}
-
-/* Removes UML's directory of an instance (uml_dir/NAME: pid, mconsole),
- * which the instance user owns: entries are unlinked relative to the
- * directory opened without following a symbolic link, so that a link
- * planted there cannot make root remove anything elsewhere. */
-int remove_uml_dir(const char *name)
-{
-	char path[PATH_LEN];
 	struct dirent *e;
 	DIR *d;
 	int fd;
 
-	if (uml_dir(path, sizeof(path)) < 0 ||
-	    snprintf_ok(path + strlen(path), sizeof(path) - strlen(path), "/%s",
-			name) < 0)
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR)
 		return -1;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
-	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
 		return -1;
 	}
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(fd, e->d_name, 0);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(fd, e->d_name, 0) < 0 && depth > 0)
+			remove_at(fd, e->d_name, depth - 1);
+	}
 	closedir(d);
-	return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes an instance's UML folder RUN/uml/NAME, which the instance user
+ * owns and fills (NAME/pid, NAME/mconsole): relative to RUN/uml, which
+ * is root's, so a link planted inside cannot make root remove anything
+ * elsewhere. */
+int remove_uml_dir(const char *name)
+{
+	char path[PATH_LEN];
+	int fd, r;
+
+	if (!valid_name(name) || uml_dir(path, sizeof(path)) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	r = remove_at(fd, name, 2);
+	close(fd);
+	return r;
 }

@@ -1,0 +1,149 @@
+/* ids.c: the user each instance runs as.
+ *
+ * Every instance runs as a user of its own, so that a guest that escaped
+ * its UML can reach nothing of another instance: not its COW layer
+ * (STATE/NAME/disk, 0700), its metadata disk (0640 root:ID), its UML
+ * folder with the mconsole socket (RUN/uml/NAME, 0700), its TAP devices
+ * (owned by ID) or its processes.  The user is a number from the range
+ * `ids` of uml-skas.conf (default 2147352576-2147418111), uid and gid
+ * alike, with no passwd or group entry, the way systemd's DynamicUser=
+ * works; the instance keeps it for its life in STATE/NAME/id (its COW
+ * layer belongs to it) and destroy frees it.  A number is free when no
+ * instance's id file holds it and neither passwd nor group knows it.
+ * The ids lock keeps two starts from taking the same number.
+ *
+ * Besides its own group, the instance gets one more: `group` of
+ * uml-skas.conf (default uml-skas, which the packages create and the
+ * host module lets open /proc/mm).  Without that group the instance
+ * runs in UML's seccomp mode. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "umlctl.h"
+
+static int id_file(const char *name, char *out)
+{
+	char dir[PATH_LEN];
+
+	if (state_dir(dir, sizeof(dir), name) < 0)
+		return -1;
+	return snprintf_ok(out, PATH_LEN, "%s/id", dir);
+}
+
+/* The id in STATE/name/id: 1, 0 when there is none, -1 when it is bad. */
+static int read_id(const char *name, uid_t *id)
+{
+	char path[PATH_LEN], buf[32], *end;
+	unsigned long long n;
+
+	if (id_file(name, path) < 0)
+		return -1;
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	errno = 0;
+	n = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n') || n < 65536 ||
+	    n > 4294967293ULL) {
+		err("%s: %s: not a user id", name, path);
+		return -1;
+	}
+	*id = (uid_t)n;
+	return 1;
+}
+
+/* Whether another instance holds id (its STATE/NAME/id says so). */
+static bool id_taken(const char *name, uid_t id)
+{
+	char dir[PATH_LEN];
+	struct dirent *e;
+	bool taken = false;
+	DIR *d;
+
+	if (state_dir(dir, sizeof(dir), NULL) < 0)
+		return true;
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!taken && (e = readdir(d))) {
+		uid_t other;
+
+		if (!valid_name(e->d_name) || !strcmp(e->d_name, name))
+			continue;
+		taken = read_id(e->d_name, &other) == 1 && other == id;
+	}
+	closedir(d);
+	return taken;
+}
+
+/* Whether passwd or group knows the number (as another user's, it would
+ * give the instance that user's files). */
+static bool id_known(uid_t id)
+{
+	return getpwuid(id) != NULL || getgrgid((gid_t)id) != NULL;
+}
+
+int instance_id(const struct global_conf *g, const char *name, uid_t *id)
+{
+	char path[PATH_LEN], text[32];
+	int lock, r;
+
+	lock = lock_ids();
+	if (lock < 0)
+		return -1;
+	r = read_id(name, id);
+	if (r == 1) {
+		if (id_known(*id)) {
+			err("%s: its user id %u is now in passwd or group: remove that entry, or destroy and create the instance",
+			    name, (unsigned)*id);
+			r = -1;
+		}
+		unlock(lock);
+		return r < 0 ? -1 : 0;
+	}
+	if (r < 0) {
+		unlock(lock);
+		return -1;
+	}
+	for (unsigned long long n = g->id_first; n <= g->id_last; n++) {
+		if (id_known((uid_t)n) || id_taken(name, (uid_t)n))
+			continue;
+		if (id_file(name, path) < 0)
+			break;
+		snprintf(text, sizeof(text), "%llu\n", n);
+		if (write_file(path, text, 0644) < 0)
+			break;
+		*id = (uid_t)n;
+		unlock(lock);
+		return 0;
+	}
+	err("%s: no free user id in %u-%u (ids of %s)", name, (unsigned)g->id_first,
+	    (unsigned)g->id_last, g->file);
+	unlock(lock);
+	return -1;
+}
+
+/* The instance's id if it has one (1), without choosing one (0). */
+int instance_id_get(const char *name, uid_t *id)
+{
+	return read_id(name, id);
+}
+
+/* The extra group: 1 and its gid, 0 when the host has no such group. */
+int instance_extra_group(const struct global_conf *g, gid_t *gid)
+{
+	struct group *gr;
+
+	if (!g->group[0])
+		return 0;
+	gr = getgrnam(g->group);
+	if (!gr)
+		return 0;
+	*gid = gr->gr_gid;
+	return 1;
+}
