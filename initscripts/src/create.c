@@ -160,6 +160,15 @@ static int destroy_locked(const struct global_conf *g, const char *name)
 	} else if (info.state == INST_DEAD) {
 		instance_cleanup(name, NULL);
 	}
+	/* Nothing of the instance's user may run on while its files go. */
+	{
+		uid_t id;
+
+		if (instance_id_get(name, &id) == 1 && kill_user(id) < 0) {
+			err("destroy: cannot stop every process of user %u", (unsigned)id);
+			return EX_FAIL;
+		}
+	}
 	if (access(file, F_OK) < 0 && access(state, F_OK) < 0) {
 		msg("%s: does not exist", name);
 		return EX_OK;

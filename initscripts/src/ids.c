@@ -5,12 +5,19 @@
  * (STATE/NAME/disk, 0700), its metadata disk (0640 root:ID), its UML
  * folder with the mconsole socket (RUN/uml/NAME, 0700), its TAP devices
  * (owned by ID) or its processes.  The user is a number from the range
- * `ids` of uml-skas.conf (default 2147352576-2147418111), uid and gid
+ * `ids` of uml-skas.conf (default 2130706432-2130771967), uid and gid
  * alike, with no passwd or group entry, the way systemd's DynamicUser=
- * works; the instance keeps it for its life in STATE/NAME/id (its COW
- * layer belongs to it) and destroy frees it.  A number is free when no
- * instance's id file holds it and neither passwd nor group knows it.
- * The ids lock keeps two starts from taking the same number.
+ * works, and outside the ranges of /etc/subuid and /etc/subgid.  The
+ * instance keeps it for its life in STATE/NAME/id (its COW layer belongs
+ * to it).  Numbers are not reused while the range lasts: STATE/.next-id
+ * says where the next search starts, so a process that outlived its
+ * instance can never find a new instance's files under its uid (stop and
+ * destroy also kill every process of the uid: kill_user()).  Only when the
+ * range is used up does the search wrap to its start.  A number is free
+ * when no instance's id file holds it and neither passwd nor group nor a
+ * subordinate id range knows it; an instance whose id file another one
+ * shares (a copied state folder) does not start.  The ids lock keeps two
+ * starts from taking the same number.
  *
  * Besides its own group, the instance gets one more: `group` of
  * uml-skas.conf (default uml-skas, which the packages create and the
@@ -81,16 +88,50 @@ static bool id_taken(const char *name, uid_t id)
 	return taken;
 }
 
-/* Whether passwd or group knows the number (as another user's, it would
- * give the instance that user's files). */
+/* Whether /etc/subuid or /etc/subgid (NAME:FIRST:COUNT lines) gives the
+ * number to someone's user namespaces. */
+static bool id_subordinate(const char *file, uid_t id)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long first, count;
+
+		if (sscanf(line, "%*[^:]:%llu:%llu", &first, &count) == 2)
+			found = id >= first && id - first < count;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Whether passwd, group or a subordinate id range knows the number (as
+ * another's, it would give the instance that one's files). */
 static bool id_known(uid_t id)
 {
-	return getpwuid(id) != NULL || getgrgid((gid_t)id) != NULL;
+	return getpwuid(id) != NULL || getgrgid((gid_t)id) != NULL ||
+	       id_subordinate("/etc/subuid", id) || id_subordinate("/etc/subgid", id);
+}
+
+/* STATE/.next-id: where the next search starts (no instance name starts
+ * with a dot). */
+static int next_file(char *out)
+{
+	char dir[PATH_LEN];
+
+	if (state_dir(dir, sizeof(dir), NULL) < 0)
+		return -1;
+	return snprintf_ok(out, PATH_LEN, "%s/.next-id", dir);
 }
 
 int instance_id(const struct global_conf *g, const char *name, uid_t *id)
 {
-	char path[PATH_LEN], text[32];
+	char path[PATH_LEN], next[PATH_LEN], text[32], buf[32];
+	unsigned long long span = (unsigned long long)g->id_last - g->id_first + 1;
+	unsigned long long start = g->id_first;
 	int lock, r;
 
 	lock = lock_ids();
@@ -99,25 +140,38 @@ int instance_id(const struct global_conf *g, const char *name, uid_t *id)
 	r = read_id(name, id);
 	if (r == 1) {
 		if (id_known(*id)) {
-			err("%s: its user id %u is now in passwd or group: remove that entry, or destroy and create the instance",
+			err("%s: its user id %u is now in passwd, group or a subordinate id range: remove that entry, or destroy and create the instance",
 			    name, (unsigned)*id);
+			r = -1;
+		} else if (id_taken(name, *id)) {
+			err("%s: its user id %u is another instance's too (a copied state folder?): remove %s/id of one of them",
+			    name, (unsigned)*id, name);
 			r = -1;
 		}
 		unlock(lock);
 		return r < 0 ? -1 : 0;
 	}
-	if (r < 0) {
+	if (r < 0 || next_file(next) < 0 || id_file(name, path) < 0) {
 		unlock(lock);
 		return -1;
 	}
-	for (unsigned long long n = g->id_first; n <= g->id_last; n++) {
+	if (read_file(next, buf, sizeof(buf)) > 0) {
+		unsigned long long n = strtoull(buf, NULL, 10);
+
+		if (n >= g->id_first && n <= g->id_last)
+			start = n;
+	}
+	for (unsigned long long k = 0; k < span; k++) {
+		unsigned long long n = g->id_first + (start - g->id_first + k) % span;
+
 		if (id_known((uid_t)n) || id_taken(name, (uid_t)n))
 			continue;
-		if (id_file(name, path) < 0)
-			break;
 		snprintf(text, sizeof(text), "%llu\n", n);
 		if (write_file(path, text, 0644) < 0)
 			break;
+		snprintf(text, sizeof(text), "%llu\n",
+			 n == g->id_last ? (unsigned long long)g->id_first : n + 1);
+		write_file(next, text, 0644);
 		*id = (uid_t)n;
 		unlock(lock);
 		return 0;

@@ -118,6 +118,13 @@ int instance_cleanup(const char *name, const char *why)
 		proc_id_wait_gone(&info.uml, 5000);
 		what |= 1;
 	}
+	/* and whatever else runs as the instance's user */
+	{
+		uid_t id;
+
+		if (instance_id_get(name, &id) == 1)
+			kill_user(id);
+	}
 	if (net_taps_left(name)) {
 		int nl = lock_network();
 
@@ -275,6 +282,20 @@ static void adopt_disk_files(const char *disk, uid_t uid, gid_t gid)
 	closedir(d);
 }
 
+/* Gives the folder path to uid:gid with mode, through a descriptor opened
+ * without following a link (a link planted in its place by an older
+ * instance user must not lead root's chown elsewhere). */
+static int own_dir(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0 ? -1 : 0;
+	close(fd);
+	return r;
+}
+
 /* The instance user owns only what UML writes: STATE/NAME/disk/ (the COW
  * layer) and its UML folder RUN/uml/NAME (0700 both, so no other
  * instance reaches them).  STATE/NAME itself, where the root supervisor
@@ -292,9 +313,8 @@ static int prepare_dirs(const struct instance_conf *ic, uid_t uid, gid_t gid,
 	if (mkdir_p(disk, 0700) < 0 || mkdir_p(run, 0755) < 0 ||
 	    mkdir_p(base, 0755) < 0 || mkdir_p(udir, 0700) < 0)
 		return -1;
-	if (lchown(base, 0, 0) < 0 || chmod(base, 0755) < 0 ||
-	    lchown(disk, uid, gid) < 0 || chmod(disk, 0700) < 0 ||
-	    lchown(udir, uid, gid) < 0 || chmod(udir, 0700) < 0) {
+	if (own_dir(base, 0, 0, 0755) < 0 || own_dir(disk, uid, gid, 0700) < 0 ||
+	    own_dir(udir, uid, gid, 0700) < 0) {
 		err("%s: cannot set the owners of %s and %s: %s", ic->name, disk, udir,
 		    strerror(errno));
 		return -1;
@@ -309,11 +329,19 @@ static int prepare_state(const struct instance_conf *ic, char *state)
 {
 	if (state_dir(state, PATH_LEN, ic->name) < 0 || mkdir_p(state, 0755) < 0)
 		return -1;
-	if (lchown(state, 0, 0) < 0 || chmod(state, 0755) < 0) {
+	if (own_dir(state, 0, 0, 0755) < 0) {
 		err("%s: cannot make %s root's: %s", ic->name, state, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether UML answers on its management console. */
+static bool uml_answers(const char *name)
+{
+	char reply[256];
+
+	return mconsole_request(name, "version", reply, sizeof(reply)) == 0;
 }
 
 /* Waits for the supervisor's "ok" (or its error) on fd. */
@@ -486,6 +514,11 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 		msg("%s: already running (pid %d)", ic->name, (int)info.uml.pid);
 		return EX_OK;
 	}
+	if (info.state == INST_DEAD && proc_id_alive(&info.uml) && uml_answers(ic->name)) {
+		err("%s: UML (pid %d) runs on without its supervisor: stop it first (umlctl stop %s), or kill it",
+		    ic->name, (int)info.uml.pid, ic->name);
+		return EX_FAIL;
+	}
 	if (info.state == INST_DEAD)
 		instance_cleanup(ic->name, "lost: the supervisor and UML died");
 	if (prepare_state(ic, state) < 0 || instance_id(g, ic->name, &l.uid) < 0)
@@ -592,9 +625,21 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 struct stopping {
 	char name[NAME_MAX_LEN + 1];
 	struct proc_id sup, uml;
-	bool killed, done, cad_sent;
-	double t0;
+	bool unsupervised;     /* the supervisor died, UML still answers */
+	bool killed, done, cad_sent, synced;
+	double t0, kill_at;
 };
+
+/* The last step before a kill: the guest writes out its page cache
+ * (sysrq s) and remounts its file systems read-only (sysrq u), so that
+ * a guest that ignored the shutdown request loses nothing it wrote. */
+static void sync_guest(const char *name)
+{
+	char reply[256];
+
+	mconsole_request(name, "sysrq s", reply, sizeof(reply));
+	mconsole_request(name, "sysrq u", reply, sizeof(reply));
+}
 
 /* Sends cad once the guest's init handles it (or, failing that, at half
  * the timeout); an unreachable mconsole means UML is killed. */
@@ -609,7 +654,10 @@ static void try_cad(struct stopping *s, double half)
 	    mconsole_request(s->name, "cad", reply, sizeof(reply)) != 0) {
 		err("%s: the management console does not answer: killing it",
 		    s->name);
-		proc_id_signal(&s->sup, SIGUSR1, false);
+		if (s->unsupervised)
+			proc_id_signal(&s->uml, SIGKILL, true);
+		else
+			proc_id_signal(&s->sup, SIGUSR1, false);
 		s->killed = true;
 	}
 	s->cad_sent = true;
@@ -669,11 +717,17 @@ static int stop_locked(char names[][NAME_MAX_LEN + 1], int n, int timeout)
 			if (!strcmp(names[k], names[i]))
 				goto next;
 		instance_info(names[i], &info);
-		if (info.state == INST_DEAD) {
+		/* A dead supervisor is no reason to kill a guest that still
+		 * answers: it is shut down like any other, and watched by its
+		 * UML process instead. */
+		if (info.state == INST_DEAD && proc_id_alive(&info.uml) &&
+		    uml_answers(names[i])) {
+			msg("%s: its supervisor died; shutting the guest down", names[i]);
+			st[i].unsupervised = true;
+		} else if (info.state == INST_DEAD) {
 			instance_cleanup(names[i], "lost: the supervisor and UML died");
 			continue;
-		}
-		if (info.state != INST_RUNNING) {
+		} else if (info.state != INST_RUNNING) {
 			msg("%s: not running", names[i]);
 			continue;
 		}
@@ -691,14 +745,16 @@ next:;
 		for (int i = 0; i < n; i++) {
 			if (st[i].done)
 				continue;
-			if (!proc_id_alive(&st[i].sup)) {
+			if (!proc_id_alive(st[i].unsupervised ? &st[i].uml : &st[i].sup)) {
 				struct inst_info info;
 
 				st[i].done = true;
 				pending--;
 				instance_info(st[i].name, &info);
 				if (info.state == INST_DEAD)
-					instance_cleanup(st[i].name, NULL);
+					instance_cleanup(st[i].name, st[i].unsupervised ?
+							 (st[i].killed ? "killed" : "powered off") : NULL);
+				instance_info(st[i].name, &info);
 				if (st[i].killed)
 					msg("%s: stopped (killed)", st[i].name);
 				else
@@ -709,15 +765,25 @@ next:;
 			}
 			if (!st[i].cad_sent)
 				try_cad(&st[i], deadline - timeout / 2.0);
-			if (late && !st[i].killed) {
-				err("%s: did not shut down within %d s: killing it",
+			if (late && !st[i].synced && !st[i].killed) {
+				err("%s: did not shut down within %d s: syncing its disks, then killing it",
 				    st[i].name, timeout);
-				proc_id_signal(&st[i].sup, SIGUSR1, false);
+				sync_guest(st[i].name);
+				st[i].synced = true;
+				st[i].kill_at = now_s() + SYNC_WAIT;
+			}
+			if (st[i].synced && !st[i].killed && now_s() >= st[i].kill_at) {
+				if (st[i].unsupervised)
+					proc_id_signal(&st[i].uml, SIGKILL, true);
+				else
+					proc_id_signal(&st[i].sup, SIGUSR1, false);
 				st[i].killed = true;
 			}
-			if (now_s() >= deadline + 10) {
-				err("%s: the supervisor (pid %d) hangs: killing it",
-				    st[i].name, (int)st[i].sup.pid);
+			if (now_s() >= deadline + SYNC_WAIT + 10) {
+				err("%s: the %s (pid %d) hangs: killing it", st[i].name,
+				    st[i].unsupervised ? "UML process" : "supervisor",
+				    (int)(st[i].unsupervised ? st[i].uml.pid : st[i].sup.pid));
+				proc_id_signal(&st[i].uml, SIGKILL, true);
 				proc_id_signal(&st[i].sup, SIGKILL, false);
 				proc_id_wait_gone(&st[i].sup, 1000);
 				instance_cleanup(st[i].name, "killed: the supervisor hung");

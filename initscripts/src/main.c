@@ -284,16 +284,19 @@ static int cmd_restart(const struct global_conf *g, struct args *a)
 	return r ? r : cmd_start(g, a);
 }
 
+/* kill and destroy go on after a failure: the first one is the result. */
 static int cmd_kill(const struct global_conf *g, struct args *a)
 {
+	int rc = EX_OK;
+
 	(void)g;
 	for (int k = 0; k < a->n; k++) {
 		int r = instance_kill(a->names[k]);
 
-		if (r)
-			return r;
+		if (r && !rc)
+			rc = r;
 	}
-	return EX_OK;
+	return rc;
 }
 
 static int status_or_list(const struct global_conf *g, struct args *a, bool list)
@@ -410,13 +413,15 @@ static int cmd_mconsole(const struct global_conf *g, struct args *a)
 
 static int cmd_destroy(const struct global_conf *g, struct args *a)
 {
+	int rc = EX_OK;
+
 	for (int k = 0; k < a->n; k++) {
 		int r = instance_destroy(g, a->names[k]);
 
-		if (r)
-			return r;
+		if (r && !rc)
+			rc = r;
 	}
-	return EX_OK;
+	return rc;
 }
 
 static int cmd_check(const struct global_conf *g, struct args *a)

@@ -3,13 +3,25 @@
  * {magic, version, len, data[512]}; the reply comes back to the sender's
  * address as one or more {err, more, len, data[512]} packets, where len
  * counts the data's terminating NUL.  See the kernel's
- * arch/um/drivers/mconsole.h and mconsole_user.c. */
+ * arch/um/drivers/mconsole.h and mconsole_user.c.
+ *
+ * The socket is in the instance's UML folder RUN/uml/NAME, which the
+ * instance's user owns: a guest that escaped could put a link there that
+ * leads root's request to another instance's socket (root may enter its
+ * folder), and any socket could send root a forged answer.  So every
+ * exchange runs in a child that has become the instance's user: it
+ * reaches what that user may reach and nothing more, and its answer
+ * socket is in that same folder, where no one else gets in. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -44,10 +56,10 @@ int mconsole_socket_path(const char *name, char *out, size_t len)
 	return snprintf_ok(out, len, "%s/%s/mconsole", dir, name);
 }
 
-/* Returns 0 when the guest answered OK, 1 when it answered with an error
+/* One request and its answer, in the child (as the instance's user).
+ * Returns 0 when the guest answered OK, 1 when it answered with an error
  * (the text is in reply), -1 when it could not be reached. */
-int mconsole_request(const char *name, const char *cmd, char *reply,
-		     size_t len)
+static int exchange(const char *name, const char *cmd, char *reply, size_t len)
 {
 	struct sockaddr_un to = { .sun_family = AF_UNIX };
 	struct sockaddr_un me = { .sun_family = AF_UNIX };
@@ -56,73 +68,49 @@ int mconsole_request(const char *name, const char *cmd, char *reply,
 	struct timeval tv = { .tv_sec = 5 };
 	size_t used = 0;
 	int fd, result = 0;
-	bool bound;
 
-	reply[0] = '\0';
-	if (strlen(cmd) >= MC_MAX_DATA) {
-		err("mconsole command too long");
-		return -1;
-	}
-	if (mconsole_socket_path(name, to.sun_path, sizeof(to.sun_path)) < 0)
-		return -1;
-	req.len = (uint32_t)strlen(cmd);
-	memcpy(req.data, cmd, req.len);
-
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err("socket: %s", strerror(errno));
-		return -1;
-	}
-	/* The guest answers to the sender's address: a socket file in the
-	 * runtime directory, which is root's (an abstract address would not
-	 * do: those belong to a network namespace, and the instance may run
-	 * in another).  UML runs as the instance user, so the socket is
-	 * writable for all (umask at bind time: no chmod on a path). */
-	if (run_dir(me.sun_path, sizeof(me.sun_path), NULL) < 0 ||
+	if (mconsole_socket_path(name, to.sun_path, sizeof(to.sun_path)) < 0 ||
+	    instance_uml_dir(me.sun_path, sizeof(me.sun_path), name) < 0 ||
 	    snprintf_ok(me.sun_path + strlen(me.sun_path),
 			sizeof(me.sun_path) - strlen(me.sun_path),
-			"/.mconsole-%d.sock", (int)getpid()) < 0) {
-		close(fd);
+			"/.umlctl-%d.sock", (int)getpid()) < 0) {
+		snprintf(reply, len, "socket path too long");
+		return -1;
+	}
+	req.len = (uint32_t)strlen(cmd);
+	memcpy(req.data, cmd, req.len);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(reply, len, "socket: %s", strerror(errno));
 		return -1;
 	}
 	unlink(me.sun_path);
-	{
-		mode_t old = umask(0111);
-
-		bound = bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0;
-		umask(old);
-	}
-	if (!bound ||
+	umask(0077);
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-		err("mconsole socket %s: %s", me.sun_path, strerror(errno));
-		unlink(me.sun_path);
+		snprintf(reply, len, "answer socket %s: %s", me.sun_path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (sendto(fd, &req, sizeof(req) - MC_MAX_DATA + req.len, 0,
 		   (struct sockaddr *)&to, sizeof(to)) < 0) {
-		snprintf(reply, len, "cannot reach %s: %s", to.sun_path,
-			 strerror(errno));
-		unlink(me.sun_path);
-		close(fd);
-		return -1;
+		snprintf(reply, len, "cannot reach %s: %s", to.sun_path, strerror(errno));
+		result = -1;
 	}
-	for (;;) {
+	while (result >= 0) {
 		ssize_t n = recv(fd, &rep, sizeof(rep), 0);
 		size_t dlen;
 
 		if (n < 0) {
 			snprintf(reply, len, "no answer from %s: %s", to.sun_path,
 				 errno == EAGAIN ? "timed out" : strerror(errno));
-			unlink(me.sun_path);
-			close(fd);
-			return -1;
+			result = -1;
+			break;
 		}
 		if ((size_t)n < sizeof(rep) - MC_MAX_DATA) {
 			snprintf(reply, len, "short mconsole reply (%zd bytes)", n);
-			unlink(me.sun_path);
-			close(fd);
-			return -1;
+			result = -1;
+			break;
 		}
 		if (rep.err)
 			result = 1;
@@ -140,6 +128,82 @@ int mconsole_request(const char *name, const char *cmd, char *reply,
 	unlink(me.sun_path);
 	close(fd);
 	return result;
+}
+
+/* Returns 0 when the guest answered OK, 1 when it answered with an error
+ * (the text is in reply), -1 when it could not be reached (the reason is
+ * in reply). */
+int mconsole_request(const char *name, const char *cmd, char *reply,
+		     size_t len)
+{
+	static char buf[65536 + 16];
+	size_t used = 0;
+	int pfd[2], st = 0, result;
+	uid_t id;
+	pid_t pid;
+
+	reply[0] = '\0';
+	if (strlen(cmd) >= MC_MAX_DATA) {
+		snprintf(reply, len, "mconsole command too long");
+		return -1;
+	}
+	if (geteuid() != 0) {
+		snprintf(reply, len, "the management console is root's");
+		return -1;
+	}
+	if (instance_id_get(name, &id) != 1) {
+		snprintf(reply, len, "%s has no user id (never started?)", name);
+		return -1;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(reply, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(reply, len, "fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Only the pipe goes with us into the instance's user (the
+		 * supervisor's console and log stay root's). */
+		int out = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
+
+		if (out < 0 || dup2(out, 3) < 0)
+			_exit(3);
+		closefrom(4);
+		if (setgroups(0, NULL) < 0 || setgid((gid_t)id) < 0 || setuid(id) < 0)
+			_exit(3);
+		result = exchange(name, cmd, buf + 1, sizeof(buf) - 1);
+		buf[0] = (char)(result + '1');	/* '0', '1', '2' */
+		if (write(3, buf, 1 + strlen(buf + 1)) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(pfd[1]);
+	for (;;) {
+		ssize_t n = read(pfd[0], buf + used, sizeof(buf) - 1 - used);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(pfd[0]);
+	buf[used] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (used < 1 || buf[0] < '0' || buf[0] > '2') {
+		snprintf(reply, len, "could not become the instance's user %u", (unsigned)id);
+		return -1;
+	}
+	snprintf(reply, len, "%s", buf + 1);
+	return buf[0] - '1';
 }
 
 /* Whether the guest's init handles Ctrl-Alt-Del itself (the kernel's

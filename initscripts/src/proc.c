@@ -8,13 +8,16 @@
  * here looks at /proc/PID/exe: a package upgrade replaces the program on
  * disk under a running process. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/pidfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "umlctl.h"
@@ -133,4 +136,70 @@ bool proc_id_wait_gone(const struct proc_id *id, int ms)
 	for (int i = 0; i < ms / 50 && proc_id_alive(id); i++)
 		sleep_ms(50);
 	return !proc_id_alive(id);
+}
+
+/* Whether a live (not zombie) process has uid as its real, effective,
+ * saved or file-system uid (/proc/PID/status, which everyone may read,
+ * even of a process that made itself undumpable). */
+static bool user_has_processes(uid_t uid)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return true;
+	while (!found && (e = readdir(d))) {
+		char path[64], buf[2048], *p;
+		unsigned long long ids[4];
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		if (read_file(path, buf, sizeof(buf)) <= 0)
+			continue;
+		p = strstr(buf, "\nState:\t");
+		if (p && (p[8] == 'Z' || p[8] == 'X'))
+			continue;
+		p = strstr(buf, "\nUid:\t");
+		if (p && sscanf(p + 6, "%llu %llu %llu %llu", &ids[0], &ids[1], &ids[2],
+				&ids[3]) == 4)
+			found = ids[0] == uid || ids[1] == uid || ids[2] == uid || ids[3] == uid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Kills every process of uid: an instance's user is the instance's
+ * alone, so whatever runs as it (UML, its helpers, and anything a guest
+ * that escaped started in a session of its own) goes.  A child that has
+ * become uid sends SIGKILL to all it may signal (kill(-1), which spares
+ * the sender), until /proc shows none left.  Returns 0, or -1 if
+ * processes stay. */
+int kill_user(uid_t uid)
+{
+	if (uid == 0)
+		return -1;
+	for (int round = 0; round < 50; round++) {
+		int st = 0;
+		pid_t pid;
+
+		if (!user_has_processes(uid))
+			return 0;
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			if (setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 || setuid(uid) < 0)
+				_exit(2);
+			kill(-1, SIGKILL);
+			_exit(0);
+		}
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return -1;
+		sleep_ms(20);
+	}
+	return user_has_processes(uid) ? -1 : 0;
 }

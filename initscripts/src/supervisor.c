@@ -5,8 +5,9 @@
  *  - copies the console to STATE/console.log and to the clients of the
  *    console socket RUN/instances/NAME/console.sock (umlctl console), and their
  *    input to the console;
- *  - on SIGTERM asks the guest to shut down (mconsole cad) and kills it
- *    after stop_timeout; on SIGUSR1 kills it at once (umlctl kill);
+ *  - on SIGTERM asks the guest to shut down (mconsole cad); after
+ *    stop_timeout syncs the guest's disks (sysrq s, u) and kills it a few
+ *    seconds later; on SIGUSR1 kills it at once (umlctl kill);
  *  - when UML exits, however it exits: kills what is left of its process
  *    group, removes the TAP devices, sockets and pid files, and records
  *    how the instance ended in STATE/last-exit. */
@@ -50,6 +51,7 @@ struct sup {
 	bool exited;
 	double kill_at;        /* 0: no stop in progress */
 	bool cad_pending;      /* stop asked before init took over cad */
+	bool synced;           /* sysrq s+u sent: the kill follows */
 };
 
 static void logline(struct sup *s, const char *fmt, ...)
@@ -405,10 +407,9 @@ static void finish(struct sup *s, const char *how)
 	char path[PATH_LEN + 32], text[256];
 	time_t t = time(NULL);
 
-	/* What the guest left behind in UML's process group. */
-	kill(-s->uml, SIGKILL);
-	for (int i = 0; i < 20 && kill(-s->uml, 0) == 0; i++)
-		sleep_ms(100);
+	/* What the guest left behind: every process of the instance's
+	 * user (UML's helpers, anything started in a session of its own). */
+	kill_user(s->l->uid);
 	net_taps_down(s->l->ic->name);
 	remove_uml_dir(s->l->ic->name);
 	logline(s, "instance %s: %s", s->l->ic->name, how);
@@ -539,8 +540,18 @@ void supervise(const struct launch *l)
 			s.cad_pending = false;
 			mconsole_request(l->ic->name, "cad", reply, sizeof(reply));
 		}
-		if (s.kill_at && now_s() >= s.kill_at) {
-			logline(&s, "the guest did not shut down in time: killing it");
+		if (s.kill_at && now_s() >= s.kill_at && !s.synced) {
+			char reply[256];
+
+			/* Nothing the guest wrote is lost: sync, remount
+			 * read-only, then the kill. */
+			logline(&s, "the guest did not shut down in time: syncing its disks (sysrq s, u), then killing it");
+			mconsole_request(l->ic->name, "sysrq s", reply, sizeof(reply));
+			mconsole_request(l->ic->name, "sysrq u", reply, sizeof(reply));
+			s.synced = true;
+			s.kill_at = now_s() + SYNC_WAIT;
+		} else if (s.kill_at && now_s() >= s.kill_at) {
+			logline(&s, "killing the guest");
 			kill(-s.uml, SIGKILL);
 			s.kill_at = now_s() + 3600;
 		}

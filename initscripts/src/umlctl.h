@@ -28,10 +28,12 @@
 #define PATH_LEN 4096
 #define MAX_INSTANCES 256
 #define DHCP_LEASE_SECONDS 3600  /* what dnsmasq leases for */
-/* Instance users: 0x7ffe0000 and on, above systemd's container ranges,
- * below 2^31 (see ids.c). */
-#define ID_FIRST_DEFAULT 2147352576u
-#define ID_LAST_DEFAULT 2147418111u
+#define SYNC_WAIT 3              /* seconds between sysrq s+u and a kill */
+/* Instance users: 0x7f000000-0x7f00ffff, between systemd's container
+ * range (up to 0x6fffffff) and its foreign range (0x7ffe0000), below 2^31
+ * (see ids.c). */
+#define ID_FIRST_DEFAULT 2130706432u
+#define ID_LAST_DEFAULT 2130771967u
 
 /* Exit statuses (see umlctl(8)); status follows the LSB codes. */
 #define EX_OK 0
@@ -122,6 +124,7 @@ int proc_id_write(const char *path, pid_t pid);
 int proc_id_read(const char *path, struct proc_id *id);
 int proc_id_signal(const struct proc_id *id, int sig, bool group);
 bool proc_id_wait_gone(const struct proc_id *id, int ms);
+int kill_user(uid_t uid);
 
 /* lock.c: file descriptors of held locks, -1 on failure */
 int lock_instance(const char *name);

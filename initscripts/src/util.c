@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -215,26 +214,29 @@ fail:
 	return -1;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) < 0 && errno != ENOENT) {
-		err("remove %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
+static int remove_at(int dirfd, const char *name, int depth);
 
+/* Removes path (a file, or a folder with all it holds) relative to its
+ * parent folder, never following a link on the way: a folder an
+ * instance's user owns may change under us, and root must not be led
+ * out of it (see remove_at). */
 int rm_rf(const char *path)
 {
-	struct stat st;
+	char parent[PATH_LEN];
+	const char *base = strrchr(path, '/');
+	int fd, r;
 
-	if (lstat(path, &st) < 0)
+	if (!base || !base[1] || snprintf_ok(parent, sizeof(parent), "%.*s",
+					     (int)(base - path), path) < 0)
+		return -1;
+	fd = open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	r = remove_at(fd, base + 1, 64);
+	close(fd);
+	if (r < 0)
+		err("remove %s: %s", path, strerror(errno));
+	return r;
 }
 
 /* Replaces path with text, atomically: a new temporary file (O_EXCL,
@@ -350,8 +352,11 @@ void sleep_ms(int ms)
 }
 
 /* Removes entry name of the folder dirfd and, for a folder, what is in
- * it, down to depth more levels, never following a link: unlinkat()
- * relative to folders opened with O_NOFOLLOW. */
+ * it, down to depth more levels, never following a link: each folder is
+ * opened relative to the one above with O_NOFOLLOW, and entries go with
+ * unlinkat() relative to it, so a folder swapped for a link meanwhile
+ * leads nowhere.  Callers first stop every process that could write
+ * there (kill_user), so the tree does not grow while it goes. */
 static int remove_at(int dirfd, const char *name, int depth)
 {
 	struct dirent *e;
@@ -360,7 +365,7 @@ static int remove_at(int dirfd, const char *name, int depth)
 
 	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
-	if (errno != EISDIR)
+	if (errno != EISDIR || depth < 0)
 		return -1;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -373,8 +378,7 @@ static int remove_at(int dirfd, const char *name, int depth)
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if (unlinkat(fd, e->d_name, 0) < 0 && depth > 0)
-			remove_at(fd, e->d_name, depth - 1);
+		remove_at(fd, e->d_name, depth - 1);
 	}
 	closedir(d);
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
@@ -394,7 +398,7 @@ int remove_uml_dir(const char *name)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	r = remove_at(fd, name, 2);
+	r = remove_at(fd, name, 64);
 	close(fd);
 	return r;
 }
