@@ -12,8 +12,8 @@ UMLCTL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
 	-D_FORTIFY_SOURCE=2 \
 	-DUMLCTL_VERSION='"$(VERSION)"' \
-	$(shell pkg-config --cflags inih 2>/dev/null)
-UMLCTL_LIBS := $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+	$(shell pkg-config --cflags inih json-c 2>/dev/null)
+UMLCTL_LIBS := $(shell pkg-config --libs inih json-c 2>/dev/null || echo -linih -ljson-c)
 UMLCTL_OBJ := $(patsubst initscripts/src/%.c,$(BUILD)/initscripts/obj/%.o,$(UMLCTL_SRC))
 
 umlctl: $(UMLCTL)

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,54 @@ static int bridge_up(const struct global_conf *g)
 	return 0;
 }
 
+/* RUN/ip_forward.ours: present while IPv4 forwarding is on because we
+ * turned it on; network down turns it off again then, and only then. */
+static int forward_marker(char *out)
+{
+	char run[PATH_LEN];
+
+	if (run_dir(run, sizeof(run), NULL) < 0)
+		return -1;
+	return snprintf_ok(out, PATH_LEN, "%s/ip_forward.ours", run);
+}
+
+static int write_forward(const char *v)
+{
+	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	int r = fd >= 0 && write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int forwarding_on(void)
+{
+	char marker[PATH_LEN], cur[8];
+
+	if (forward_marker(marker) < 0)
+		return -1;
+	if (read_file("/proc/sys/net/ipv4/ip_forward", cur, sizeof(cur)) > 0 && cur[0] == '1')
+		return 0;	/* on already: someone else's, or ours */
+	if (write_forward("1\n") < 0) {
+		err("network: cannot enable IPv4 forwarding: %s", strerror(errno));
+		return -1;
+	}
+	return write_file(marker, "1\n", 0644);
+}
+
+static void forwarding_restore(void)
+{
+	char marker[PATH_LEN];
+
+	if (forward_marker(marker) < 0 || access(marker, F_OK) < 0)
+		return;
+	if (write_forward("0\n") < 0)
+		err("network: cannot turn IPv4 forwarding off again: %s", strerror(errno));
+	else
+		unlink(marker);
+}
+
 static int nat_up(const struct global_conf *g, const char *net)
 {
 	char rules[2048];
@@ -138,14 +187,8 @@ static int nat_up(const struct global_conf *g, const char *net)
 		err("network: nft could not load table ip " NFT_TABLE);
 		return -1;
 	}
-	if (g->nat) {
-		FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "w");
-
-		if (!f || fputs("1\n", f) < 0 || fclose(f) != 0) {
-			err("network: cannot enable IPv4 forwarding: %s", strerror(errno));
-			return -1;
-		}
-	}
+	if (g->nat && forwarding_on() < 0)
+		return -1;
 	return 0;
 }
 
@@ -211,15 +254,20 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 int hostnet_up(const struct global_conf *g)
 {
 	char net[64], ip[64], mask[64];
+	int opened;
 
 	if (subnet(g, net, ip, mask) < 0) {
 		err("network: bad address %s", g->address);
 		return -1;
 	}
-	if (bridge_up(g) < 0 || nat_up(g, net) < 0 || dnsmasq_up(g, ip, mask) < 0)
+	if (bridge_up(g) < 0 || nat_up(g, net) < 0)
 		return -1;
-	msg("network: %s %s up (NAT %s, DHCP %s, DNS .%s)", g->bridge,
-	    g->address, g->nat ? "on" : "off", g->dhcp_range, g->domain);
+	opened = firewall_open(g);
+	if (opened < 0 || dnsmasq_up(g, ip, mask) < 0)
+		return -1;
+	msg("network: %s %s up (NAT %s, DHCP %s, DNS .%s%s)", g->bridge,
+	    g->address, g->nat ? "on" : "off", g->dhcp_range, g->domain,
+	    opened ? "; the host firewall opened for it (input and forward)" : "");
 	return 0;
 }
 
@@ -242,6 +290,9 @@ int hostnet_down(const struct global_conf *g)
 	}
 	unlink(pidfile);
 	unlink(idpath);
+	if (firewall_close() < 0)
+		bad++;
+	forwarding_restore();
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
 		err("network: cannot delete nftables table ip " NFT_TABLE);
 		bad++;

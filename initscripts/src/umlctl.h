@@ -3,6 +3,7 @@
  *   proc.c        process identity (pid and start time), signals by pidfd
  *   lock.c        per-instance and network locks
  *   ids.c         the user each instance runs as
+ *   firewall.c    openings for the bridge in the host's nftables chains
  *   config.c      reading uml-skas.conf and instances/NAME.conf (inih)
  *   mconsole.c    the UML management console protocol
  *   net.c         TAP devices, the DHCP host list, leases
@@ -170,6 +171,10 @@ int hostnet_up(const struct global_conf *g);
 int hostnet_down(const struct global_conf *g);
 int hostnet_status(const struct global_conf *g);
 bool hostnet_dnsmasq(struct proc_id *id);
+
+/* firewall.c */
+int firewall_open(const struct global_conf *g);
+int firewall_close(void);
 
 /* supervisor.c */
 struct launch {

@@ -1,0 +1,220 @@
+/* firewall.c: openings in the host's own nftables firewall.
+ *
+ * Our table (ip uml_skas, hostnet.c) forwards and masquerades the
+ * instances' traffic, but an accept there does not outvote a drop in
+ * another table: every base chain on a hook sees the packet, and a host
+ * firewall whose input policy is drop would drop the instances' DHCP and
+ * DNS requests to dnsmasq, and one whose forward policy is drop their
+ * traffic to the outside.  So `network up` prepends accept rules,
+ * commented "uml-skas", to every input and forward base chain of the
+ * other ip and inet tables:
+ *   input:   iifname BRIDGE udp dport { 53, 67 } accept
+ *            iifname BRIDGE tcp dport 53 accept
+ *   forward: iifname BRIDGE accept
+ *            oifname BRIDGE ct state established,related accept
+ * and `network down` deletes every rule so commented (by handle).  The
+ * chains are found with `nft -j list chains`, the rules with `nft -j list
+ * ruleset` (json-c).  Tables of iptables-legacy are not seen; firewalld
+ * hosts get a zone for the bridge instead (packaging). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+#define OUR_TABLE "uml_skas"
+#define COMMENT "uml-skas"
+#define JSON_MAX (16 * 1024 * 1024)
+
+/* The standard output of `nft -j ARGS...`, parsed; NULL on failure. */
+static struct json_object *nft_json(char *const args[])
+{
+	char *argv[16] = { "nft", "-j" };
+	struct json_object *j = NULL;
+	size_t used = 0, cap = 65536;
+	char *buf = malloc(cap);
+	int pfd[2], st;
+	pid_t pid;
+
+	for (int i = 0; args[i] && i < 13; i++)
+		argv[2 + i] = args[i];
+	if (!buf || pipe2(pfd, O_CLOEXEC) < 0) {
+		free(buf);
+		return NULL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		free(buf);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		execvp("nft", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (used + 1 >= cap) {
+			char *more = cap < JSON_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		n = read(pfd[0], buf + used, cap - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(pfd[0]);
+	buf[used] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		j = json_tokener_parse(buf);
+	free(buf);
+	return j;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* Each {"KIND": {...}} object of an nft -j listing, in order. */
+static void for_each(struct json_object *j, const char *kind,
+		     void (*fn)(struct json_object *o, void *arg), void *arg)
+{
+	struct json_object *list, *o;
+
+	if (!j || !json_object_object_get_ex(j, "nftables", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(list, i), kind, &o))
+			fn(o, arg);
+}
+
+/* Whether the chain is one of the host's input or forward base chains
+ * (ip or inet family, not our own table). */
+static bool host_chain(struct json_object *c, const char **hook)
+{
+	const char *family = str(c, "family"), *table = str(c, "table");
+
+	*hook = str(c, "hook");
+	return family && table && *hook &&
+	       (!strcmp(family, "ip") || !strcmp(family, "inet")) &&
+	       strcmp(table, OUR_TABLE) &&
+	       (!strcmp(*hook, "input") || !strcmp(*hook, "forward"));
+}
+
+struct opening {
+	const struct global_conf *g;
+	int bad;
+	int chains;
+};
+
+static void open_chain(struct json_object *c, void *arg)
+{
+	struct opening *op = arg;
+	const char *hook, *family = str(c, "family"), *table = str(c, "table"),
+		   *chain = str(c, "name");
+	char rules[1024];
+	char *nft[] = { "nft", "-f", "-", NULL };
+
+	if (!host_chain(c, &hook) || !chain)
+		return;
+	/* insert puts each rule first: the second one given ends up first */
+	if (!strcmp(hook, "input"))
+		snprintf(rules, sizeof(rules),
+			 "insert rule %s %s %s iifname \"%s\" tcp dport 53 accept comment \"" COMMENT "\"\n"
+			 "insert rule %s %s %s iifname \"%s\" udp dport { 53, 67 } accept comment \"" COMMENT "\"\n",
+			 family, table, chain, op->g->bridge, family, table, chain, op->g->bridge);
+	else
+		snprintf(rules, sizeof(rules),
+			 "insert rule %s %s %s oifname \"%s\" ct state established,related accept comment \"" COMMENT "\"\n"
+			 "insert rule %s %s %s iifname \"%s\" accept comment \"" COMMENT "\"\n",
+			 family, table, chain, op->g->bridge, family, table, chain, op->g->bridge);
+	if (run_cmd_input(nft, rules, false)) {
+		err("network: cannot open %s chain %s %s %s for %s", hook, family, table,
+		    chain, op->g->bridge);
+		op->bad++;
+		return;
+	}
+	op->chains++;
+}
+
+struct closing {
+	int bad;
+	int rules;
+};
+
+static void close_rule(struct json_object *r, void *arg)
+{
+	struct closing *cl = arg;
+	const char *comment = str(r, "comment"), *family = str(r, "family"),
+		   *table = str(r, "table"), *chain = str(r, "chain"),
+		   *handle = str(r, "handle");
+	char *del[] = { "nft", "delete", "rule", (char *)family, (char *)table,
+			(char *)chain, "handle", (char *)handle, NULL };
+
+	if (!comment || strcmp(comment, COMMENT) || !family || !table || !chain ||
+	    !handle || !strcmp(table, OUR_TABLE))
+		return;
+	if (run_cmd(del, false)) {
+		err("network: cannot delete rule %s of %s %s %s", handle, family, table, chain);
+		cl->bad++;
+		return;
+	}
+	cl->rules++;
+}
+
+/* Deletes our rules from the host's chains.  0, or -1 when one stays. */
+int firewall_close(void)
+{
+	char *args[] = { "list", "ruleset", NULL };
+	struct json_object *j = nft_json(args);
+	struct closing cl = { 0 };
+
+	if (!j)
+		return 0;	/* no nft ruleset to read: nothing of ours in it */
+	for_each(j, "rule", close_rule, &cl);
+	json_object_put(j);
+	return cl.bad ? -1 : 0;
+}
+
+/* Opens the host's input and forward chains for the bridge (after
+ * removing what an earlier `network up` left).  The number of chains
+ * opened, or -1. */
+int firewall_open(const struct global_conf *g)
+{
+	char *args[] = { "list", "chains", NULL };
+	struct opening op = { .g = g };
+	struct json_object *j;
+
+	if (firewall_close() < 0)
+		return -1;
+	j = nft_json(args);
+	if (!j) {
+		err("network: cannot read the nftables chains (nft -j list chains)");
+		return -1;
+	}
+	for_each(j, "chain", open_chain, &op);
+	json_object_put(j);
+	return op.bad ? -1 : op.chains;
+}
