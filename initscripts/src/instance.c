@@ -449,7 +449,7 @@ static bool has_net(const struct instance_conf *ic)
 	return false;
 }
 
-/* Whether uid/gid may access path with the given bits (owner, group,
+/* Whether uid/gid may access path with all the given bits (owner, group,
  * other; root's access() would say yes to everything). */
 static bool user_may(const char *path, uid_t uid, gid_t gid, mode_t u, mode_t g,
 		     mode_t o)
@@ -459,10 +459,10 @@ static bool user_may(const char *path, uid_t uid, gid_t gid, mode_t u, mode_t g,
 	if (stat(path, &st) < 0)
 		return false;
 	if (st.st_uid == uid)
-		return st.st_mode & u;
+		return (st.st_mode & u) == u;
 	if (st.st_gid == gid)
-		return st.st_mode & g;
-	return st.st_mode & o;
+		return (st.st_mode & g) == g;
+	return (st.st_mode & o) == o;
 }
 
 /* For an instance started earlier (by this command): the lease newer
@@ -539,6 +539,15 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 		err("%s: image %s: the instance user %u may not read it", ic->name,
 		    ic->image_path, (unsigned)l.uid);
 		return EX_CONFIG;
+	}
+	for (int i = 0; i < ic->ndisks; i++) {
+		if (!user_may(ic->disks[i], l.uid, l.gid, S_IRUSR | S_IWUSR,
+			      S_IRGRP | S_IWGRP, S_IROTH | S_IWOTH)) {
+			err("%s: disk %s: the instance user %u may not read and write it (chown %u:%u %s)",
+			    ic->name, ic->disks[i], (unsigned)l.uid, (unsigned)l.uid,
+			    (unsigned)l.uid, ic->disks[i]);
+			return EX_CONFIG;
+		}
 	}
 	if (has_net(ic) && !net_bridge_exists(g)) {
 		err("%s: the bridge %s is missing: run 'umlctl network up' first",
