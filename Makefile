@@ -107,8 +107,8 @@ check-uml: uml uml-rootfs
 	scripts/check-uml
 
 # The same suite in QEMU on each host kernel with the host module: skas3
-# and seccomp mode, ptrace on the newest; kernels run side by side, one per
-# CPU.  Then "identical results in every run" (which
+# and seccomp mode, ptrace on the newest; kernels side by side on machines
+# with 4 CPUs or more.  Then "identical results in every run" (which
 # compares with check-uml's runs, so it comes after them in CHECK_SUITES).
 check-uml-vm: uml uml-rootfs image-tiny
 	scripts/check-uml-vm $(KERNELS)

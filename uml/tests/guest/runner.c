@@ -191,6 +191,9 @@ static void run_one(const char *dir, const char *name, int timeout)
 		snprintf(why, sizeof(why), ": reported no results");
 	if (why[0])
 		result(0, name, why);
+	/* Where a run's time goes (a comment line: not a result). */
+	printf("# time %s: %.1f s\n", name, now() - (deadline - timeout));
+	fflush(stdout);
 }
 
 static int is_test(const struct dirent *d)
