@@ -187,8 +187,10 @@ static int global_handler(void *user, const char *section, const char *key,
 
 	if (!strcmp(section, "network")) {
 		if (!strcmp(key, "bridge")) {
-			if (!*v || strlen(v) > 15 || strchr(v, '/'))
-				return perr(p, "bridge: not an interface name: '%s'", v);
+			/* It goes into nft rules and ip commands: a plain name. */
+			if (!*v || strlen(v) > 15 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v))
+				return perr(p, "bridge: not an interface name (up to 15 of A-Z, a-z, 0-9, '_', '.', '-'): '%s'", v);
 			return set_str(p, g->bridge, sizeof(g->bridge), key, v);
 		}
 		if (!strcmp(key, "address")) {
