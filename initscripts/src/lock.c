@@ -92,27 +92,27 @@ int lock_instance(const char *name)
 	return lock_path(path, name, name);
 }
 
-int lock_network(void)
+/* A lock of umlctl's own, RUN/FILE (no instance name has a dot or '%'). */
+static int lock_global(const char *file, const char *key, const char *what)
 {
 	char dir[PATH_LEN], path[PATH_LEN];
 
 	if (run_dir(dir, sizeof(dir), NULL) < 0 ||
-	    snprintf_ok(path, sizeof(path), "%s/network.lock", dir) < 0 ||
+	    snprintf_ok(path, sizeof(path), "%s/%s", dir, file) < 0 ||
 	    mkdir_p(dir, 0755) < 0)
 		return -1;
-	return lock_path(path, "/", "network");
+	return lock_path(path, key, what);
+}
+
+int lock_network(void)
+{
+	return lock_global("network.lock", "/", "network");
 }
 
 /* Held while an instance user id is chosen (ids.c). */
 int lock_ids(void)
 {
-	char dir[PATH_LEN], path[PATH_LEN];
-
-	if (run_dir(dir, sizeof(dir), NULL) < 0 ||
-	    snprintf_ok(path, sizeof(path), "%s/ids.lock", dir) < 0 ||
-	    mkdir_p(dir, 0755) < 0)
-		return -1;
-	return lock_path(path, "%ids", "instance ids");
+	return lock_global("ids.lock", "%ids", "instance ids");
 }
 
 void unlock(int fd)

@@ -96,6 +96,7 @@ int run_dir(char *out, size_t len, const char *name);     /* name may be NULL */
 int uml_dir(char *out, size_t len);                        /* RUN/uml */
 int instance_uml_dir(char *out, size_t len, const char *name); /* RUN/uml/NAME */
 int run_cmd(char *const argv[], bool quiet);
+int write_all(int fd, const char *buf, size_t n);
 int run_cmd_input(char *const argv[], const char *input, bool quiet);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);

@@ -127,6 +127,22 @@ int instance_uml_dir(char *out, size_t len, const char *name)
 
 /* Runs argv (PATH lookup), with INPUT (if not NULL) on its standard input.
  * Returns its exit status, 128+signal, or -1. */
+/* Writes all n bytes (a short write or EINTR goes on); 0 or -1. */
+int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int run_cmd_input(char *const argv[], const char *input, bool quiet)
 {
 	int in[2] = { -1, -1 };
@@ -161,21 +177,10 @@ int run_cmd_input(char *const argv[], const char *input, bool quiet)
 		_exit(127);
 	}
 	if (input) {
-		size_t left = strlen(input);
-		const char *p = input;
-
 		close(in[0]);
 		signal(SIGPIPE, SIG_IGN);
-		while (left > 0) {
-			ssize_t n = write(in[1], p, left);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			p += n;
-			left -= (size_t)n;
-		}
+		/* A reader that stops early shows in its exit status. */
+		write_all(in[1], input, strlen(input));
 		close(in[1]);
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -245,7 +250,6 @@ int rm_rf(const char *path)
 int write_file(const char *path, const char *text, mode_t mode)
 {
 	char tmp[PATH_LEN];
-	size_t left = strlen(text);
 	int fd;
 
 	if (snprintf_ok(tmp, sizeof(tmp), "%s.tmp", path) < 0)
@@ -256,21 +260,14 @@ int write_file(const char *path, const char *text, mode_t mode)
 		err("write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	while (left > 0) {
-		ssize_t n = write(fd, text, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		text += n;
-		left -= (size_t)n;
+	if (write_all(fd, text, strlen(text)) < 0 || fchmod(fd, mode) < 0) {
+		err("write %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
 	}
-	if (left > 0 || fchmod(fd, mode) < 0 || close(fd) < 0) {
-		err("write %s: %s", path, left > 0 ? (errno ? strerror(errno) : "short write") :
-		    strerror(errno));
-		if (left > 0)
-			close(fd);
+	if (close(fd) < 0) {
+		err("write %s: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
