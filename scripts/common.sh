@@ -55,3 +55,13 @@ safe_rm_root() {
 	check_no_mounts "$1"
 	rm -rf --one-file-system "$1"
 }
+
+# Kernel command line for a QEMU guest under TCG.  There a vCPU is a host
+# thread that a busy 2-core host can leave unscheduled for many seconds, and
+# the guest's lockup detectors then report time the guest never had (seen in
+# CI: "soft lockup - CPU#0 stuck for 22s" in cc1 during a DKMS build).  The
+# detectors stay on at their longest thresholds, so a real lockup is still
+# reported (soft lockup after 120 s, RCU stall after 60 s) and still fails
+# the run; under KVM the defaults apply.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+tcg_detector_args="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60"
