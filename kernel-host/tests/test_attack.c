@@ -357,7 +357,7 @@ static int shared_child(void *arg)
 TEST(attack_shared_mm_refused, T_DEFAULT)
 {
 	static char stack[64 * 1024] __attribute__((aligned(16)));
-	int fd = space_new(), st;
+	int fd = space_new(), st, pfd[2];
 	pid_t pid;
 
 	pid = clone(shared_child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
@@ -368,32 +368,32 @@ TEST(attack_shared_mm_refused, T_DEFAULT)
 	kill(pid, SIGKILL);
 	wait_end(pid);
 
-	/* vfork: the parent (a helper process) waits until the child dies. */
+	/* vfork: the parent (a helper process) waits until the child dies.
+	 * The vfork child is our grandchild; it sends its pid through a pipe
+	 * (no /proc/PID/task/TID/children: that needs CONFIG_PROC_CHILDREN,
+	 * which the debug kernel of check-debug does not have).
+	 */
+	SYSCHK(pipe(pfd));
 	pid = SYSCHK(fork());
 	if (pid == 0) {
-		if (vfork() == 0)
+		close(pfd[0]);
+		if (vfork() == 0) {
+			pid_t me = (pid_t)syscall(SYS_getpid);
+
+			if (write(pfd[1], &me, sizeof(me)) != sizeof(me))
+				_exit(1);
 			for (;;)
 				pause();
+		}
 		_exit(0);
 	}
+	close(pfd[1]);
 	{
-		char path[64];
 		pid_t c = 0;
-		FILE *f;
-		int tries;
 
-		/* The vfork child is our grandchild: find it through its parent. */
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
-		for (tries = 0; tries < 500 && c <= 0; tries++) {
-			f = fopen(path, "r");
-			if (f) {
-				if (fscanf(f, "%d", &c) != 1)
-					c = 0;
-				fclose(f);
-			}
-			if (c <= 0)
-				usleep(10000);
-		}
+		if (read(pfd[0], &c, sizeof(c)) != sizeof(c))
+			c = 0;
+		close(pfd[0]);
 		CHECK(c > 0, "vfork child not found");
 		SYSCHK(ptrace(PTRACE_SEIZE, c, 0, 0));
 		SYSCHK(ptrace(PTRACE_INTERRUPT, c, 0, 0));
