@@ -2,6 +2,7 @@
  * in ini format, read with inih.  Every error names the file and line. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
@@ -25,6 +26,7 @@ struct parse {
 	int errors;
 	int first_error_line;   /* of a handler error */
 	bool quiet;
+	bool no_files;          /* files named are not opened (unit-config) */
 	void *conf;
 	const struct global_conf *g;
 };
@@ -115,12 +117,53 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
-bool config_valid_memory(const char *v)
+/* AllowedCPUs=: "0", "0-3", "0,2,4-5"; every CPU exists on this host. */
+static bool valid_cpu_list(const char *v)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	const char *p = v;
+
+	/* strtol would skip white space, and a CR is a line end to systemd. */
+	if (!*v || strspn(v, "0123456789,-") != strlen(v))
+		return false;
+	for (;;) {
+		char *end;
+		long a = strtol(p, &end, 10), b;
+
+		if (end == p || *p == '-' || *p == '+' || a < 0 || a >= ncpu)
+			return false;
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p || *p == '-' || *p == '+' || b < a || b >= ncpu)
+				return false;
+		}
+		if (*end == '\0')
+			return true;
+		if (*end != ',')
+			return false;
+		p = end + 1;
+	}
+}
+
+static bool valid_tasks_max(const char *v)
 {
 	char *end;
 	long n = strtol(v, &end, 10);
 
-	if (end == v || n <= 0)
+	return end != v && *end == '\0' && v[0] != '-' && v[0] != '+' &&
+	       n >= 1 && n <= 4194304;
+}
+
+bool config_valid_memory(const char *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || n <= 0 || errno == ERANGE || n > (1L << 40) || !isdigit((unsigned char)v[0]))
 		return false;
 	if (*end && strchr("KMG", *end))
 		end++;
@@ -381,7 +424,7 @@ static int instance_handler(void *user, const char *section, const char *key,
 			if (!set_str(p, ic->image, sizeof(ic->image), key, v) ||
 			    resolve_image(p->g, ic) < 0)
 				return 0;
-			if (access(ic->image_path, R_OK) < 0)
+			if (!p->no_files && access(ic->image_path, R_OK) < 0)
 				return perr(p, "image: %s: %s", ic->image_path,
 					    strerror(errno));
 			return 1;
@@ -406,6 +449,32 @@ static int instance_handler(void *user, const char *section, const char *key,
 			ic->cpu = (int)n;
 			return 1;
 		}
+		/* The systemd unit's limits (systemd.c). */
+		if (!strcmp(key, "memory_max")) {
+			if (!strcmp(v, "none"))
+				return set_str(p, ic->memory_max, sizeof(ic->memory_max), key, "infinity");
+			if (!config_valid_memory(v))
+				return perr(p, "memory_max: want a size like 512M, or none, got '%s'", v);
+			return set_str(p, ic->memory_max, sizeof(ic->memory_max), key, v);
+		}
+		if (!strcmp(key, "tasks_max")) {
+			if (!strcmp(v, "none"))
+				return set_str(p, ic->tasks_max, sizeof(ic->tasks_max), key, "infinity");
+			if (!valid_tasks_max(v))
+				return perr(p, "tasks_max: want a number of tasks (1-4194304), or none, got '%s'", v);
+			return set_str(p, ic->tasks_max, sizeof(ic->tasks_max), key, v);
+		}
+		if (!strcmp(key, "allowed_cpus")) {
+			if (!valid_cpu_list(v))
+				return perr(p, "allowed_cpus: want host CPUs below %ld like 0-1,3, got '%s'",
+					    sysconf(_SC_NPROCESSORS_CONF), v);
+			return set_str(p, ic->allowed_cpus, sizeof(ic->allowed_cpus), key, v);
+		}
+		if (!strcmp(key, "restart")) {
+			if (strcmp(v, "no") && strcmp(v, "on-failure") && strcmp(v, "always"))
+				return perr(p, "restart: want no, on-failure or always, got '%s'", v);
+			return set_str(p, ic->restart, sizeof(ic->restart), key, v);
+		}
 		if (!strcmp(key, "autostart"))
 			return parse_bool(v, &ic->autostart) ?
 				perr(p, "autostart: want yes or no, got '%s'", v) : 1;
@@ -415,14 +484,14 @@ static int instance_handler(void *user, const char *section, const char *key,
 		if (!strcmp(key, "append"))
 			return set_str(p, ic->append, sizeof(ic->append), key, v);
 		if (!strcmp(key, "ssh_key")) {
-			if (file_ok(v, R_OK) < 0)
+			if (!p->no_files && file_ok(v, R_OK) < 0)
 				return perr(p, "ssh_key: cannot read %s: %s", v, strerror(errno));
 			return set_str(p, ic->ssh_key, sizeof(ic->ssh_key), key, v);
 		}
 		if (!strcmp(key, "disk")) {
 			if (ic->ndisks >= MAX_DISKS)
 				return perr(p, "disk: at most %d disks", MAX_DISKS);
-			if (v[0] != '/' || file_ok(v, R_OK | W_OK) < 0)
+			if (v[0] != '/' || (!p->no_files && file_ok(v, R_OK | W_OK) < 0))
 				return perr(p, "disk: %s: %s", v,
 					    v[0] != '/' ? "want an absolute path" : strerror(errno));
 			return set_str(p, ic->disks[ic->ndisks++], PATH_LEN, key, v);
@@ -456,10 +525,11 @@ static int instance_handler(void *user, const char *section, const char *key,
 }
 
 static int load_instance(const struct global_conf *g, const char *name,
-			 struct instance_conf *ic, bool quiet)
+			 struct instance_conf *ic, bool quiet, bool no_files)
 {
 	char dir[PATH_LEN];
-	struct parse p = { .conf = ic, .file = ic->file, .g = g, .quiet = quiet };
+	struct parse p = { .conf = ic, .file = ic->file, .g = g, .quiet = quiet,
+			   .no_files = no_files };
 	int r;
 
 	memset(ic, 0, sizeof(*ic));
@@ -493,7 +563,7 @@ static int load_instance(const struct global_conf *g, const char *name,
 		return -1;
 	if (resolve_image(g, ic) < 0)
 		return -1;
-	if (access(ic->image_path, R_OK) < 0) {
+	if (!no_files && access(ic->image_path, R_OK) < 0) {
 		if (!quiet)
 			err("%s: image %s (the default image of %s): %s", ic->file,
 			    ic->image_path, g->file, strerror(errno));
@@ -518,13 +588,22 @@ static int load_instance(const struct global_conf *g, const char *name,
 int config_load_instance(const struct global_conf *g, const char *name,
 			 struct instance_conf *ic)
 {
-	return load_instance(g, name, ic, false);
+	return load_instance(g, name, ic, false, false);
+}
+
+/* For the unit's drop-in: the generator runs before later file systems
+ * are mounted, so images, keys and disks are not opened (umlctl start
+ * checks them).  A limit must never be lost to a missing mount. */
+int config_load_instance_unit(const struct global_conf *g, const char *name,
+			      struct instance_conf *ic)
+{
+	return load_instance(g, name, ic, false, true);
 }
 
 int config_load_instance_quiet(const struct global_conf *g, const char *name,
 			       struct instance_conf *ic)
 {
-	return load_instance(g, name, ic, true);
+	return load_instance(g, name, ic, true, false);
 }
 
 /* One instance's MACs against every other loadable instance file. */
@@ -546,7 +625,7 @@ int config_check_macs(const struct global_conf *g,
 			}
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(names[i], ic->name) ||
-		    load_instance(g, names[i], &other, true) < 0)
+		    load_instance(g, names[i], &other, true, false) < 0)
 			continue;
 		for (int a = 0; a < MAX_NETS; a++)
 			for (int b = 0; b < MAX_NETS; b++) {
@@ -636,7 +715,7 @@ int config_check_all(const struct global_conf *g)
 	int n = instance_names(names, MAX_INSTANCES, true, &bad);
 
 	for (int i = 0; i < n; i++)
-		if (load_instance(g, names[i], &ics[i], false) < 0) {
+		if (load_instance(g, names[i], &ics[i], false, false) < 0) {
 			ics[i].name[0] = '\0';
 			bad++;
 		}

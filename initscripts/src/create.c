@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "umlctl.h"
@@ -185,4 +186,106 @@ static int destroy_locked(const struct global_conf *g, const char *name)
 	}
 	msg("%s: destroyed (removed %s and %s)", name, file, state);
 	return EX_OK;
+}
+
+/* Whether the line at Q (its start, past blanks) is an autostart key:
+ * "autostart", blanks, then "=" or ":" as the parser takes them. */
+static bool autostart_line(const char *q)
+{
+	if (strncmp(q, "autostart", 9))
+		return false;
+	q += 9;
+	q += strspn(q, " \t");
+	return *q == '=' || *q == ':';
+}
+
+/* TEXT with its [instance] autostart keys made LINE: the first one is
+ * replaced, later ones dropped; without any, LINE follows the section's
+ * header.  Returns the length written to OUT, -1 if it does not fit, -2
+ * if there is no [instance]. */
+static int rewrite_autostart(const char *text, const char *line, char *out, size_t size)
+{
+	bool has_key = false, done = false, in_instance = false;
+	size_t n = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		in_instance = false;
+		for (const char *p = text; *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+			const char *q = p + strspn(p, " \t");
+			bool key;
+
+			if (*q == '[')
+				in_instance = !strncmp(q, "[instance]", 10);
+			key = in_instance && autostart_line(q);
+			p += len;
+			if (pass == 0) {
+				has_key |= key;
+				continue;
+			}
+			if (key) {
+				if (!done)
+					n += (size_t)snprintf(out + n, size - n, "%s", line);
+				done = true;
+			} else {
+				n += (size_t)snprintf(out + n, size - n, "%.*s%s", (int)len,
+						      p - len, nl ? "" : "\n");
+				if (!done && !has_key && *q == '[' && in_instance) {
+					n += (size_t)snprintf(out + n, size - n, "%s", line);
+					done = true;
+				}
+			}
+			if (n >= size)
+				return -1;
+		}
+	}
+	return done ? (int)n : -2;
+}
+
+/* The autostart key of NAME's file, set to ON (enable and disable): every
+ * autostart line of [instance] ("=" or ":", as the parser takes them)
+ * becomes one, or one is added at the top of [instance]; the rest of the
+ * file, its mode and its owner stay as the administrator made them. */
+int instance_set_autostart(const char *name, bool on)
+{
+	char dir[PATH_LEN], file[PATH_LEN], text[8192], out[8400];
+	const char *line = on ? "autostart = yes\n" : "autostart = no\n";
+	int lock, got, r = EX_FAIL;
+	struct stat st;
+
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(file, sizeof(file), "%s/instances/%s.conf", dir, name) < 0)
+		return EX_FAIL;
+	lock = lock_instance(name);
+	if (lock < 0)
+		return EX_FAIL;
+	errno = 0;
+	if (lstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err("%s: %s: %s", name, file, errno ? strerror(errno) : "not a plain file");
+		goto out;
+	}
+	got = read_file(file, text, sizeof(text));
+	if (got < 0) {
+		err("%s: cannot read %s: %s", name, file, strerror(errno));
+		goto out;
+	}
+	/* Never write back less than was there. */
+	if ((size_t)got >= sizeof(text) - 1 || strlen(text) != (size_t)got) {
+		err("%s: %s is too long or not text; set autostart there by hand", name, file);
+		goto out;
+	}
+	switch (rewrite_autostart(text, line, out, sizeof(out))) {
+	case -1:
+		err("%s: %s is too long", name, file);
+		goto out;
+	case -2:
+		err("%s: %s has no [instance] section (umlctl check)", name, file);
+		r = EX_CONFIG;
+		goto out;
+	}
+	r = write_file(file, out, st.st_mode & 07777) < 0 ? EX_FAIL : EX_OK;
+out:
+	unlock(lock);
+	return r;
 }

@@ -198,7 +198,6 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 	char pidfile[PATH_LEN], hosts[PATH_LEN], leases[PATH_LEN];
 	char a_pid[PATH_LEN + 16], a_hosts[PATH_LEN + 32], a_leases[PATH_LEN + 32];
 	char a_range[256], a_if[64], a_listen[96], a_domain[128], a_local[128];
-	char a_log[PATH_LEN + 32];
 	char first[64], last[64];
 
 	struct proc_id id;
@@ -219,8 +218,6 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 	snprintf(a_listen, sizeof(a_listen), "--listen-address=%s", ip);
 	snprintf(a_domain, sizeof(a_domain), "--domain=%s", g->domain);
 	snprintf(a_local, sizeof(a_local), "--local=/%s/", g->domain);
-	snprintf(a_log, sizeof(a_log), "--log-facility=%.*s/dnsmasq.log",
-		 (int)(strrchr(pidfile, '/') - pidfile), pidfile);
 
 	char *argv[] = { "dnsmasq", "--conf-file=/dev/null", a_pid, a_hosts,
 			 a_leases, a_range, a_if, a_listen, "--bind-interfaces",
@@ -228,7 +225,10 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 			 "--dhcp-authoritative", "--dhcp-no-override",
 			 "--dhcp-rapid-commit", "--no-ping", a_domain, a_local,
 			 "--expand-hosts", "--domain-needed", "--bogus-priv",
-			 a_log, "--log-dhcp", NULL };
+			 /* No --log-facility: syslog, which is the journal of
+			  * uml-skas-network.service under systemd; rotated by
+			  * journald or the syslog daemon, not by us. */
+			 "--log-dhcp", NULL };
 
 	if (id_file(idpath) < 0)
 		return -1;

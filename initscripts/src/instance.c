@@ -905,7 +905,7 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 	}
 	msg("  memory     %s", ic->memory);
 	msg("  image      %s", ic->image_path);
-	msg("  autostart  %s", ic->autostart ? "yes" : "no");
+	msg("  autostart  %s", instance_autostart(ic) ? "yes" : "no");
 	if (state_file(ic->name, "console.log", log, sizeof(log)) == 0)
 		msg("  console    %s", log);
 	if (info.last_exit[0])
@@ -947,5 +947,5 @@ void instance_list_line(const struct global_conf *g, const struct instance_conf 
 	}
 	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-3s  %-7s  %s", ic->name,
 	    state_name(info.state), pid, mode, ip, cpu, up,
-	    ic->autostart ? "yes" : "no");
+	    instance_autostart(ic) ? "yes" : "no");
 }

@@ -22,10 +22,12 @@ static const char usage_text[] =
 "              [--net dhcp|none] [--mac MAC] [--ssh-key FILE] [--autostart]\n"
 "                          write /etc/uml-skas/instances/NAME.conf\n"
 "  start NAME...|--autostart [--wait-ip[=S]]\n"
-"                          boot instances (running ones are left alone)\n"
+"                          boot instances (running ones are left alone;\n"
+"                          under systemd through uml-skas@NAME.service)\n"
 "  stop NAME...|--all [--timeout S]\n"
 "                          clean shutdown (mconsole cad), kill after S seconds\n"
 "  restart NAME... [--timeout S] [--wait-ip[=S]]\n"
+"  enable|disable NAME...  start at boot or not (the unit's enablement)\n"
 "  kill NAME...            kill at once (no guest shutdown)\n"
 "  status [NAME...] [--autostart]\n"
 "                          state, pids, skas mode, address, CPU, uptime\n"
@@ -37,6 +39,7 @@ static const char usage_text[] =
 "                          halt, config DEV, proc FILE, ...)\n"
 "  destroy NAME...         stop, then remove the instance's file and state\n"
 "  check                   check every configuration file\n"
+"  unit-config NAME        the systemd drop-in of NAME's unit (the generator's)\n"
 "\n"
 "Host network (bridge, nftables NAT, dnsmasq DHCP and DNS):\n"
 "  network up|down|status\n"
@@ -58,7 +61,7 @@ struct args {
 	int n;
 	char **words;          /* mconsole's command, network's verb */
 	int nwords;
-	bool all, autostart, wait_ip;
+	bool all, autostart, wait_ip, direct;
 	int wait_s, timeout;
 	const char *run;
 	struct create_opts co;
@@ -67,6 +70,7 @@ struct args {
 enum {
 	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
 	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
+	OPT_DIRECT,
 };
 
 #define O_HELP { "help", no_argument, NULL, 'h' }
@@ -85,16 +89,19 @@ static const struct option opts_create[] = {
 static const struct option opts_start[] = {
 	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
 	{ "wait-ip", optional_argument, NULL, OPT_WAIT_IP },
+	{ "direct", no_argument, NULL, OPT_DIRECT },
 	O_HELP, O_END
 };
 static const struct option opts_stop[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "direct", no_argument, NULL, OPT_DIRECT },
 	O_HELP, O_END
 };
 static const struct option opts_restart[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "wait-ip", optional_argument, NULL, OPT_WAIT_IP },
+	{ "direct", no_argument, NULL, OPT_DIRECT },
 	O_HELP, O_END
 };
 static const struct option opts_autostart[] = {
@@ -196,7 +203,7 @@ static int load_autostart(const struct global_conf *g, struct args *a,
 			(*bad)++;
 			continue;
 		}
-		if (!ics[a->n].autostart)
+		if (!instance_autostart(&ics[a->n]))
 			continue;
 		if (config_check_macs(g, &ics[a->n]) < 0) {
 			err("%s: bad configuration: not started", names[i]);
@@ -211,7 +218,63 @@ static int load_autostart(const struct global_conf *g, struct args *a,
 
 static int cmd_create(const struct global_conf *g, struct args *a)
 {
-	return instance_create(g, a->names[0], &a->co);
+	int r = instance_create(g, a->names[0], &a->co);
+
+	/* Under systemd autostart is the unit's enablement; enabling also
+	 * reloads systemd, so the new file's limits are in its unit. */
+	if (r == EX_OK && a->co.autostart && systemd_in_charge() &&
+	    !systemd_unit_enabled(a->names[0]) && systemd_enable(a->names[0], true) < 0)
+		return EX_FAIL;
+	return r;
+}
+
+/* enable|disable NAME...: autostart at boot on or off. */
+static int set_autostart(const struct global_conf *g, struct args *a, bool on)
+{
+	static struct instance_conf ic;
+	int rc = EX_OK;
+
+	for (int k = 0; k < a->n; k++) {
+		int r;
+
+		if (on && config_load_instance(g, a->names[k], &ic) < 0)
+			r = EX_CONFIG;
+		else
+			r = instance_set_autostart(a->names[k], on);
+		if (r == EX_OK && systemd_in_charge() &&
+		    systemd_unit_enabled(a->names[k]) != on &&
+		    systemd_enable(a->names[k], on) < 0)
+			r = EX_FAIL;
+		if (r == EX_OK)
+			msg("%s: autostart %s", a->names[k], on ? "on" : "off");
+		if (r && !rc)
+			rc = r;
+	}
+	return rc;
+}
+
+static int cmd_enable(const struct global_conf *g, struct args *a)
+{
+	return set_autostart(g, a, true);
+}
+
+static int cmd_disable(const struct global_conf *g, struct args *a)
+{
+	return set_autostart(g, a, false);
+}
+
+/* The drop-in uml-skas-generator writes for NAME's unit. */
+static int cmd_unit_config(const struct global_conf *g, struct args *a)
+{
+	static struct instance_conf ic;
+	char text[1024];
+
+	if (config_load_instance_unit(g, a->names[0], &ic) < 0)
+		return EX_CONFIG;
+	if (systemd_unit_config(&ic, text, sizeof(text)) < 0)
+		return EX_FAIL;
+	fputs(text, stdout);
+	return EX_OK;
 }
 
 static int cmd_start(const struct global_conf *g, struct args *a)
@@ -229,11 +292,38 @@ static int cmd_start(const struct global_conf *g, struct args *a)
 		return -n;
 	if (n == 0 && !bad)
 		msg("no instance is marked autostart");
-	for (int i = 0; i < n; i++) {
-		int r = instance_start(g, &ics[i], n == 1 ? wait : 0);
+	if (!a->direct && systemd_in_charge()) {
+		rc = systemd_start(ics, n);
+		if (rc == EX_OK && wait && n == 1 && ics[0].nets[0].used) {
+			char ip[64];
 
-		if (r && !rc)
-			rc = r;
+			if (instance_wait_lease(&ics[0], wait, ip, sizeof(ip)) < 0) {
+				err("%s: no DHCP lease after %d s", ics[0].name, wait);
+				rc = EX_FAIL;
+			} else {
+				msg("%s: address %s", ics[0].name, ip);
+			}
+		}
+	} else {
+		/* The unit's own start: an instance already running outside it
+		 * must not be adopted (through PIDFile=) by a unit whose limits
+		 * and journal it does not have. */
+		for (int i = 0; i < n && systemd_inside_unit(); i++) {
+			struct inst_info info;
+
+			instance_info(ics[i].name, &info);
+			if (info.state == INST_RUNNING) {
+				err("%s: already running outside its unit; stop it first (umlctl stop --direct %s)",
+				    ics[i].name, ics[i].name);
+				return EX_FAIL;
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			int r = instance_start(g, &ics[i], n == 1 ? wait : 0);
+
+			if (r && !rc)
+				rc = r;
+		}
 	}
 	if (wait && n > 1) {
 		double t0 = now_s();
@@ -273,6 +363,28 @@ static int cmd_stop(const struct global_conf *g, struct args *a)
 	} else if (a->n == 0) {
 		return usage(a->cmd, "name an instance, or --all");
 	}
+	if (!a->direct && systemd_in_charge()) {
+		/* Running units stop through systemd (their ExecStop is
+		 * `umlctl stop --direct`); an instance running outside its
+		 * unit is stopped here, as without systemd. */
+		static char units[MAX_INSTANCES][NAME_MAX_LEN + 1];
+		static char here[MAX_INSTANCES][NAME_MAX_LEN + 1];
+		int nu = 0, nh = 0, r1, r2;
+
+		if (a->timeout)
+			msg("note: --timeout does not apply to units; their stop uses stop_timeout of uml-skas.conf");
+		/* a->names stays as it is: restart starts the same list. */
+		for (int i = 0; i < a->n; i++) {
+			if (systemd_unit_active(a->names[i]))
+				memcpy(units[nu++], a->names[i], NAME_MAX_LEN + 1);
+			else
+				memcpy(here[nh++], a->names[i], NAME_MAX_LEN + 1);
+		}
+		r1 = systemd_stop(units, nu);
+		r2 = nh ? instance_stop_many(g, here, nh,
+					     a->timeout ? a->timeout : g->stop_timeout) : EX_OK;
+		return r1 ? r1 : r2;
+	}
 	return instance_stop_many(g, a->names, a->n,
 				  a->timeout ? a->timeout : g->stop_timeout);
 }
@@ -292,6 +404,16 @@ static int cmd_kill(const struct global_conf *g, struct args *a)
 	(void)g;
 	for (int k = 0; k < a->n; k++) {
 		int r = instance_kill(a->names[k]);
+
+		/* A unit waiting to restart (Restart=) would bring the
+		 * instance back: its stop job cancels that. */
+		if (systemd_in_charge() && systemd_unit_active(a->names[k])) {
+			char one[1][NAME_MAX_LEN + 1];
+
+			snprintf(one[0], sizeof(one[0]), "%s", a->names[k]);
+			if (systemd_stop(one, 1) && !r)
+				r = EX_FAIL;
+		}
 
 		if (r && !rc)
 			rc = r;
@@ -330,7 +452,7 @@ static int status_or_list(const struct global_conf *g, struct args *a, bool list
 				rc = EX_CONFIG;
 			continue;
 		}
-		if (a->autostart && !ic.autostart)
+		if (a->autostart && !instance_autostart(&ic))
 			continue;
 		if (list) {
 			instance_list_line(g, &ic);
@@ -360,7 +482,8 @@ static int cmd_names(const struct global_conf *g, struct args *a)
 
 	for (int k = 0; k < n; k++) {
 		if (a->autostart &&
-		    (config_load_instance_quiet(g, a->names[k], &ic) < 0 || !ic.autostart))
+		    (config_load_instance_quiet(g, a->names[k], &ic) < 0 ||
+		     !instance_autostart(&ic)))
 			continue;
 		msg("%s", a->names[k]);
 	}
@@ -416,7 +539,25 @@ static int cmd_destroy(const struct global_conf *g, struct args *a)
 	int rc = EX_OK;
 
 	for (int k = 0; k < a->n; k++) {
-		int r = instance_destroy(g, a->names[k]);
+		int r = EX_OK;
+
+		/* Under systemd the unit goes first, outside the instance's
+		 * lock (its ExecStop takes that lock): stopped, so that no
+		 * Restart= brings it back, and disabled. */
+		if (systemd_in_charge()) {
+			char one[1][NAME_MAX_LEN + 1];
+
+			snprintf(one[0], sizeof(one[0]), "%s", a->names[k]);
+			if (systemd_unit_active(a->names[k]))
+				r = systemd_stop(one, 1);
+			if (r == EX_OK && systemd_unit_enabled(a->names[k]) &&
+			    systemd_enable(a->names[k], false) < 0)
+				r = EX_FAIL;
+			if (r == EX_OK)
+				systemd_forget(a->names[k]);
+		}
+		if (r == EX_OK)
+			r = instance_destroy(g, a->names[k]);
 
 		if (r && !rc)
 			rc = r;
@@ -428,9 +569,22 @@ static int cmd_check(const struct global_conf *g, struct args *a)
 {
 	int r = config_check_all(g);
 
-	(void)a;
 	if (r < 0)
 		return EX_CONFIG;
+	/* Under systemd autostart is the unit's enablement; a file saying
+	 * otherwise was edited by hand (the SysV script would follow it). */
+	if (systemd_in_charge()) {
+		static struct instance_conf ic;
+		int n = config_instance_names(a->names, MAX_INSTANCES);
+
+		for (int k = 0; k < n; k++)
+			if (config_load_instance_quiet(g, a->names[k], &ic) == 0 &&
+			    ic.autostart != systemd_unit_enabled(ic.name))
+				msg("note: %s: autostart = %s in %s, but uml-skas@%s.service is %s (umlctl %s %s)",
+				    ic.name, ic.autostart ? "yes" : "no", ic.file, ic.name,
+				    ic.autostart ? "not enabled" : "enabled",
+				    ic.autostart ? "enable" : "disable", ic.name);
+	}
 	msg("configuration OK: %s%s and %d instance file%s", g->file,
 	    access(g->file, F_OK) ? " (missing: all defaults)" : "", r,
 	    r == 1 ? "" : "s");
@@ -490,19 +644,36 @@ static const struct command commands[] = {
 	  "  --ssh-key   a public key file for root's authorized_keys\n"
 	  "  --autostart start at boot",
 	  opts_create, NAMES_ONE, false, false, cmd_create },
-	{ "start", "NAME...|--autostart [--wait-ip[=S]]",
+	{ "start", "NAME...|--autostart [--wait-ip[=S]] [--direct]",
 	  "Boots the instances (running ones are left alone) and returns when\n"
 	  "UML answers on its management console.  --autostart: every instance\n"
 	  "marked autostart; a bad instance file is reported and skipped (exit 6).\n"
-	  "  --wait-ip[=S]  also wait for the DHCP lease, S seconds (default 60)",
+	  "Where systemd runs, this starts uml-skas@NAME.service.\n"
+	  "  --wait-ip[=S]  also wait for the DHCP lease, S seconds (default 60)\n"
+	  "  --direct       start the instance here, not through its unit (the\n"
+	  "                 unit's own ExecStart)",
 	  opts_start, NAMES_ANY, false, false, cmd_start },
-	{ "stop", "NAME...|--all [--timeout S]",
+	{ "stop", "NAME...|--all [--timeout S] [--direct]",
 	  "Clean shutdown of all named instances at once (mconsole cad), killed\n"
-	  "after S seconds (default: stop_timeout of uml-skas.conf).",
+	  "after S seconds (default: stop_timeout of uml-skas.conf).  Where\n"
+	  "systemd runs, a running unit is stopped through systemctl.\n"
+	  "  --direct  stop the instance here, not through its unit (the unit's\n"
+	  "            own ExecStop)",
 	  opts_stop, NAMES_ANY, false, false, cmd_stop },
-	{ "restart", "NAME... [--timeout S] [--wait-ip[=S]]",
+	{ "restart", "NAME... [--timeout S] [--wait-ip[=S]] [--direct]",
 	  "stop, then start.",
 	  opts_restart, NAMES_SOME, false, false, cmd_restart },
+	{ "enable", "NAME...",
+	  "Starts the instances at boot: under systemd, enables\n"
+	  "uml-skas@NAME.service; also sets autostart = yes in the file.",
+	  opts_none, NAMES_SOME, false, false, cmd_enable },
+	{ "disable", "NAME...",
+	  "No start at boot: disables the unit, sets autostart = no.",
+	  opts_none, NAMES_SOME, false, false, cmd_disable },
+	{ "unit-config", "NAME",
+	  "Prints the systemd drop-in of NAME's unit (MemoryMax=, TasksMax=,\n"
+	  "AllowedCPUs=, Restart=), as uml-skas-generator writes it.",
+	  opts_none, NAMES_ONE, false, true, cmd_unit_config },
 	{ "kill", "NAME...", "Kills the instances at once (no guest shutdown).",
 	  opts_none, NAMES_SOME, false, false, cmd_kill },
 	{ "status", "[NAME...] [--autostart]",
@@ -608,6 +779,9 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 			break;
 		case OPT_RUN:
 			a->run = v;
+			break;
+		case OPT_DIRECT:
+			a->direct = true;
 			break;
 		case OPT_IMAGE:
 			a->co.image = v;

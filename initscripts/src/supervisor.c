@@ -2,7 +2,8 @@
  * it (systemd sees it as the service's main process).  It
  *  - starts UML as the instance user, pinned to one CPU, in a process
  *    group of its own, with the console (con0) on a pseudo-terminal;
- *  - copies the console to STATE/console.log and to the clients of the
+ *  - copies the console to STATE/console.log, to the journal when run by
+ *    its systemd unit (journal.c) and to the clients of the
  *    console socket RUN/instances/NAME/console.sock (umlctl console), and their
  *    input to the console;
  *  - on SIGTERM asks the guest to shut down (mconsole cad); after
@@ -52,6 +53,8 @@ struct sup {
 	double kill_at;        /* 0: no stop in progress */
 	bool cad_pending;      /* stop asked before init took over cad */
 	bool synced;           /* sysrq s+u sent: the kill follows */
+	struct jstream journal; /* the console to the unit's journal */
+	bool kill_requested;   /* SIGUSR1: exit EXIT_KILLED */
 };
 
 static void logline(struct sup *s, const char *fmt, ...)
@@ -71,6 +74,7 @@ static void log_write(struct sup *s, const char *buf, size_t n)
 	/* A full disk must not stop the console: errors are ignored. */
 	if (s->logfd >= 0 && write(s->logfd, buf, n) < 0) {
 	}
+	journal_feed(&s->journal, buf, n);
 }
 
 static void logline(struct sup *s, const char *fmt, ...)
@@ -265,6 +269,7 @@ static void handle_signals(struct sup *s)
 			/* umlctl kill, or a stop past its timeout: UML is our
 			 * child, so this cannot hit another process. */
 			logline(s, "kill requested");
+			s->kill_requested = true;
 			kill(-s->uml, SIGKILL);
 			kill(s->uml, SIGKILL);
 		}
@@ -438,6 +443,7 @@ void supervise(const struct launch *l)
 	 * none of umlctl start's locks. */
 	close_held_locks();
 	setsid();
+	journal_open(&s.journal);
 	devnull = open("/dev/null", O_RDWR);
 	if (devnull >= 0) {
 		dup2(devnull, 0);
@@ -562,5 +568,10 @@ void supervise(const struct launch *l)
 		loop_once(&s, 10);
 	describe_exit(s.status, how, sizeof(how));
 	finish(&s, how);
+	journal_flush(&s.journal);
+	/* A kill asked for is not a failure to restart from (the unit's
+	 * RestartPreventExitStatus=). */
+	if (s.kill_requested)
+		_exit(EXIT_KILLED);
 	_exit(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0 ? 0 : 1);
 }

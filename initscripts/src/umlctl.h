@@ -80,6 +80,11 @@ struct instance_conf {
 	bool network;             /* false: no interfaces at all */
 	char append[1024];
 	char ssh_key[PATH_LEN];
+	/* Limits of the systemd unit (systemd.c); "" when not set. */
+	char memory_max[32];      /* MemoryMax= */
+	char tasks_max[16];       /* TasksMax= */
+	char allowed_cpus[64];    /* AllowedCPUs= */
+	char restart[16];         /* Restart=: no, on-failure, always */
 	char disks[MAX_DISKS][PATH_LEN];
 	int ndisks;
 	struct net_conf nets[MAX_NETS];
@@ -141,6 +146,8 @@ int config_load_instance(const struct global_conf *g, const char *name,
 			 struct instance_conf *ic);
 int config_load_instance_quiet(const struct global_conf *g, const char *name,
 			       struct instance_conf *ic);
+int config_load_instance_unit(const struct global_conf *g, const char *name,
+			      struct instance_conf *ic);
 int config_instance_names(char names[][NAME_MAX_LEN + 1], int max);
 int config_report_odd_files(void);
 int config_check_all(const struct global_conf *g);
@@ -177,7 +184,36 @@ bool hostnet_dnsmasq(struct proc_id *id);
 int firewall_open(const struct global_conf *g);
 int firewall_close(void);
 
+/* systemd.c */
+#define UNIT_LEN (NAME_MAX_LEN + 24)
+bool systemd_in_charge(void);
+bool systemd_inside_unit(void);
+void systemd_unit_name(const char *name, char out[UNIT_LEN]);
+bool systemd_unit_active(const char *name);
+bool systemd_unit_enabled(const char *name);
+int systemd_enable(const char *name, bool on);
+void systemd_forget(const char *name);
+int systemd_unit_config(const struct instance_conf *ic, char *out, size_t len);
+int systemd_start(const struct instance_conf *ics, int n);
+int systemd_stop(char names[][NAME_MAX_LEN + 1], int n);
+bool instance_autostart(const struct instance_conf *ic);
+
+/* journal.c */
+#define JLINE_MAX 2048
+struct jstream {
+	int fd;                /* -1: not run by systemd */
+	int esc;               /* escape sequence state */
+	int utf8, u8n;         /* UTF-8 bytes due, bytes held */
+	char u8[4];
+	size_t n;
+	char line[JLINE_MAX];
+};
+int journal_open(struct jstream *j);
+void journal_feed(struct jstream *j, const char *buf, size_t n);
+void journal_flush(struct jstream *j);
+
 /* supervisor.c */
+#define EXIT_KILLED 75     /* the supervisor's status after umlctl kill */
 struct launch {
 	const struct global_conf *g;
 	const struct instance_conf *ic;
@@ -231,5 +267,6 @@ struct create_opts {
 int instance_create(const struct global_conf *g, const char *name,
 		    const struct create_opts *o);
 int instance_destroy(const struct global_conf *g, const char *name);
+int instance_set_autostart(const char *name, bool on);
 
 #endif
