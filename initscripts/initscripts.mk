@@ -12,8 +12,9 @@ UMLCTL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
 	-D_FORTIFY_SOURCE=2 \
 	-DUMLCTL_VERSION='"$(VERSION)"' \
-	$(shell pkg-config --cflags inih json-c 2>/dev/null)
-UMLCTL_LIBS := $(shell pkg-config --libs inih json-c 2>/dev/null || echo -linih -ljson-c)
+	$(shell pkg-config --cflags inih json-c libsystemd 2>/dev/null)
+UMLCTL_LIBS := $(shell pkg-config --libs inih json-c libsystemd 2>/dev/null || \
+	echo -linih -ljson-c -lsystemd)
 UMLCTL_OBJ := $(patsubst initscripts/src/%.c,$(BUILD)/initscripts/obj/%.o,$(UMLCTL_SRC))
 
 umlctl: $(UMLCTL)

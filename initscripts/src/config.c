@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,34 +118,48 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
-/* AllowedCPUs=: "0", "0-3", "0,2,4-5"; every CPU exists on this host. */
-static bool valid_cpu_list(const char *v)
+/* A list of host CPUs as systemd's AllowedCPUs= and cpuset take it:
+ * "0", "0-3", "0,2,4-5", every CPU one this host has.  The number of
+ * CPUs in it, with them in *set; -1 when it is not such a list. */
+int config_cpu_list(const char *v, cpu_set_t *set)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	const char *p = v;
 
+	CPU_ZERO(set);
+	if (ncpu > CPU_SETSIZE)
+		ncpu = CPU_SETSIZE;
 	/* strtol would skip white space, and a CR is a line end to systemd. */
 	if (!*v || strspn(v, "0123456789,-") != strlen(v))
-		return false;
+		return -1;
 	for (;;) {
 		char *end;
 		long a = strtol(p, &end, 10), b;
 
 		if (end == p || *p == '-' || *p == '+' || a < 0 || a >= ncpu)
-			return false;
+			return -1;
 		b = a;
 		if (*end == '-') {
 			p = end + 1;
 			b = strtol(p, &end, 10);
 			if (end == p || *p == '-' || *p == '+' || b < a || b >= ncpu)
-				return false;
+				return -1;
 		}
+		for (long c = a; c <= b; c++)
+			CPU_SET((int)c, set);
 		if (*end == '\0')
-			return true;
+			return CPU_COUNT(set);
 		if (*end != ',')
-			return false;
+			return -1;
 		p = end + 1;
 	}
+}
+
+static bool valid_cpu_list(const char *v)
+{
+	cpu_set_t set;
+
+	return config_cpu_list(v, &set) > 0;
 }
 
 static bool valid_tasks_max(const char *v)
@@ -168,6 +183,17 @@ bool config_valid_memory(const char *v)
 	if (*end && strchr("KMG", *end))
 		end++;
 	return *end == '\0';
+}
+
+/* A size that config_valid_memory accepts, in bytes: K, M and G are
+ * binary, as UML's mem= and systemd's MemoryMax= read them. */
+static unsigned long long memory_bytes(const char *v)
+{
+	char *end;
+	unsigned long long n = strtoull(v, &end, 10);
+	int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+
+	return n > (ULLONG_MAX >> shift) ? ULLONG_MAX : n << shift;
 }
 
 bool config_valid_mac(const char *v)
@@ -435,20 +461,16 @@ static int instance_handler(void *user, const char *section, const char *key,
 			return set_str(p, ic->memory, sizeof(ic->memory), key, v);
 		}
 		if (!strcmp(key, "cpu")) {
-			char *end;
-			long n;
-
 			if (!strcmp(v, "auto")) {
-				ic->cpu = -1;
+				ic->cpu[0] = '\0';
 				return 1;
 			}
-			n = strtol(v, &end, 10);
-			if (*end || end == v || n < 0 || n >= sysconf(_SC_NPROCESSORS_CONF))
-				return perr(p, "cpu: want auto or a CPU number below %ld, got '%s'",
+			if (!valid_cpu_list(v))
+				return perr(p, "cpu: want auto or host CPUs below %ld like 1 or 0-1,3, got '%s'",
 					    sysconf(_SC_NPROCESSORS_CONF), v);
-			ic->cpu = (int)n;
-			return 1;
+			return set_str(p, ic->cpu, sizeof(ic->cpu), key, v);
 		}
+
 		/* The systemd unit's limits (systemd.c). */
 		if (!strcmp(key, "memory_max")) {
 			if (!strcmp(v, "none"))
@@ -542,7 +564,6 @@ static int load_instance(const struct global_conf *g, const char *name,
 	strcpy(ic->name, name);
 	strcpy(ic->image, g->image);
 	strcpy(ic->memory, g->memory);
-	ic->cpu = -1;
 	ic->network = true;
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
 	    snprintf_ok(ic->file, sizeof(ic->file), "%s/instances/%s.conf", dir,
@@ -561,6 +582,27 @@ static int load_instance(const struct global_conf *g, const char *name,
 	}
 	if (r < 0)
 		return -1;
+	/* Keys that must agree with each other. */
+	if (ic->memory_max[0] && strcmp(ic->memory_max, "infinity") &&
+	    memory_bytes(ic->memory_max) <= memory_bytes(ic->memory)) {
+		if (!quiet)
+			err("%s: memory_max %s is not above the guest's memory %s: the unit would be killed once the guest uses its memory",
+			    ic->file, ic->memory_max, ic->memory);
+		return -1;
+	}
+	if (ic->cpu[0] && ic->allowed_cpus[0]) {
+		cpu_set_t pin, allowed, both;
+
+		config_cpu_list(ic->cpu, &pin);
+		config_cpu_list(ic->allowed_cpus, &allowed);
+		CPU_AND(&both, &pin, &allowed);
+		if (!CPU_EQUAL(&both, &pin)) {
+			if (!quiet)
+				err("%s: cpu %s is not within allowed_cpus %s",
+				    ic->file, ic->cpu, ic->allowed_cpus);
+			return -1;
+		}
+	}
 	if (resolve_image(g, ic) < 0)
 		return -1;
 	if (!no_files && access(ic->image_path, R_OK) < 0) {

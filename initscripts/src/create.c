@@ -26,6 +26,15 @@ static int compose(const char *name, const struct create_opts *o, char *text,
 		err("create: --mem %s: want a size like 256M", o->memory);
 		return -1;
 	}
+	if (o->cpu && strcmp(o->cpu, "auto")) {
+		cpu_set_t set;
+
+		if (config_cpu_list(o->cpu, &set) < 0) {
+			err("create: --cpus-pin %s: want auto or host CPUs below %ld like 1 or 0-1,3",
+			    o->cpu, sysconf(_SC_NPROCESSORS_CONF));
+			return -1;
+		}
+	}
 	if (o->mac && !config_valid_mac(o->mac)) {
 		err("create: --mac %s: want a unicast MAC like 02:75:6d:00:00:01", o->mac);
 		return -1;

@@ -61,14 +61,19 @@ void instance_info(const char *name, struct inst_info *info)
 	struct stat st;
 
 	memset(info, 0, sizeof(*info));
-	info->cpu = -1;
 	if (run_file(name, "supervisor.id", path, sizeof(path)) == 0)
 		proc_id_read(path, &info->sup);
 	if (run_file(name, "uml.id", path, sizeof(path)) == 0)
 		proc_id_read(path, &info->uml);
 	if (run_file(name, "cpu", path, sizeof(path)) == 0 &&
-	    read_file(path, buf, sizeof(buf)) > 0)
-		info->cpu = atoi(buf);
+	    read_file(path, buf, sizeof(buf)) > 0) {
+		cpu_set_t set;
+
+		buf[strcspn(buf, "\n")] = '\0';
+		/* Written by the supervisor, but checked: it is shown. */
+		if (config_cpu_list(buf, &set) > 0)
+			snprintf(info->cpus, sizeof(info->cpus), "%s", buf);
+	}
 	if (run_file(name, "started", path, sizeof(path)) == 0 &&
 	    read_file(path, buf, sizeof(buf)) > 0)
 		info->started = (time_t)atoll(buf);
@@ -157,32 +162,71 @@ int instance_cleanup(const char *name, const char *why)
 	return EX_OK;
 }
 
-/* The CPU with the fewest running instances, among those we may use. */
-static int pick_cpu(const struct instance_conf *ic)
+/* set as a list ("0-1,3") in out. */
+static void cpu_set_text(const cpu_set_t *set, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE && n < len; c++) {
+		int last = c;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
+			last++;
+		if (last > c)
+			n += (size_t)snprintf(out + n, len - n, "%s%d-%d",
+					      n ? "," : "", c, last);
+		else
+			n += (size_t)snprintf(out + n, len - n, "%s%d",
+					      n ? "," : "", c);
+		c = last;
+	}
+}
+
+/* The host CPUs to pin UML to, as a list in out: the file's cpu key, or
+ * the CPU with the fewest running instances on it, among those we may
+ * use.  (A count, so that instances with several vCPUs can take several.) */
+static void pick_cpus(const struct instance_conf *ic, char *out, size_t len)
 {
 	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	int load[CPU_SETSIZE] = { 0 };
-	cpu_set_t allowed;
-	int n = config_instance_names(names, MAX_INSTANCES), best = -1;
+	cpu_set_t allowed, chosen;
+	int n, want = 1;
 
-	if (ic->cpu >= 0)
-		return ic->cpu;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		return 0;
+	if (ic->cpu[0]) {
+		snprintf(out, len, "%s", ic->cpu);
+		return;
+	}
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+		CPU_ZERO(&allowed);
+		CPU_SET(0, &allowed);
+	}
+	n = config_instance_names(names, MAX_INSTANCES);
 	for (int i = 0; i < n; i++) {
 		struct inst_info info;
+		cpu_set_t used;
 
 		if (!strcmp(names[i], ic->name))
 			continue;
 		instance_info(names[i], &info);
-		if (info.state == INST_RUNNING && info.cpu >= 0 &&
-		    info.cpu < CPU_SETSIZE)
-			load[info.cpu]++;
+		if (info.state != INST_RUNNING || config_cpu_list(info.cpus, &used) < 0)
+			continue;
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			load[c] += CPU_ISSET(c, &used);
 	}
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &allowed) && (best < 0 || load[c] < load[best]))
-			best = c;
-	return best < 0 ? 0 : best;
+	CPU_ZERO(&chosen);
+	for (int k = 0; k < want && CPU_COUNT(&chosen) < CPU_COUNT(&allowed); k++) {
+		int best = -1;
+
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &allowed) && !CPU_ISSET(c, &chosen) &&
+			    (best < 0 || load[c] < load[best]))
+				best = c;
+		CPU_SET(best, &chosen);
+	}
+	cpu_set_text(&chosen, out, len);
 }
 
 /* The metadata disk (ext2, label uml-meta) that the images read at boot:
@@ -560,7 +604,7 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
 	    make_metadata(ic, state, run, l.gid) < 0)
 		return EX_FAIL;
-	l.cpu = pick_cpu(ic);
+	pick_cpus(ic, l.cpus, sizeof(l.cpus));
 	{
 		int nl = lock_network(), r = nl < 0 ? -1 : net_taps_up(g, ic, l.uid);
 
@@ -616,8 +660,8 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	}
 	close(pfd[0]);
 	instance_info(ic->name, &info);
-	msg("%s: started (pid %d, CPU %d, %.1f s)", ic->name, (int)info.uml.pid,
-	    l.cpu, now_s() - t0);
+	msg("%s: started (pid %d, host CPU %s, %.1f s)", ic->name,
+	    (int)info.uml.pid, l.cpus, now_s() - t0);
 	if (wait_lease > 0 && ic->nets[0].used) {
 		char ip[64];
 
@@ -886,7 +930,7 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 		msg("  pid        %d (supervisor %d)", (int)info.uml.pid,
 		    (int)info.sup.pid);
 		msg("  mode       %s", mode);
-		msg("  cpu        %d", info.cpu);
+		msg("  cpu        %s", info.cpus[0] ? info.cpus : "?");
 		msg("  uptime     %s", up);
 	}
 	for (int i = 0; i < MAX_NETS; i++) {
@@ -925,14 +969,14 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 
 void instance_list_header(void)
 {
-	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-3s  %-7s  %s", "NAME", "STATE",
+	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-5s  %-7s  %s", "NAME", "STATE",
 	    "PID", "MODE", "ADDRESS", "CPU", "UPTIME", "AUTOSTART");
 }
 
 void instance_list_line(const struct global_conf *g, const struct instance_conf *ic)
 {
 	struct inst_info info;
-	char mode[32] = "-", ip[64] = "-", up[32] = "-", pid[16] = "-", cpu[8] = "-";
+	char mode[32] = "-", ip[64] = "-", up[32] = "-", pid[16] = "-", cpu[64] = "-";
 
 	(void)g;
 	instance_info(ic->name, &info);
@@ -943,9 +987,9 @@ void instance_list_line(const struct global_conf *g, const struct instance_conf 
 			snprintf(ip, sizeof(ip), "-");
 		format_uptime(info.started, up, sizeof(up));
 		snprintf(pid, sizeof(pid), "%d", (int)info.uml.pid);
-		snprintf(cpu, sizeof(cpu), "%d", info.cpu);
+		snprintf(cpu, sizeof(cpu), "%s", info.cpus[0] ? info.cpus : "-");
 	}
-	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-3s  %-7s  %s", ic->name,
+	msg("%-10s  %-8s  %-7s  %-7s  %-15s  %-5s  %-7s  %s", ic->name,
 	    state_name(info.state), pid, mode, ip, cpu, up,
 	    instance_autostart(ic) ? "yes" : "no");
 }

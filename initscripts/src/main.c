@@ -18,8 +18,9 @@ static const char usage_text[] =
 "usage: umlctl [--root DIR] COMMAND [ARGS]\n"
 "\n"
 "Instances:\n"
-"  create NAME [--image tiny|debian|PATH] [--mem SIZE] [--cpus-pin N|auto]\n"
-"              [--net dhcp|none] [--mac MAC] [--ssh-key FILE] [--autostart]\n"
+"  create NAME [--image tiny|debian|PATH] [--mem SIZE]\n"
+"              [--cpus-pin CPUS|auto] [--net dhcp|none] [--mac MAC]\n"
+"              [--ssh-key FILE] [--autostart]\n"
 "                          write /etc/uml-skas/instances/NAME.conf\n"
 "  start NAME...|--autostart [--wait-ip[=S]]\n"
 "                          boot instances (running ones are left alone;\n"
@@ -631,14 +632,16 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 }
 
 static const struct command commands[] = {
-	{ "create", "NAME [--image tiny|debian|PATH] [--mem SIZE] [--cpus-pin N|auto]\n"
-	  "              [--net dhcp|none] [--mac MAC] [--ssh-key FILE] [--autostart]",
+	{ "create", "NAME [--image tiny|debian|PATH] [--mem SIZE]\n"
+"              [--cpus-pin CPUS|auto] [--net dhcp|none] [--mac MAC]\n"
+	  "              [--ssh-key FILE] [--autostart]",
 	  "Writes /etc/uml-skas/instances/NAME.conf (checked like any other\n"
 	  "instance file).  A second create with the same options does nothing;\n"
 	  "with other options it is an error.\n"
 	  "  --image     tiny, debian or an image file (default: image= of uml-skas.conf)\n"
 	  "  --mem       memory, like 256M\n"
-	  "  --cpus-pin  the host CPU to run on, or auto\n"
+	  "  --cpus-pin  the host CPUs to run on, like 1 or 0-1, or auto (the\n"
+	  "              least used one)\n"
 	  "  --net       dhcp (one interface on the bridge) or none\n"
 	  "  --mac       the interface's MAC (default: derived from NAME)\n"
 	  "  --ssh-key   a public key file for root's authorized_keys\n"

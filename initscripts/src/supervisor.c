@@ -1,12 +1,15 @@
 /* supervisor.c: the process that runs one instance.  `umlctl start` forks
  * it (systemd sees it as the service's main process).  It
- *  - starts UML as the instance user, pinned to one CPU, in a process
+ *  - starts UML as the instance user, pinned to its host CPUs, in a process
  *    group of its own, with the console (con0) on a pseudo-terminal;
  *  - copies the console to STATE/console.log, to the journal when run by
  *    its systemd unit (journal.c) and to the clients of the
  *    console socket RUN/instances/NAME/console.sock (umlctl console), and their
  *    input to the console;
- *  - on SIGTERM asks the guest to shut down (mconsole cad); after
+ *  - registers with systemd-machined when run by the instance's unit
+ *    (machine.c), so that `machinectl list` shows the instance;
+ *  - on SIGTERM (also SIGINT and SIGRTMIN+4: machinectl reboot and
+ *    poweroff) asks the guest to shut down (mconsole cad); after
  *    stop_timeout syncs the guest's disks (sysrq s, u) and kills it a few
  *    seconds later; on SIGUSR1 kills it at once (umlctl kill);
  *  - when UML exits, however it exits: kills what is left of its process
@@ -55,6 +58,10 @@ struct sup {
 	bool synced;           /* sysrq s+u sent: the kill follows */
 	struct jstream journal; /* the console to the unit's journal */
 	bool kill_requested;   /* SIGUSR1: exit EXIT_KILLED */
+	bool machine_tried;    /* registration with systemd-machined */
+	pid_t machine_pid;     /* its helper, while it runs */
+	int machine_fd;        /* the helper's reason for a failure */
+	bool machine_reg;      /* the helper registers (else unregisters) */
 };
 
 static void logline(struct sup *s, const char *fmt, ...)
@@ -190,10 +197,11 @@ static void child(struct sup *s, int slave, char **argv)
 	closefrom(3 + s->ntaps);
 	if (chdir(s->state) < 0)
 		_exit(126);
-	CPU_ZERO(&set);
-	CPU_SET(l->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		fprintf(stderr, "umlctl: cannot pin to CPU %d: %s\n", l->cpu,
+	if (config_cpu_list(l->cpus, &set) < 0)
+		fprintf(stderr, "umlctl: cannot pin to host CPU %s: not a CPU list\n",
+			l->cpus);
+	else if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		fprintf(stderr, "umlctl: cannot pin to host CPU %s: %s\n", l->cpus,
 			strerror(errno));
 	if (setgroups(l->has_extra ? 1 : 0, &l->extra_gid) < 0 || setgid(l->gid) < 0 ||
 	    setuid(l->uid) < 0) {
@@ -242,6 +250,24 @@ static void pump_master(struct sup *s)
 	to_clients(s, buf, (size_t)n);
 }
 
+/* The machined helper has ended with status st. */
+static void machine_helper_done(struct sup *s, int st)
+{
+	char why[257];
+	ssize_t n = read(s->machine_fd, why, sizeof(why) - 1);
+
+	why[n > 0 ? n : 0] = '\0';
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		logline(s, "systemd-machined: %s: %s",
+			!s->machine_reg ? "cannot unregister the instance" :
+				    "the instance is not registered (machinectl list)",
+			why[0] ? why : WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ?
+			"no answer in time" : WIFSIGNALED(st) ? "cut off by the stop" : "failed");
+	close(s->machine_fd);
+	s->machine_fd = -1;
+	s->machine_pid = 0;
+}
+
 static void handle_signals(struct sup *s)
 {
 	struct signalfd_siginfo si;
@@ -254,7 +280,11 @@ static void handle_signals(struct sup *s)
 				s->status = st;
 				s->exited = true;
 			}
-		} else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) &&
+			if (s->machine_pid > 0 &&
+			    waitpid(s->machine_pid, &st, WNOHANG) == s->machine_pid)
+				machine_helper_done(s, st);
+		} else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
+			    si.ssi_signo == (uint32_t)SIGRTMIN + 4) &&
 			   !s->kill_at && !s->exited) {
 			char reply[256];
 
@@ -407,6 +437,63 @@ static void write_runfile(struct sup *s, const char *file, const char *fmt, ...)
 	write_file(path, text, 0644);
 }
 
+/* Registers the instance with systemd-machined, or unregisters it, in a
+ * child bounded by MACHINE_CALL_LIMIT (machine.c); a failure's reason
+ * comes back through a pipe and is logged when the child is reaped.
+ * With wait, returns only then. */
+static void machine_helper(struct sup *s, bool reg, bool wait)
+{
+	pid_t self = getpid(), pid;
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		char why[256];
+		int r;
+
+		/* None of the supervisor's descriptors stay open here: a
+		 * console client must see its end when the supervisor closes
+		 * it. */
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (s->clients[i] >= 0)
+				close(s->clients[i]);
+		if (s->master >= 0)
+			close(s->master);
+		if (s->lfd >= 0)
+			close(s->lfd);
+		if (s->sfd >= 0)
+			close(s->sfd);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		alarm(reg ? MACHINE_CALL_LIMIT : MACHINE_CALL_LIMIT / 3);
+		r = reg ? machine_register(s->l->ic, self, why, sizeof(why)) :
+			  machine_unregister(s->l->ic->name, why, sizeof(why));
+		if (r < 0 && write(fds[1], why, strlen(why)) < 0)
+			_exit(2);
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return;
+	}
+	s->machine_pid = pid;
+	s->machine_fd = fds[0];
+	s->machine_reg = reg;
+	if (wait) {
+		int st = 0;
+		pid_t r;
+
+		while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+			;
+		if (r == pid)
+			machine_helper_done(s, st);
+	}
+}
+
 static void finish(struct sup *s, const char *how)
 {
 	char path[PATH_LEN + 32], text[256];
@@ -423,6 +510,20 @@ static void finish(struct sup *s, const char *how)
 	snprintf(path, sizeof(path), "%s/last-exit", s->state);
 	write_file(path, text, 0644);
 	rm_rf(s->run);
+	/* Last, and not after umlctl kill (which waits only a few seconds
+	 * for this process): machined drops the machine when the unit
+	 * stops anyway.  Also after a registration that failed, since one
+	 * cut off by its time limit may have been carried out after all;
+	 * machine_unregister removes only a machine of this unit. */
+	if (s->machine_pid > 0) {
+		int st = 0;
+
+		kill(s->machine_pid, SIGKILL);
+		if (waitpid(s->machine_pid, &st, 0) == s->machine_pid)
+			machine_helper_done(s, st);
+	}
+	if (s->machine_tried && !s->kill_requested)
+		machine_helper(s, false, true);
 }
 
 void supervise(const struct launch *l)
@@ -436,7 +537,7 @@ void supervise(const struct launch *l)
 
 	memset(&s, 0, sizeof(s));
 	s.l = l;
-	s.master = s.lfd = s.sfd = s.logfd = -1;
+	s.master = s.lfd = s.sfd = s.logfd = s.machine_fd = -1;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		s.clients[i] = -1;
 	/* The supervisor lives on its own: no terminal, no inherited output,
@@ -467,6 +568,8 @@ void supervise(const struct launch *l)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	/* machinectl poweroff (and reboot: SIGINT, above) */
+	sigaddset(&mask, SIGRTMIN + 4);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -484,8 +587,8 @@ void supervise(const struct launch *l)
 			snprintf(cmdline + strlen(cmdline),
 				 sizeof(cmdline) - strlen(cmdline), "%s%s",
 				 i ? " " : "", argv[i]);
-		logline(&s, "starting %s on CPU %d as uid %u: %s", l->ic->name,
-			l->cpu, (unsigned)l->uid, cmdline);
+		logline(&s, "starting %s on host CPU %s as uid %u: %s", l->ic->name,
+			l->cpus, (unsigned)l->uid, cmdline);
 	}
 	s.uml = fork();
 	if (s.uml < 0) {
@@ -509,7 +612,7 @@ void supervise(const struct launch *l)
 		proc_id_write(path, s.uml);
 	}
 	write_runfile(&s, "supervisor.pid", "%d\n", (int)getpid());
-	write_runfile(&s, "cpu", "%d\n", l->cpu);
+	write_runfile(&s, "cpu", "%s\n", l->cpus);
 	write_runfile(&s, "started", "%lld\n", (long long)time(NULL));
 
 	/* Started: once UML has its mconsole socket, or failed. */
@@ -538,6 +641,10 @@ void supervise(const struct launch *l)
 	ready(&s, "ok\n");
 	if (s.logfd >= 0)
 		dup2(s.logfd, 2);   /* later messages go to the console log */
+	if (machine_registration_wanted()) {
+		s.machine_tried = true;
+		machine_helper(&s, true, false);
+	}
 
 	while (!s.exited) {
 		if (s.cad_pending && mconsole_cad_ready(l->ic->name) != 0) {

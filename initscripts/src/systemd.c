@@ -15,8 +15,9 @@
  * reloads systemd when they differ: an edited file never waits for a
  * reboot or for a reload nobody runs.
  *
- * Not in charge: under another init system, with --root or UMLSKAS_ROOT
- * (the tests), when the unit template is not installed, with --direct,
+ * Not in charge: under another init system, in a chroot (an installer or
+ * a build root that bind-mounts the host's /run), with --root or
+ * UMLSKAS_ROOT (the tests), when the unit template is not installed, with --direct,
  * and inside an instance's unit (a unit still running plain `umlctl
  * start %i` must not wait for its own start job).
  */
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "umlctl.h"
@@ -50,11 +52,28 @@ bool systemd_inside_unit(void)
 	return strstr(cg, "/uml-skas@") != NULL;
 }
 
+/* Whether / is not PID 1's root.  No /proc counts as a chroot (as for
+ * systemd's own tools); not being allowed to look (not root) does not. */
+static bool in_chroot(void)
+{
+	struct stat self, init;
+
+	if (getpid() == 1)
+		return false;
+	if (stat("/proc/1/root", &init) < 0)
+		return errno == ENOENT;
+	if (stat("/", &self) < 0)
+		return false;
+	return self.st_dev != init.st_dev || self.st_ino != init.st_ino;
+}
+
 bool systemd_in_charge(void)
 {
 	const char *root = getenv("UMLSKAS_ROOT");
 
 	if (root && root[0])
+		return false;
+	if (in_chroot())
 		return false;
 	if (systemd_inside_unit())
 		return false;
@@ -109,19 +128,11 @@ static int one(const char *verb, const char *name, bool quiet)
 bool systemd_unit_active(const char *name)
 {
 	/* "activating" and "deactivating" count: a job is under way. */
-	char unit[UNIT_LEN], state[32] = "";
-	char cmd[UNIT_LEN + 64];
-	FILE *f;
+	char unit[UNIT_LEN], state[32];
+	char *argv[] = { "systemctl", "is-active", unit, NULL };
 
 	systemd_unit_name(name, unit);
-	if (snprintf_ok(cmd, sizeof(cmd), "systemctl is-active %s 2>/dev/null", unit) < 0)
-		return false;
-	f = popen(cmd, "r");
-	if (!f)
-		return false;
-	if (!fgets(state, sizeof(state), f))
-		state[0] = '\0';
-	pclose(f);
+	run_cmd_output(argv, state, sizeof(state));
 	state[strcspn(state, "\n")] = '\0';
 	return !strcmp(state, "active") || !strcmp(state, "activating") ||
 	       !strcmp(state, "deactivating") || !strcmp(state, "reloading");
@@ -171,27 +182,47 @@ int systemd_unit_config(const struct instance_conf *ic, char *out, size_t len)
 	return 0;
 }
 
-/* Reloads systemd when the generator's drop-in for an instance is not
- * what its file says now (edited, new, or never generated). */
+/* 1 when the generator's drop-in for ic is what its file says now, 0
+ * when not (edited, new, or never generated), -1 on error. */
+static int dropin_current(const struct instance_conf *ic)
+{
+	char want[1024], have[1024] = "", path[PATH_LEN];
+
+	if (systemd_unit_config(ic, want, sizeof(want)) < 0 ||
+	    snprintf_ok(path, sizeof(path), GENERATOR_DIR "/uml-skas@%s.service.d/" DROPIN,
+			ic->name) < 0)
+		return -1;
+	return read_file(path, have, sizeof(have)) >= 0 && !strcmp(have, want);
+}
+
+/* Reloads systemd when a drop-in is stale.  One still stale after the
+ * reload means the generator did not run (masked, or removed): the unit
+ * starts with the limits systemd has, and the administrator is told. */
 static int refresh(const struct instance_conf *ics, int n)
 {
-	for (int i = 0; i < n; i++) {
-		char want[1024], have[1024] = "", path[PATH_LEN];
+	char *argv[] = { "systemctl", "daemon-reload", NULL };
+	int i;
 
-		if (systemd_unit_config(&ics[i], want, sizeof(want)) < 0 ||
-		    snprintf_ok(path, sizeof(path), GENERATOR_DIR "/uml-skas@%s.service.d/" DROPIN,
-				ics[i].name) < 0)
+	for (i = 0; i < n; i++) {
+		int r = dropin_current(&ics[i]);
+
+		if (r < 0)
 			return -1;
-		if (read_file(path, have, sizeof(have)) < 0 || strcmp(have, want)) {
-			char *argv[] = { "systemctl", "daemon-reload", NULL };
-
-			if (run_cmd(argv, false) != 0) {
-				err("systemctl daemon-reload failed");
-				return -1;
-			}
-			return 0;
-		}
+		if (r == 0)
+			break;
 	}
+	if (i == n)
+		return 0;
+	if (run_cmd(argv, false) != 0) {
+		err("systemctl daemon-reload failed");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (dropin_current(&ics[i]) == 0)
+			err("%s: warning: uml-skas@%s.service does not have the limits of %s "
+			     "after a daemon-reload (uml-skas-generator did not run: "
+			     "masked or removed?)", ics[i].name, ics[i].name,
+			     ics[i].file);
 	return 0;
 }
 

@@ -12,11 +12,15 @@
  *   instance.c    start, stop, kill and the state of one instance
  *   console.c     attaching to an instance's console
  *   create.c      create and destroy (instance files and state)
+ *   systemd.c     umlctl where systemd is the init system
+ *   journal.c     the console to the unit's journal
+ *   machine.c     registration with systemd-machined
  *   main.c        the command line
  */
 #ifndef UMLCTL_H
 #define UMLCTL_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -75,7 +79,7 @@ struct instance_conf {
 	char image[PATH_LEN];     /* as written */
 	char image_path[PATH_LEN];/* resolved */
 	char memory[32];
-	int cpu;                  /* -1: auto */
+	char cpu[64];             /* host CPUs to pin to; "": auto */
 	bool autostart;
 	bool network;             /* false: no interfaces at all */
 	char append[1024];
@@ -101,6 +105,7 @@ int run_dir(char *out, size_t len, const char *name);     /* name may be NULL */
 int uml_dir(char *out, size_t len);                        /* RUN/uml */
 int instance_uml_dir(char *out, size_t len, const char *name); /* RUN/uml/NAME */
 int run_cmd(char *const argv[], bool quiet);
+int run_cmd_output(char *const argv[], char *out, size_t len);
 int write_all(int fd, const char *buf, size_t n);
 int run_cmd_input(char *const argv[], const char *input, bool quiet);
 int mkdir_p(const char *path, mode_t mode);
@@ -156,6 +161,7 @@ int config_check_macs(const struct global_conf *g,
 void config_default_mac(const char *name, int idx, char mac[18]);
 bool config_valid_mac(const char *v);
 bool config_valid_memory(const char *v);
+int config_cpu_list(const char *v, cpu_set_t *set);
 
 /* mconsole.c */
 int mconsole_request(const char *name, const char *cmd, char *reply,
@@ -198,6 +204,13 @@ int systemd_start(const struct instance_conf *ics, int n);
 int systemd_stop(char names[][NAME_MAX_LEN + 1], int n);
 bool instance_autostart(const struct instance_conf *ic);
 
+/* machine.c */
+bool machine_registration_wanted(void);
+#define MACHINE_CALL_LIMIT 15   /* seconds for a machined helper */
+int machine_register(const struct instance_conf *ic, pid_t leader, char *why,
+		     size_t len);
+int machine_unregister(const char *name, char *why, size_t len);
+
 /* journal.c */
 #define JLINE_MAX 2048
 struct jstream {
@@ -217,7 +230,7 @@ void journal_flush(struct jstream *j);
 struct launch {
 	const struct global_conf *g;
 	const struct instance_conf *ic;
-	int cpu;
+	char cpus[64];     /* host CPUs UML is pinned to, as a list */
 	uid_t uid;
 	gid_t gid;
 	gid_t extra_gid;   /* supplementary group (/proc/mm) */
@@ -232,7 +245,7 @@ struct inst_info {
 	enum inst_state state;
 	struct proc_id sup;    /* the supervisor */
 	struct proc_id uml;    /* UML's main process */
-	int cpu;
+	char cpus[64];         /* host CPUs it is pinned to; "" unknown */
 	time_t started;
 	char last_exit[160];
 };
@@ -258,7 +271,7 @@ int console_run(const char *name, const char *cmd, int timeout);
 struct create_opts {
 	const char *image;
 	const char *memory;
-	const char *cpu;
+	const char *cpu;       /* --cpus-pin */
 	const char *net;       /* dhcp or none */
 	const char *mac;
 	const char *ssh_key;

@@ -196,6 +196,66 @@ int run_cmd(char *const argv[], bool quiet)
 	return run_cmd_input(argv, NULL, quiet);
 }
 
+/* Runs argv with no shell; its standard output (the first len - 1 bytes)
+ * in out, its standard error discarded.  Its exit status, or -1. */
+int run_cmd_output(char *const argv[], char *out, size_t len)
+{
+	int fds[2];
+	size_t have = 0;
+	pid_t pid;
+	int st;
+
+	if (len == 0)
+		return -1;
+	out[0] = '\0';
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err("fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		/* dup2 clears close-on-exec on the copy; a write end that
+		 * already is 1 (stdout was closed) must lose it too. */
+		if (fds[1] == 1)
+			fcntl(1, F_SETFD, 0);
+		else
+			dup2(fds[1], 1);
+		if (null >= 0)
+			dup2(null, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		char buf[256];
+		ssize_t r = read(fds[0], buf, sizeof(buf));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		/* The rest is read and dropped: the child never blocks. */
+		for (ssize_t i = 0; i < r && have + 1 < len; i++)
+			out[have++] = buf[i];
+	}
+	out[have] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_LEN];
