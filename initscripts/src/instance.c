@@ -602,8 +602,14 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 		err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
 		    ic->name);
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
-	    make_metadata(ic, state, run, l.gid) < 0)
+	    make_metadata(ic, state, run, l.gid) < 0) {
+		/* Nothing half-done (a full /run, say): the runtime folders
+		 * this start made go, or the instance would count as dead. */
+		remove_uml_dir(ic->name);
+		if (run_dir(path, sizeof(path), ic->name) == 0)
+			rm_rf(path);
 		return EX_FAIL;
+	}
 	pick_cpus(ic, l.cpus, sizeof(l.cpus));
 	{
 		int nl = lock_network(), r = nl < 0 ? -1 : net_taps_up(g, ic, l.uid);
