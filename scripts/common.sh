@@ -19,6 +19,20 @@ say() {
 	echo "${name:-script}: $*" >&2
 }
 
+# build_lock FILE WHAT: holds the lock FILE (fd 9) until the script exits,
+# so that one build of WHAT runs at a time: `make check` runs builds in the
+# background (scripts/prebuild) while suites that need them may start the
+# same build; the second waits here, then finds WHAT up to date.
+build_lock() {
+	command -v flock >/dev/null 2>&1 || die "tools" "flock is missing (util-linux)"
+	mkdir -p "$(dirname "$1")"
+	exec 9>"$1"
+	if ! flock -n 9; then
+		say "another build of $2 is running; waiting for it"
+		flock 9
+	fi
+}
+
 # in_chroot ROOT COMMAND [ARGS...]: runs COMMAND inside the build root ROOT
 # with /proc and /dev mounted.  The mounts are made in a private mount
 # namespace, so they vanish when the command ends, whatever happens; they are

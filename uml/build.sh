@@ -95,12 +95,7 @@ mkdir -p "$out" "$dl" "$logs"
 # One build at a time: two make runs in one object tree corrupt it (a
 # second `make uml`, e.g. from another suite's dependency, waits here and
 # then finds the tree current).
-command -v flock >/dev/null 2>&1 || die "tools" "flock is missing (util-linux)"
-exec 9>"$out/.build.lock"
-if ! flock -n 9; then
-	say "another build of the UML kernel is running; waiting for it"
-	flock 9
-fi
+build_lock "$out/.build.lock" "the UML kernel"
 
 if stamp_ok "$out/build.stamp" "$build_key" && [ -f "$out/linux" ] &&
 	[ -f "$out/linux-debug" ] && [ -f "$out/config" ]; then
