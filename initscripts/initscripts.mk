@@ -26,9 +26,9 @@ $(BUILD)/initscripts/obj/%.o: initscripts/src/%.c $(UMLCTL_HDR)
 $(UMLCTL): $(UMLCTL_OBJ)
 	$(CC) -o $@ $(UMLCTL_OBJ) $(UMLCTL_LIBS)
 
-# The suite needs the UML kernel and the tiny image (uml/rootfs/rootfs.mk).
-# A hard limit for the whole suite (it takes about 40 s here).
-check-initscripts: umlctl uml image-tiny
+# The suite needs the UML kernel and both images (uml/rootfs/rootfs.mk).
+# A hard limit for the whole suite (it takes about two minutes here).
+check-initscripts: umlctl uml image-tiny image-debian
 	timeout -k 30 600 initscripts/tests/run
 
 # `make demo`: the packages it needs (no host kernels), the UML kernel,

@@ -114,6 +114,7 @@ static int create_locked(const struct global_conf *g, const char *name,
 {
 	char dir[PATH_LEN], file[PATH_LEN], text[8192], old[8192];
 	struct instance_conf ic;
+	bool ssh;
 
 	if (compose(name, o, text, sizeof(text)) < 0)
 		return EX_USAGE;
@@ -147,6 +148,12 @@ static int create_locked(const struct global_conf *g, const char *name,
 	}
 	msg("%s: created (%s, image %s, memory %s, mac %s)", name, file,
 	    ic.image_path, ic.memory, ic.nets[0].used ? ic.nets[0].mac : "none");
+	/* What a first-time user would otherwise have to look up.  ssh
+	 * where there is a key, a network and sshd (not in the tiny image). */
+	ssh = ic.ssh_key[0] && ic.nets[0].used && strcmp(ic.image, "tiny");
+	msg("next: umlctl start %s%s, then umlctl %s %s%s", name,
+	    ic.nets[0].used ? " --wait-ip" : "", ssh ? "ssh" : "console", name,
+	    ssh ? "" : " (Ctrl-] detaches)");
 	return EX_OK;
 }
 

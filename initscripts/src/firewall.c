@@ -56,7 +56,13 @@ static struct json_object *nft_json(char *const args[])
 		return NULL;
 	}
 	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		/* nft's own complaints (no permission, no netlink) are not
+		 * ours to show: the caller says what it could not read. */
 		dup2(pfd[1], 1);
+		if (null >= 0)
+			dup2(null, 2);
 		execvp("nft", argv);
 		_exit(127);
 	}
@@ -217,4 +223,76 @@ int firewall_open(const struct global_conf *g)
 	for_each(j, "chain", open_chain, &op);
 	json_object_put(j);
 	return op.bad ? -1 : op.chains;
+}
+
+/* For `umlctl doctor`: the host's input and forward base chains whose
+ * policy is drop and which hold none of our rules for this bridge (a
+ * firewall loaded after `network up` replaced them).  Writes "family table chain" of
+ * each, separated by ", ", to out; returns how many, or -1 if nft could
+ * not be read. */
+#define MAX_CHECKED 32
+struct unopened {
+	const char *bridge;   /* "\"umlbr0\"", as in the rules' JSON */
+	char names[MAX_CHECKED][160];
+	bool opened[MAX_CHECKED];
+	int n;
+};
+
+static void note_drop_chain(struct json_object *c, void *arg)
+{
+	struct unopened *u = arg;
+	const char *hook, *policy = str(c, "policy"), *chain = str(c, "name");
+
+	if (!host_chain(c, &hook) || !chain || !policy || strcmp(policy, "drop") ||
+	    u->n >= MAX_CHECKED)
+		return;
+	snprintf(u->names[u->n++], sizeof(u->names[0]), "%s %s %s", str(c, "family"),
+		 str(c, "table"), chain);
+}
+
+static void note_our_rule(struct json_object *r, void *arg)
+{
+	struct unopened *u = arg;
+	const char *comment = str(r, "comment"), *family = str(r, "family"),
+		   *table = str(r, "table"), *chain = str(r, "chain");
+	char name[160];
+
+	struct json_object *expr;
+
+	/* ours, and for this bridge (not one an older bridge name left) */
+	if (!comment || strcmp(comment, COMMENT) || !family || !table || !chain ||
+	    !json_object_object_get_ex(r, "expr", &expr) ||
+	    !strstr(json_object_to_json_string(expr), u->bridge))
+		return;
+	snprintf(name, sizeof(name), "%s %s %s", family, table, chain);
+	for (int i = 0; i < u->n; i++)
+		if (!strcmp(u->names[i], name))
+			u->opened[i] = true;
+}
+
+int firewall_unopened(const struct global_conf *g, char *out, size_t len)
+{
+	char *args[] = { "list", "ruleset", NULL };
+	static struct unopened u;
+	char bridge[24];
+	struct json_object *j = nft_json(args);
+	int n = 0;
+
+	if (!j)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	snprintf(bridge, sizeof(bridge), "\"%s\"", g->bridge);
+	u.bridge = bridge;
+	for_each(j, "chain", note_drop_chain, &u);
+	for_each(j, "rule", note_our_rule, &u);
+	json_object_put(j);
+	out[0] = '\0';
+	for (int i = 0; i < u.n; i++) {
+		if (u.opened[i])
+			continue;
+		if (n++)
+			strncat(out, ", ", len - strlen(out) - 1);
+		strncat(out, u.names[i], len - strlen(out) - 1);
+	}
+	return n;
 }

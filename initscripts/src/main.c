@@ -38,8 +38,13 @@ static const char usage_text[] =
 "                          attach to the console (Ctrl-] detaches), or run CMD\n"
 "  mconsole NAME CMD...    send an mconsole command (version, sysrq X, cad,\n"
 "                          halt, config DEV, proc FILE, ...)\n"
+"  ssh [--user U] NAME [COMMAND...]\n"
+"                          ssh to the instance, its host key checked against\n"
+"                          the one it printed on its console\n"
 "  destroy NAME...         stop, then remove the instance's file and state\n"
 "  check                   check every configuration file\n"
+"  doctor                  check the host (module, network, firewall, disk)\n"
+"                          and say how to fix what is wrong\n"
 "  unit-config NAME        the systemd drop-in of NAME's unit (the generator's)\n"
 "\n"
 "Host network (bridge, nftables NAT, dnsmasq DHCP and DNS):\n"
@@ -65,13 +70,14 @@ struct args {
 	bool all, autostart, wait_ip, direct;
 	int wait_s, timeout;
 	const char *run;
+	const char *user;
 	struct create_opts co;
 };
 
 enum {
 	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
 	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
-	OPT_DIRECT,
+	OPT_DIRECT, OPT_USER,
 };
 
 #define O_HELP { "help", no_argument, NULL, 'h' }
@@ -112,6 +118,10 @@ static const struct option opts_autostart[] = {
 static const struct option opts_console[] = {
 	{ "run", required_argument, NULL, OPT_RUN },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	O_HELP, O_END
+};
+static const struct option opts_ssh[] = {
+	{ "user", required_argument, NULL, OPT_USER },
 	O_HELP, O_END
 };
 static const struct option opts_none[] = { O_HELP, O_END };
@@ -344,6 +354,13 @@ static int cmd_start(const struct global_conf *g, struct args *a)
 			}
 		}
 	}
+	for (int i = 0; i < n; i++) {
+		struct inst_info info;
+
+		instance_info(ics[i].name, &info);
+		if (info.state == INST_RUNNING)
+			instance_mode_note(&ics[i]);
+	}
 	if (bad) {
 		err("%d bad instance file%s: not started (umlctl check)", bad,
 		    bad == 1 ? "" : "s");
@@ -535,6 +552,24 @@ static int cmd_mconsole(const struct global_conf *g, struct args *a)
 	return r ? EX_FAIL : EX_OK;
 }
 
+/* A login name ssh gets as one argument; kept to the usual characters. */
+static bool valid_login(const char *u)
+{
+	size_t n = strlen(u);
+
+	return n > 0 && n <= 32 && strchr("abcdefghijklmnopqrstuvwxyz_", u[0]) &&
+	       strspn(u, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static int cmd_ssh(const struct global_conf *g, struct args *a)
+{
+	const char *user = a->user ? a->user : "root";
+
+	if (!valid_login(user))
+		return usage(a->cmd, "--user: want a login name (a-z, 0-9, '_', '.', '-')");
+	return instance_ssh(g, a->names[0], user, a->words, a->nwords);
+}
+
 static int cmd_destroy(const struct global_conf *g, struct args *a)
 {
 	int rc = EX_OK;
@@ -594,6 +629,12 @@ static int cmd_check(const struct global_conf *g, struct args *a)
 
 /* network up|down hold the network lock; down refuses while an instance
  * runs (it checks under the lock, and starts take it for their TAPs). */
+static int cmd_doctor(const struct global_conf *g, struct args *a)
+{
+	(void)a;
+	return doctor(g);
+}
+
 static int cmd_network(const struct global_conf *g, struct args *a)
 {
 	const char *verb = a->nwords == 1 ? a->words[0] : "";
@@ -696,12 +737,27 @@ static const struct command commands[] = {
 	  "Sends one management console request (version, sysrq X, cad, halt,\n"
 	  "config DEV, proc FILE, ...) and prints the answer.",
 	  opts_none, NAMES_ONE, true, false, cmd_mconsole },
+	{ "ssh", "[--user U] NAME [COMMAND...]",
+	  "Runs ssh to the instance's DHCP address (as root, or --user U), with\n"
+	  "the host keys the instance printed on its console at this boot as the\n"
+	  "only known ones: a machine answering there with another key is\n"
+	  "refused, and ~/.ssh/known_hosts is left alone.  ssh uses your keys\n"
+	  "and agent as usual: give the public one to create --ssh-key.  Options\n"
+	  "go before NAME; words after it are the remote command.",
+	  opts_ssh, NAMES_ONE, true, true, cmd_ssh },
 	{ "destroy", "NAME...",
 	  "Stops the instances, then removes their files and state\n"
 	  "(/var/lib/uml-skas/NAME: the COW disk and the console log).",
 	  opts_none, NAMES_SOME, false, false, cmd_destroy },
 	{ "check", "", "Checks uml-skas.conf and every instance file.",
 	  opts_none, NAMES_NONE, false, true, cmd_check },
+	{ "doctor", "",
+	  "Checks what instances need from the host: the host module (loaded,\n"
+	  "its group, its version), the UML kernel, tmpdir, free disk, the\n"
+	  "bridge, dnsmasq, nftables chains that would drop DHCP, and the\n"
+	  "configuration files.  Prints ok, warn or FAIL per check with a fix\n"
+	  "for each problem.  Exit status 1 when something failed.",
+	  opts_none, NAMES_NONE, false, true, cmd_doctor },
 	{ "network", "up|down|status",
 	  "The host network: bridge and address, nftables table ip uml_skas\n"
 	  "(forwarding, NAT), dnsmasq (DHCP and DNS on the bridge).  down\n"
@@ -803,6 +859,9 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 			break;
 		case OPT_SSH_KEY:
 			a->co.ssh_key = v;
+			break;
+		case OPT_USER:
+			a->user = v;
 			break;
 		}
 	}

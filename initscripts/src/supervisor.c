@@ -590,6 +590,20 @@ void supervise(const struct launch *l)
 		logline(&s, "starting %s on host CPU %s as uid %u: %s", l->ic->name,
 			l->cpus, (unsigned)l->uid, cmdline);
 	}
+	/* Where this boot's console output begins, out of the guest's reach
+	 * (RUN is root's): `umlctl ssh` reads the host keys from there. */
+	{
+		char path[PATH_LEN + 32], text[96];
+		struct stat st;
+
+		if (s.logfd >= 0 && fstat(s.logfd, &st) == 0) {
+			snprintf(path, sizeof(path), "%s/console.start", s.run);
+			snprintf(text, sizeof(text), "%llu %llu %lld\n",
+				 (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino, (long long)st.st_size);
+			write_file(path, text, 0644);
+		}
+	}
 	s.uml = fork();
 	if (s.uml < 0) {
 		ready(&s, "error: fork failed\n");

@@ -143,6 +143,16 @@ bool systemd_unit_enabled(const char *name)
 	return one("is-enabled", name, true) == 0;
 }
 
+/* Whether uml-skas-network.service is enabled: an instance's unit then
+ * brings the network up (Requires=), and boot does too. */
+bool systemd_network_enabled(void)
+{
+	char *argv[] = { "systemctl", "is-enabled", "--quiet",
+			 "uml-skas-network.service", NULL };
+
+	return run_cmd(argv, true) == 0;
+}
+
 /* After destroy: no failed state left behind. */
 void systemd_forget(const char *name)
 {

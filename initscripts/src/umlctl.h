@@ -180,6 +180,12 @@ bool net_taps_left(const char *name);
 int net_write_hosts(const struct global_conf *g);
 const char *net_lease_address(const char *mac, char *out, size_t len);
 
+void instance_mode_note(const struct instance_conf *ic);
+
+/* ssh.c: exec ssh to the instance (returns only on failure). */
+int instance_ssh(const struct global_conf *g, const char *name, const char *user,
+		 char **words, int nwords);
+
 /* hostnet.c */
 int hostnet_up(const struct global_conf *g);
 int hostnet_down(const struct global_conf *g);
@@ -189,6 +195,10 @@ bool hostnet_dnsmasq(struct proc_id *id);
 /* firewall.c */
 int firewall_open(const struct global_conf *g);
 int firewall_close(void);
+int firewall_unopened(const struct global_conf *g, char *out, size_t len);
+
+/* doctor.c */
+int doctor(const struct global_conf *g);
 
 /* systemd.c */
 #define UNIT_LEN (NAME_MAX_LEN + 24)
@@ -197,6 +207,7 @@ bool systemd_inside_unit(void);
 void systemd_unit_name(const char *name, char out[UNIT_LEN]);
 bool systemd_unit_active(const char *name);
 bool systemd_unit_enabled(const char *name);
+bool systemd_network_enabled(void);
 int systemd_enable(const char *name, bool on);
 void systemd_forget(const char *name);
 int systemd_unit_config(const struct instance_conf *ic, char *out, size_t len);

@@ -1,0 +1,246 @@
+/* doctor.c: `umlctl doctor`: checks what instances need from the host and
+ * says, for each problem, the command that fixes it.
+ *
+ * One line per check: "ok", "warn" (instances run, but less well: no
+ * host module means seccomp mode, no dnsmasq means no addresses) or
+ * "FAIL" (instances cannot start as configured), each problem followed
+ * by an indented "fix:" line.  Exit status 1 when something failed, else
+ * 0.  Reads only; changes nothing.  Runs as any user, but an ordinary
+ * user may not see everything (nft needs root): what could not be read
+ * is a warning that says so. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+#define MODULE "uml_skas_host"
+#define LOW_DISK_BYTES (1024ULL * 1024 * 1024)
+
+#ifndef UMLCTL_VERSION
+#define UMLCTL_VERSION "0"
+#endif
+
+struct verdict {
+	int warned, failed;
+};
+
+static void report(struct verdict *v, const char *level, const char *fix,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void report(struct verdict *v, const char *level, const char *fix,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-5s ", level);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (fix)
+		printf("      fix: %s\n", fix);
+	if (!strcmp(level, "warn"))
+		v->warned++;
+	else if (!strcmp(level, "FAIL"))
+		v->failed++;
+}
+
+/* Whether a file named NAME.ko* is somewhere below dir (depth-first). */
+static bool module_file_below(const char *dir, int depth)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (depth > 6)
+		return false;
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		char path[PATH_LEN];
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!strncmp(e->d_name, MODULE ".ko", strlen(MODULE ".ko")))
+			found = true;
+		else if (e->d_type == DT_DIR &&
+			 snprintf_ok(path, sizeof(path), "%s/%s", dir, e->d_name) == 0)
+			found = module_file_below(path, depth + 1);
+	}
+	closedir(d);
+	return found;
+}
+
+static bool dkms_source_installed(void)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir("/usr/src");
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)))
+		found = !strncmp(e->d_name, "uml-skas-host-", 14);
+	closedir(d);
+	return found;
+}
+
+static void check_module(const struct global_conf *g, struct verdict *v)
+{
+	struct utsname u;
+	struct stat st;
+	struct group *gr;
+	char dir[PATH_LEN], fix[PATH_LEN + 128], version[64] = "";
+
+	uname(&u);
+	if (stat("/proc/mm", &st) < 0) {
+		snprintf(dir, sizeof(dir), "/lib/modules/%s", u.release);
+		if (module_file_below(dir, 0))
+			report(v, "warn", "modprobe " MODULE "  (it then loads at every boot)",
+			       "host module: built for %s but not loaded: instances run in seccomp mode",
+			       u.release);
+		else if (dkms_source_installed()) {
+			snprintf(fix, sizeof(fix),
+				 "apt install linux-headers-%s (or dnf install kernel-devel-%s), then dkms autoinstall",
+				 u.release, u.release);
+			report(v, "warn", fix,
+			       "host module: not built for the running kernel %s (no headers when DKMS ran?): instances run in seccomp mode",
+			       u.release);
+		} else {
+			report(v, "warn", "apt install uml-skas-host-dkms (or dnf install uml-skas-host-dkms)",
+			       "host module: not installed: instances run in seccomp mode");
+		}
+		return;
+	}
+	if (read_file("/sys/module/" MODULE "/version", version, sizeof(version)) >= 0)
+		version[strcspn(version, "\n")] = '\0';
+	gr = getgrgid(st.st_gid);
+	if (!gr || strcmp(gr->gr_name, g->group) || (st.st_mode & 0777) != 0660) {
+		snprintf(fix, sizeof(fix),
+			 "modprobe -r " MODULE " && modprobe " MODULE
+			 " (the packages set its group option in /etc/modprobe.d), with no instance running");
+		report(v, "warn", fix,
+		       "host module: /proc/mm is %04o group %s, not 0660 group %s: instances cannot open it and run in seccomp mode",
+		       st.st_mode & 07777, gr ? gr->gr_name : "?", g->group);
+	} else {
+		report(v, "ok", NULL, "host module: loaded%s%s, /proc/mm 0660 group %s: skas3 mode",
+		       version[0] ? ", version " : "", version, g->group);
+	}
+	if (version[0] && strcmp(version, UMLCTL_VERSION))
+		report(v, "warn",
+		       "stop the instances, then: modprobe -r " MODULE " && modprobe " MODULE,
+		       "host module: version %s is loaded, the tools are %s (upgraded while instances ran?)",
+		       version, UMLCTL_VERSION);
+}
+
+static void check_kernel(const struct global_conf *g, struct verdict *v)
+{
+	if (access(g->kernel, X_OK) == 0)
+		report(v, "ok", NULL, "UML kernel: %s", g->kernel);
+	else
+		report(v, "FAIL", "apt install uml-skas-kernel, or set kernel = in uml-skas.conf",
+		       "UML kernel: %s: %s", g->kernel, strerror(errno));
+}
+
+static void check_tmpdir(const struct global_conf *g, struct verdict *v)
+{
+	struct statvfs s;
+
+	if (statvfs(g->tmpdir, &s) < 0)
+		report(v, "FAIL", "set tmpdir = in uml-skas.conf to a tmpfs that exists",
+		       "tmpdir %s: %s", g->tmpdir, strerror(errno));
+	else if (s.f_flag & ST_NOEXEC)
+		report(v, "FAIL", "set tmpdir = in uml-skas.conf to a tmpfs mounted without noexec",
+		       "tmpdir %s is mounted noexec: UML maps its memory from there with PROT_EXEC and stops at once",
+		       g->tmpdir);
+	else
+		report(v, "ok", NULL, "tmpdir %s: exec allowed", g->tmpdir);
+}
+
+static void check_disk(struct verdict *v)
+{
+	char dir[PATH_LEN] = "/var/lib/uml-skas";
+	struct statvfs s;
+	unsigned long long avail;
+
+	if (state_dir(dir, sizeof(dir), NULL) < 0 || statvfs(dir, &s) < 0) {
+		report(v, "warn", NULL, "disk: cannot look at %s: %s", dir, strerror(errno));
+		return;
+	}
+	avail = (unsigned long long)s.f_bavail * s.f_frsize;
+	if (avail < LOW_DISK_BYTES)
+		report(v, "warn", "free space there, or move /var/lib/uml-skas to a larger file system",
+		       "disk: %llu MiB free for %s: copy-on-write files grow as guests write",
+		       avail >> 20, dir);
+	else
+		report(v, "ok", NULL, "disk: %llu MiB free for %s", avail >> 20, dir);
+}
+
+static void check_network(const struct global_conf *g, struct verdict *v)
+{
+	struct proc_id id;
+	char chains[2048];
+	int n;
+
+	/* Under systemd an instance's unit requires the network's unit:
+	 * starting an instance brings the bridge up. */
+	if (!net_bridge_exists(g) && systemd_in_charge()) {
+		report(v, "ok", NULL, "network: not up yet; uml-skas-network.service brings it up with the first instance%s",
+		       systemd_network_enabled() ? ", and at boot" : "");
+		return;
+	}
+	if (!net_bridge_exists(g)) {
+		report(v, "FAIL", systemd_in_charge() ?
+		       "systemctl start uml-skas-network (or: umlctl network up)" :
+		       "umlctl network up",
+		       "network: the bridge %s is missing: instances with an interface cannot start",
+		       g->bridge);
+		return;
+	}
+	report(v, "ok", NULL, "network: bridge %s", g->bridge);
+	if (hostnet_dnsmasq(&id))
+		report(v, "ok", NULL, "network: dnsmasq runs (pid %d): DHCP and DNS", (int)id.pid);
+	else
+		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
+		       "network: dnsmasq is not running: instances get no address");
+	n = firewall_unopened(g, chains, sizeof(chains));
+	if (n < 0)
+		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",
+		       "firewall: cannot read the nftables rules (nft -j list ruleset)");
+	else if (n > 0)
+		report(v, "warn", "umlctl network up (it opens those chains again), or accept udp ports 53 and 67 from the bridge in your firewall",
+		       "firewall: %s drop%s by default with no opening for %s: DHCP and DNS of instances are dropped",
+		       chains, n == 1 ? "s" : "", g->bridge);
+	else
+		report(v, "ok", NULL, "firewall: every nftables input and forward chain with policy drop has the openings for %s (rules that drop or reject are not judged)",
+		       g->bridge);
+}
+
+int doctor(const struct global_conf *g)
+{
+	struct verdict v = { 0 };
+
+	check_module(g, &v);
+	check_kernel(g, &v);
+	check_tmpdir(g, &v);
+	check_disk(&v);
+	check_network(g, &v);
+	fflush(stdout);
+	if (config_check_all(g) >= 0)
+		report(&v, "ok", NULL, "configuration: %s and the instance files", g->file);
+	else
+		report(&v, "FAIL", "edit the files named above (umlctl check shows the same)",
+		       "configuration: errors above");
+	printf("%d failed, %d warnings\n", v.failed, v.warned);
+	return v.failed ? EX_FAIL : EX_OK;
+}
