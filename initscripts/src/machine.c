@@ -16,8 +16,10 @@
  * Registration is a convenience, never a condition.  Without machined
  * (systemd-container not installed) or without a system bus the instance
  * runs unregistered and its console log says why.  The bus calls run in
- * a child of the supervisor with a time limit (MACHINE_CALL_LIMIT), so a
- * slow bus never stalls the console or a stop.  A call cut off by that
+ * a child of the supervisor with a time limit (MACHINE_CALL_LIMIT, three
+ * times as long to register: a call that times out while machined is
+ * being activated at boot is tried again), so a slow bus never stalls the
+ * console or a stop.  A call cut off by that
  * limit may still be carried out: the supervisor unregisters at the end
  * whenever it tried to register, and a registration that finds a machine
  * of our own unit left from before removes it and tries again once.
@@ -37,7 +39,12 @@
 
 #include "umlctl.h"
 
-#define BUS_TIMEOUT_USEC (5ULL * 1000 * 1000)
+#define BUS_TIMEOUT_USEC (15ULL * 1000 * 1000)
+/* Registrations at boot meet machined while D-Bus still activates it,
+ * which under emulation took longer than one call's time (seen in the
+ * e2e VM with two instances starting at once): a timed-out call is
+ * tried again, within the helper's limit. */
+#define REGISTER_TRIES 3
 #define SYSTEM_BUS "unix:path=/run/dbus/system_bus_socket"
 
 static const char machined[] = "org.freedesktop.machine1";
@@ -173,7 +180,12 @@ int machine_register(const struct instance_conf *ic, pid_t leader, char *why,
 
 	if (!bus)
 		return -1;
-	r = call_register(bus, ic, leader, &error);
+	for (int i = 0; i < REGISTER_TRIES; i++) {
+		sd_bus_error_free(&error);
+		r = call_register(bus, ic, leader, &error);
+		if (r != -ETIMEDOUT)
+			break;
+	}
 	if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") &&
 	    ours(bus, ic->name)) {
 		sd_bus_error_free(&error);

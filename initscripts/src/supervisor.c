@@ -468,7 +468,7 @@ static void machine_helper(struct sup *s, bool reg, bool wait)
 			close(s->sfd);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		alarm(reg ? MACHINE_CALL_LIMIT : MACHINE_CALL_LIMIT / 3);
+		alarm(reg ? 3 * MACHINE_CALL_LIMIT + 5 : MACHINE_CALL_LIMIT / 3);
 		r = reg ? machine_register(s->l->ic, self, why, sizeof(why)) :
 			  machine_unregister(s->l->ic->name, why, sizeof(why));
 		if (r < 0 && write(fds[1], why, strlen(why)) < 0)

@@ -217,7 +217,7 @@ bool instance_autostart(const struct instance_conf *ic);
 
 /* machine.c */
 bool machine_registration_wanted(void);
-#define MACHINE_CALL_LIMIT 15   /* seconds for a machined helper */
+#define MACHINE_CALL_LIMIT 15   /* seconds for a machined call (machine.c) */
 int machine_register(const struct instance_conf *ic, pid_t leader, char *why,
 		     size_t len);
 int machine_unregister(const char *name, char *why, size_t len);
