@@ -54,12 +54,12 @@ dkms-tree:
 # without reporting its counts still counts as a failure.
 CHECK_SUITES := lint check-host check-dkms check-uml check-uml-vm
 
-# scripts/check-all runs them (with the builds they need started in the
-# background) and writes each suite's wall and CPU time to
-# build/check/times (CI's time limit is watched there; see
-# scripts/README.md).
+# scripts/check-all runs them in the stages of CHECK_STAGES (below the
+# fragments; with the builds they need started in the background) and
+# writes each suite's wall and CPU time to build/check/times (CI's time
+# limit is watched there; see scripts/README.md).
 check: deps
-	@scripts/check-all $(CHECK_SUITES)
+	@CHECK_SUITES="$(CHECK_SUITES)" scripts/check-all $(CHECK_STAGES)
 	@scripts/check-summary
 
 check-host:
@@ -105,7 +105,7 @@ check-uml: uml uml-rootfs
 # mode, seccomp on the newest (ptrace: natively only); kernels
 # side by side on machines with 4 CPUs or more.  Then "identical results
 # in every run" (which
-# compares with check-uml's runs, so it comes after them in CHECK_SUITES).
+# compares with check-uml's runs, so it comes in a later stage).
 check-uml-vm: uml uml-rootfs image-tiny
 	scripts/check-uml-vm $(KERNELS)
 
@@ -118,8 +118,20 @@ uml-clean:
 
 # --- the other parts of the tree bring their own rules ---
 # Each fragment adds its targets, its help lines (HELP_LINES += "make x
-# what it does", one quoted string each) and its suites (CHECK_SUITES += ...).
+# what it does", one quoted string each) and its suites (CHECK_SUITES += ...,
+# each also placed in CHECK_STAGES below).
 include uml/rootfs/rootfs.mk
 include initscripts/initscripts.mk
 include bench/bench.mk
 include packaging/packaging.mk
+
+# The order of `make check`: stages one after the other, each a list of
+# suites run in order, or lanes ('|') side by side (scripts/check-all).
+# Stage 1 builds the UML kernel in the background while the host module's
+# suites keep the machine busy; stage 2 runs the rest in two lanes: the
+# packages and their end-to-end VM (the least headroom in its time
+# limits, so first: normal priority) beside the guest suite in QEMU, the
+# benchmark smoke runs and the native instance suites.  Every suite of
+# CHECK_SUITES must appear here once.
+CHECK_STAGES := "lint check-host check-dkms check-uml" \
+	"check-packages check-e2e | check-uml-vm check-bench check-rootfs check-initscripts check-bench-compare"
