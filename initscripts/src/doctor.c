@@ -25,9 +25,6 @@
 #define MODULE "uml_skas_host"
 #define LOW_DISK_BYTES (1024ULL * 1024 * 1024)
 
-#ifndef UMLCTL_VERSION
-#define UMLCTL_VERSION "0"
-#endif
 
 struct verdict {
 	int warned, failed;

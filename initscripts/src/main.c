@@ -10,9 +10,6 @@
 
 #include "umlctl.h"
 
-#ifndef UMLCTL_VERSION
-#define UMLCTL_VERSION "0"
-#endif
 
 static const char usage_text[] =
 "usage: umlctl [--root DIR] COMMAND [ARGS]\n"
@@ -291,6 +288,7 @@ static int cmd_unit_config(const struct global_conf *g, struct args *a)
 static int cmd_start(const struct global_conf *g, struct args *a)
 {
 	static struct instance_conf ics[MAX_INSTANCES];
+	static bool was_running[MAX_INSTANCES];
 	int n, bad = 0, rc = EX_OK;
 	int wait = a->wait_ip ? (a->wait_s ? a->wait_s : 60) : 0;
 
@@ -303,6 +301,13 @@ static int cmd_start(const struct global_conf *g, struct args *a)
 		return -n;
 	if (n == 0 && !bad)
 		msg("no instance is marked autostart");
+	/* The mode note below is for the instances this start starts. */
+	for (int i = 0; i < n; i++) {
+		struct inst_info info;
+
+		instance_info(ics[i].name, &info);
+		was_running[i] = info.state == INST_RUNNING;
+	}
 	if (!a->direct && systemd_in_charge()) {
 		rc = systemd_start(ics, n);
 		if (rc == EX_OK && wait && n == 1 && ics[0].nets[0].used) {
@@ -357,6 +362,8 @@ static int cmd_start(const struct global_conf *g, struct args *a)
 	for (int i = 0; i < n; i++) {
 		struct inst_info info;
 
+		if (was_running[i])
+			continue;
 		instance_info(ics[i].name, &info);
 		if (info.state == INST_RUNNING)
 			instance_mode_note(&ics[i]);
@@ -741,7 +748,8 @@ static const struct command commands[] = {
 	  "Runs ssh to the instance's DHCP address (as root, or --user U), with\n"
 	  "the host keys the instance printed on its console at this boot as the\n"
 	  "only known ones: a machine answering there with another key is\n"
-	  "refused, and ~/.ssh/known_hosts is left alone.  ssh uses your keys\n"
+	  "refused, and ~/.ssh/known_hosts is left alone (when the console log\n"
+	  "cannot be read, ssh checks the key there as usual).  ssh uses your keys\n"
 	  "and agent as usual: give the public one to create --ssh-key.  Options\n"
 	  "go before NAME; words after it are the remote command.",
 	  opts_ssh, NAMES_ONE, true, true, cmd_ssh },

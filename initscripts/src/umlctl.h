@@ -26,6 +26,11 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* The build sets it (the Makefile, from kernel-host/VERSION). */
+#ifndef UMLCTL_VERSION
+#define UMLCTL_VERSION "0"
+#endif
+
 #define NAME_MAX_LEN 10   /* TAP name "us-NAME-N" must fit in 15 bytes */
 #define NAME_RULE "1-10 of a-z, 0-9 and '-', starting with a letter, not ending with '-'"
 #define MAX_NETS 4
