@@ -25,6 +25,7 @@ help:
 	@echo "make check-uml   its guest suite natively in seccomp and ptrace mode"
 	@echo "make check-uml-vm  the guest suite in QEMU per host kernel: skas3 (seccomp on 7.x)"
 	@echo "make lint        checkpatch --strict and shellcheck"
+	@echo "make install     DESTDIR=... PREFIX=...: every shipped file in place (what the packages use)"
 	@echo "make clean       remove build outputs (keeps fetched kernels)"
 	@for l in $(HELP_LINES); do echo "$$l"; done
 
@@ -115,6 +116,101 @@ uml-clean:
 		$(BUILD)/uml/tests $(BUILD)/uml/run $(BUILD)/uml/*.stamp \
 		$(BUILD)/uml/linux $(BUILD)/uml/linux-debug $(BUILD)/uml/config \
 		$(BUILD)/uml/test-rootfs.ext4
+
+# --- install: where every shipped file goes ---
+# The one place that knows it: debian/rules (dh_auto_install, into
+# debian/tmp, split by debian/*.install) and rpm/uml-skas.spec (%install)
+# both run `make install`.  The directories are the usual variables; the
+# systemd ones come from systemd's pkg-config file where it has one.
+# INIT_SYSV=no leaves the SysV script out (RPM systems).  Nothing is built
+# here that a build target does not build: the UML kernel and the images
+# are built only if missing (a package build gets them copied in).
+DESTDIR ?=
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR_UML ?= $(PREFIX)/lib/uml-skas
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/uml-skas
+SRCDIR ?= $(PREFIX)/src
+DEBUGDIR ?= $(PREFIX)/lib/debug
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+systemd_var = $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
+UNITDIR ?= $(or $(call systemd_var,systemdsystemunitdir),$(PREFIX)/lib/systemd/system)
+GENERATORDIR ?= $(or $(call systemd_var,systemdsystemgeneratordir),$(PREFIX)/lib/systemd/system-generators)
+MODULESLOADDIR ?= $(or $(call systemd_var,modulesloaddir),$(PREFIX)/lib/modules-load.d)
+INIT_SYSV ?= yes
+# Not $(INSTALL): dh_auto_install sets it to one that warns without -s.
+INSTALL_PROGRAM ?= install -m 0755
+INSTALL_DATA ?= install -m 0644
+
+.PHONY: install install-inputs install-dkms install-kernel install-kernel-debug \
+	install-tools install-images install-doc
+
+install: install-dkms install-kernel install-kernel-debug install-tools \
+	install-images install-doc
+
+# The outputs a package build takes as they are when present.
+install-inputs: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug \
+	$(BUILD)/images/tiny.ext4 $(BUILD)/images/debian.ext4
+$(BUILD)/uml/linux $(BUILD)/uml/linux-debug:
+	uml/build.sh
+$(BUILD)/images/tiny.ext4:
+	uml/rootfs/build-tiny
+$(BUILD)/images/debian.ext4:
+	uml/rootfs/build-debian
+# Compressed in the package, unpacked sparse at installation.
+$(BUILD)/images/debian.ext4.zst: $(BUILD)/images/debian.ext4
+	zstd -q -f -T2 $< -o $@
+
+install-dkms: dkms-tree
+	install -d $(DESTDIR)$(SRCDIR)
+	cp -R $(DKMS_TREE) $(DESTDIR)$(SRCDIR)/
+	install -D -m 0644 dkms/uml-skas-host.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/uml-skas-host.conf
+
+install-kernel: $(BUILD)/uml/linux
+	install -D -m 0755 $< $(DESTDIR)$(LIBDIR_UML)/linux
+
+# The kernel's debug information under its build ID, where gdb looks.
+install-kernel-debug: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug
+	id=$$(readelf -n $(BUILD)/uml/linux | sed -n 's/.*Build ID: //p'); \
+	test -n "$$id" || { echo "install: $(BUILD)/uml/linux has no build ID" >&2; exit 1; }; \
+	d=$(DESTDIR)$(DEBUGDIR)/.build-id/$${id%"$${id#??}"}; \
+	install -d $$d && \
+	objcopy --only-keep-debug --compress-debug-sections=zlib \
+		$(BUILD)/uml/linux-debug $$d/$${id#??}.debug && \
+	chmod 0644 $$d/$${id#??}.debug
+
+install-tools: $(UMLCTL)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR_UML) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/uml-skas/instances \
+		$(DESTDIR)$(LOCALSTATEDIR)/lib/uml-skas \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL_PROGRAM) $(UMLCTL) $(DESTDIR)$(SBINDIR)/umlctl
+	install -m 0755 initscripts/host/host-module-group \
+		initscripts/host/autostart-units $(DESTDIR)$(LIBDIR_UML)/
+	$(INSTALL_DATA) initscripts/systemd/uml-skas-network.service \
+		initscripts/systemd/uml-skas@.service initscripts/systemd/uml-skas.target \
+		$(DESTDIR)$(UNITDIR)/
+	install -m 0755 initscripts/systemd/uml-skas-generator $(DESTDIR)$(GENERATORDIR)/
+	$(INSTALL_DATA) packaging/uml-skas.conf $(DESTDIR)$(SYSCONFDIR)/uml-skas/
+	$(INSTALL_DATA) initscripts/man/uml-skas.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL_DATA) initscripts/man/uml-skas.7 $(DESTDIR)$(MANDIR)/man7/
+	$(INSTALL_DATA) initscripts/man/umlctl.8 $(DESTDIR)$(MANDIR)/man8/
+ifeq ($(INIT_SYSV),yes)
+	install -D -m 0755 initscripts/init.d/uml-skas $(DESTDIR)$(SYSCONFDIR)/init.d/uml-skas
+	install -D -m 0644 initscripts/default/uml-skas $(DESTDIR)$(SYSCONFDIR)/default/uml-skas
+endif
+
+install-images: $(BUILD)/images/tiny.ext4 $(BUILD)/images/debian.ext4.zst
+	install -d $(DESTDIR)$(DATADIR)/uml-skas/images
+	$(INSTALL_DATA) $^ $(DESTDIR)$(DATADIR)/uml-skas/images/
+
+install-doc:
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 # --- the other parts of the tree bring their own rules ---
 # Each fragment adds its targets, its help lines (HELP_LINES += "make x

@@ -3,14 +3,10 @@
 # which sets top and build.
 # shellcheck disable=SC2154
 
-# pkg_prereqs: the UML kernel and the images, built by their top-level
-# targets only when missing (a rebuild of either takes minutes).
+# pkg_prereqs: the UML kernel and the images, built only when missing (a
+# rebuild of either takes minutes; the Makefile's install-inputs).
 pkg_prereqs() {
-	if [ ! -e "$build/uml/linux" ] || [ ! -e "$build/uml/linux-debug" ]; then
-		make -C "$top" --no-print-directory uml
-	fi
-	[ -e "$build/images/tiny.ext4" ] || make -C "$top" --no-print-directory image-tiny
-	[ -e "$build/images/debian.ext4" ] || make -C "$top" --no-print-directory image-debian
+	make -C "$top" --no-print-directory install-inputs
 }
 
 # stage_tree DIR: a copy of the work tree (tracked and new files, never
