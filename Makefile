@@ -119,7 +119,7 @@ uml-clean:
 
 # --- install: where every shipped file goes ---
 # The one place that knows it: debian/rules (dh_auto_install, into
-# debian/tmp, split by debian/*.install) and rpm/uml-skas.spec (%install)
+# debian/tmp, split by debian/*.install) and rpm/uml-skas.spec.in (%install)
 # both run `make install`.  The directories are the usual variables; the
 # systemd ones come from systemd's pkg-config file where it has one.
 # INIT_SYSV=no leaves the SysV script out (RPM systems).  Nothing is built
