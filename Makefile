@@ -140,6 +140,7 @@ systemd_var = $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
 UNITDIR ?= $(or $(call systemd_var,systemdsystemunitdir),$(PREFIX)/lib/systemd/system)
 GENERATORDIR ?= $(or $(call systemd_var,systemdsystemgeneratordir),$(PREFIX)/lib/systemd/system-generators)
 MODULESLOADDIR ?= $(or $(call systemd_var,modulesloaddir),$(PREFIX)/lib/modules-load.d)
+SYSUSERSDIR ?= $(or $(call systemd_var,sysusersdir),$(PREFIX)/lib/sysusers.d)
 INIT_SYSV ?= yes
 # Not $(INSTALL): dh_auto_install sets it to one that warns without -s.
 INSTALL_PROGRAM ?= install -m 0755
@@ -185,7 +186,7 @@ install-kernel-debug: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug
 
 install-tools: $(UMLCTL)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR_UML) \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/uml-skas/instances \
 		$(DESTDIR)$(LOCALSTATEDIR)/lib/uml-skas \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
@@ -196,6 +197,7 @@ install-tools: $(UMLCTL)
 		initscripts/systemd/uml-skas@.service initscripts/systemd/uml-skas.target \
 		$(DESTDIR)$(UNITDIR)/
 	install -m 0755 initscripts/systemd/uml-skas-generator $(DESTDIR)$(GENERATORDIR)/
+	$(INSTALL_DATA) initscripts/systemd/uml-skas.sysusers $(DESTDIR)$(SYSUSERSDIR)/uml-skas.conf
 	$(INSTALL_DATA) packaging/uml-skas.conf $(DESTDIR)$(SYSCONFDIR)/uml-skas/
 	$(INSTALL_DATA) initscripts/man/uml-skas.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL_DATA) initscripts/man/uml-skas.7 $(DESTDIR)$(MANDIR)/man7/
