@@ -6,11 +6,16 @@
 UMLCTL := $(BUILD)/initscripts/umlctl
 UMLCTL_SRC := $(wildcard initscripts/src/*.c)
 UMLCTL_HDR := $(wildcard initscripts/src/*.h)
+# CFLAGS, CPPFLAGS and LDFLAGS are the builder's (dpkg-buildflags in a
+# package build, which also sets WERROR= : -Werror is for development
+# builds); the defaults below are for `make umlctl` in the tree.
 # Paths are bounded by PATH_LEN; where a cut path would matter the code
 # checks with snprintf_ok, so -Wformat-truncation is off.
-UMLCTL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
+CFLAGS ?= -O2 -g
+CPPFLAGS ?= -D_FORTIFY_SOURCE=2
+WERROR ?= -Werror
+UMLCTL_CFLAGS := -std=c11 -Wall -Wextra -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
-	-D_FORTIFY_SOURCE=2 \
 	-DUMLCTL_VERSION='"$(VERSION)"' \
 	$(shell pkg-config --cflags inih json-c libsystemd 2>/dev/null)
 UMLCTL_LIBS := $(shell pkg-config --libs inih json-c libsystemd 2>/dev/null || \
@@ -21,10 +26,10 @@ umlctl: $(UMLCTL)
 
 $(BUILD)/initscripts/obj/%.o: initscripts/src/%.c $(UMLCTL_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(UMLCTL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(UMLCTL_CFLAGS) $(WERROR) -c -o $@ $<
 
 $(UMLCTL): $(UMLCTL_OBJ)
-	$(CC) -o $@ $(UMLCTL_OBJ) $(UMLCTL_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UMLCTL_OBJ) $(UMLCTL_LIBS)
 
 # The suite needs the UML kernel and both images (uml/rootfs/rootfs.mk).
 # A hard limit for the whole suite (it takes about two minutes here).
