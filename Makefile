@@ -227,11 +227,13 @@ include packaging/packaging.mk
 # The order of `make check`: stages one after the other, each a list of
 # suites run in order, or lanes ('|') side by side (scripts/check-all).
 # Stage 1 builds the UML kernel in the background while the host module's
-# suites keep the machine busy; stage 2 runs the rest in two lanes: the
-# packages and their end-to-end VM (the least headroom in its time
-# limits, so first: normal priority) beside the guest suite in QEMU, the
-# benchmark smoke runs and the native instance suites.  Every suite of
+# suites keep the machine busy; stage 2 runs two lanes: the packages and
+# their end-to-end VM beside the guest suite in QEMU, the benchmark smoke
+# runs and the image suite; stage 3 the instance suite alone (one of its
+# checks of umlctl's records failed once on a loaded machine, cause not
+# found yet).  Every suite of
 # CHECK_SUITES must appear here once.  A subset: make check
 # CHECK_STAGES="lint check-uml" (then nothing is checked for absence).
 CHECK_STAGES := "lint check-host check-dkms check-uml" \
-	"check-packages check-e2e | check-uml-vm check-bench check-rootfs check-initscripts check-bench-compare"
+	"check-packages check-e2e | check-uml-vm check-bench check-rootfs check-bench-compare" \
+	"check-initscripts"
