@@ -123,12 +123,16 @@ int instance_cleanup(const char *name, const char *why)
 		proc_id_wait_gone(&info.uml, 5000);
 		what |= 1;
 	}
-	/* and whatever else runs as the instance's user */
+	/* and whatever else runs as the instance's user (the UML itself when
+	 * its record is gone; said, since its supervisor may clean up the rest
+	 * before the checks below get there) */
 	{
 		uid_t id;
 
-		if (instance_id_get(name, &id) == 1)
+		if (instance_id_get(name, &id) == 1 && user_has_processes(id)) {
 			kill_user(id);
+			what |= 16;
+		}
 	}
 	if (net_taps_left(name)) {
 		int nl = lock_network();
@@ -153,8 +157,9 @@ int instance_cleanup(const char *name, const char *why)
 		write_file(path, text, 0644);
 	}
 	if (what)
-		msg("%s: cleaned up after a crash:%s%s%s%s", name,
+		msg("%s: cleaned up after a crash:%s%s%s%s%s", name,
 		    what & 1 ? " killed the UML process left over;" : "",
+		    what & 16 ? " killed the processes of its user id;" : "",
 		    what & 2 ? " removed TAP devices;" : "",
 		    what & 4 ? " removed the mconsole socket;" : "",
 		    what & 8 ? " removed pid files;" : "");

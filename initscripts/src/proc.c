@@ -141,7 +141,7 @@ bool proc_id_wait_gone(const struct proc_id *id, int ms)
 /* Whether a live (not zombie) process has uid as its real, effective,
  * saved or file-system uid (/proc/PID/status, which everyone may read,
  * even of a process that made itself undumpable). */
-static bool user_has_processes(uid_t uid)
+bool user_has_processes(uid_t uid)
 {
 	struct dirent *e;
 	bool found = false;

@@ -141,6 +141,7 @@ int proc_id_write(const char *path, pid_t pid);
 int proc_id_read(const char *path, struct proc_id *id);
 int proc_id_signal(const struct proc_id *id, int sig, bool group);
 bool proc_id_wait_gone(const struct proc_id *id, int ms);
+bool user_has_processes(uid_t uid);
 int kill_user(uid_t uid);
 
 /* lock.c: file descriptors of held locks, -1 on failure */
