@@ -4,16 +4,18 @@
 
 .PHONY: bench bench-quick bench-compare check-bench check-bench-compare
 
-HELP_LINES += "make bench       process modes in QEMU (skas-modes), then uml-skas vs the host and Debian's UML (compare; writes docs/performance.md)"
+HELP_LINES += "make bench       process modes in QEMU (skas-modes), the host cost of a guest system call (host-stops), then uml-skas vs the host and Debian's UML (compare; writes docs/performance.md)"
 HELP_LINES += "make bench-quick the same, --quick (a few minutes; results in build/bench only)"
 HELP_LINES += "make bench-compare  bench/compare alone"
 
 bench: uml uml-rootfs images
 	bench/skas-modes
+	bench/host-stops
 	bench/compare
 
 bench-quick: uml uml-rootfs images
 	bench/skas-modes --quick
+	bench/host-stops --quick
 	bench/compare --quick
 
 bench-compare: uml images

@@ -88,4 +88,47 @@ static inline bool skas_task_has_user_shstk(struct task_struct *t)
 }
 #endif
 
+/* dequeue_signal() lost its task argument (always current) in 6.12. */
+#ifdef SKAS_HAVE_DEQUEUE_SIGNAL_TASK
+#define skas_dequeue_signal(mask, info, type) \
+	dequeue_signal(current, mask, info, type)
+#else
+#define skas_dequeue_signal(mask, info, type) \
+	dequeue_signal(mask, info, type)
+#endif
+
+/* Dumpability moved from the mm to the task's exec_state in 7.x. */
+#ifdef SKAS_HAVE_EXEC_STATE_H
+#include <linux/sched/exec_state.h>
+static inline bool skas_task_dumpable(struct task_struct *t)
+{
+	struct task_exec_state *es;
+	bool dumpable;
+
+	rcu_read_lock();
+	es = rcu_dereference(t->exec_state);
+	dumpable = !es || es->dumpable != TASK_DUMPABLE_OFF;
+	rcu_read_unlock();
+	return dumpable;
+}
+
+/* The task's, not the mm's: a space never makes its runner dumpable. */
+static inline bool skas_mm_dumpable(struct mm_struct *mm)
+{
+	return false;
+}
+#else
+#include <linux/sched/coredump.h>
+static inline bool skas_task_dumpable(struct task_struct *t)
+{
+	return get_dumpable(t->mm) != SUID_DUMP_DISABLE;
+}
+
+/* A space takes its dumpability from its creator's mm at creation. */
+static inline bool skas_mm_dumpable(struct mm_struct *mm)
+{
+	return get_dumpable(mm) != SUID_DUMP_DISABLE;
+}
+#endif
+
 #endif /* _UML_SKAS_COMPAT_H */

@@ -35,9 +35,14 @@ static int __init skas_host_init(void)
 	ret = skas_proc_mm_init();
 	if (ret)
 		goto out_ptrace;
+	ret = skas_carrier_init();
+	if (ret)
+		goto out_proc_mm;
 	pr_info("/proc/mm and skas ptrace requests ready\n");
 	return 0;
 
+out_proc_mm:
+	skas_proc_mm_exit();
 out_ptrace:
 	skas_ptrace_exit();
 out_workers:
@@ -47,6 +52,7 @@ out_workers:
 
 static void __exit skas_host_exit(void)
 {
+	skas_carrier_exit();
 	skas_proc_mm_exit();
 	skas_ptrace_exit();
 	skas_switch_exit();

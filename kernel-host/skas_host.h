@@ -11,6 +11,7 @@
  *   mm_ops.c    the operations a /proc/mm write carries, run by a worker
  *   switch_mm.c PTRACE_SWITCH_MM: moving a tracee into an address space
  *   ptrace.c    the ptrace hook and the other requests
+ *   carrier.c   /dev/uml-skas: carriers for skas4 (experimental)
  */
 #ifndef _UML_SKAS_HOST_H
 #define _UML_SKAS_HOST_H
@@ -120,11 +121,16 @@ long skas_ldt_on_mm(struct mm_struct *mm, int func, void *kbuf,
 
 /* switch_mm.c */
 long skas_switch_mm(struct task_struct *child, unsigned long fd);
+int skas_switch_self(struct mm_struct *mm);
 struct mm_struct *skas_tracee_mm(struct task_struct *child);
 void skas_switch_exit(void);
 
 /* ptrace.c */
 int skas_ptrace_init(void);
 void skas_ptrace_exit(void);
+
+/* carrier.c */
+int skas_carrier_init(void);
+void skas_carrier_exit(void);
 
 #endif /* _UML_SKAS_HOST_H */

@@ -274,6 +274,22 @@ static int skas_check_tracee(struct task_struct *child, struct mm_struct *mm)
 	return 0;
 }
 
+/*
+ * A carrier's own move into @mm (carrier.c), from its task_work on the
+ * way back to user mode: the same checks and steps, with no request to
+ * keep.  Consumes the reference on @mm.
+ */
+int skas_switch_self(struct mm_struct *mm)
+{
+	int ret = skas_check_tracee(current, mm);
+
+	if (ret) {
+		mmput(mm);
+		return ret;
+	}
+	return skas_switch_current(mm) ? 0 : -EINTR;
+}
+
 long skas_switch_mm(struct task_struct *child, unsigned long fd)
 {
 	struct skas_pending_switch *sw, *pending;

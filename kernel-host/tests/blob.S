@@ -110,11 +110,40 @@ blob_touch:
 2:	xorl	%edi, %edi
 	jmp	report
 
+/* getpid() forever: one system call stop after another (the benchmark). */
+	.globl blob_syscall_loop
+blob_syscall_loop:
+	movl	$39, %eax
+	syscall
+	jmp	blob_syscall_loop
+
 /* Runs forever (a tracee that is running, not stopped). */
 	.globl blob_spin
 blob_spin:
 	pause
 	jmp	blob_spin
+
+/* exit(rdi) through int $0x80 (i386 system call 1); report rdi = rax. */
+	.globl blob_int80
+blob_int80:
+	movl	$1, %eax
+	movl	%edi, %ebx
+	int	$0x80
+	movq	%rax, %rdi
+	jmp	report
+
+/* Report rdi = *(u64 *)%fs:0. */
+	.globl blob_fs
+blob_fs:
+	movq	%fs:0, %rdi
+	jmp	report
+
+/* Report rdi = rflags. */
+	.globl blob_flags
+blob_flags:
+	pushfq
+	popq	%rdi
+	jmp	report
 
 /* rdi = status: a real exit(status), for use under PTRACE_CONT. */
 	.globl blob_exit

@@ -23,8 +23,9 @@
 #include "harness.h"
 
 /* Filled by the linker from the TEST() registrations. */
-extern const struct test *const __start_skas_tests[];
-extern const struct test *const __stop_skas_tests[];
+/* Weak: a program of the harness's helpers without tests (the benchmark). */
+extern const struct test *const __start_skas_tests[] __attribute__((weak));
+extern const struct test *const __stop_skas_tests[] __attribute__((weak));
 
 /* Shared with the test child: the first FAIL() reason wins. */
 struct shared {

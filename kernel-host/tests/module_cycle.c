@@ -7,6 +7,8 @@
  *  - then SKAS_CYCLES (default 20) rounds of delete_module + finit_module:
  *    after unload /proc/mm is gone (ENOENT) and the skas ptrace requests
  *    give EIO; after load /proc/mm works again (a tracee runs in a space).
+ *    Every other load passes carrier=1: /dev/uml-skas is there and a
+ *    carrier runs, and only then.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -15,9 +17,11 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "carrier.h"
 #include "harness.h"
 #include "tracee.h"
 
@@ -43,13 +47,13 @@ static int unload(double patience)
 	}
 }
 
-static int load(void)
+static int load(const char *params)
 {
 	int fd = open(ko_path, O_RDONLY | O_CLOEXEC), r, e;
 
 	if (fd < 0)
 		FAIL("open %s: %s", ko_path, errstr(errno));
-	r = syscall(SYS_finit_module, fd, "", 0);
+	r = syscall(SYS_finit_module, fd, params, 0);
 	e = errno;
 	close(fd);
 	return r ? e : 0;
@@ -70,6 +74,23 @@ static void works(int cycle)
 	close(fd);
 }
 
+/* A carrier stops at a guest system call. */
+static void carrier_works(int cycle)
+{
+	struct carrier c;
+	struct skas_run run;
+
+	carrier_start(&c);
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	run_first(&c, &run);
+	CHECK(run.exit.reason == SKAS_EXIT_SYSCALL && run.exit.syscall == 39,
+	      "cycle %d: carrier stop %u", cycle, run.exit.reason);
+	kill(c.pid, SIGKILL);
+	waitpid(c.pid, NULL, 0);
+	close(c.dev);
+	close(c.mm);
+}
+
 TEST(module_busy_while_open, T_DEFAULT)
 {
 	int fd = space_open();
@@ -78,7 +99,7 @@ TEST(module_busy_while_open, T_DEFAULT)
 	errno = 0;
 	r = syscall(SYS_delete_module, MODNAME, O_NONBLOCK);
 	if (r == 0) {
-		int e = load();
+		int e = load("");
 
 		FAIL("the module was unloaded while a /proc/mm fd was open (reloaded: %s)",
 		     errstr(e));
@@ -113,6 +134,7 @@ TEST(module_cycle, 280)
 		CHECK(access("/proc/mm", F_OK) == -1 && errno == ENOENT,
 		      "cycle %ld: /proc/mm after unload: %s", c, errstr(errno));
 		EXPECT_ERRNO(open("/proc/mm", O_WRONLY | O_CLOEXEC), ENOENT);
+		EXPECT_ERRNO(access("/dev/uml-skas", F_OK), ENOENT);
 		for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 			errno = 0;
 			long r = xptrace(reqs[i], pid, 0, data[i]);
@@ -122,7 +144,9 @@ TEST(module_cycle, 280)
 			      reqs[i], r, errstr(errno));
 		}
 
-		e = load();
+		int carriers = c % 2;
+
+		e = load(carriers ? "carrier=1" : "");
 		CHECK(e == 0, "cycle %ld: finit_module(%s): %s", c, ko_path, errstr(e));
 		CHECK(access("/proc/mm", F_OK) == 0, "cycle %ld: no /proc/mm after load: %s", c,
 		      errstr(errno));
@@ -130,6 +154,11 @@ TEST(module_cycle, 280)
 		CHECK(xptrace(PTRACE_SIGPENDING, pid, 0, (unsigned long)&set) == 0,
 		      "cycle %ld: PTRACE_SIGPENDING after load: %s", c, errstr(errno));
 		works((int)c);
+		if (carriers) {
+			carrier_works((int)c);
+		} else {
+			EXPECT_ERRNO(access("/dev/uml-skas", F_OK), ENOENT);
+		}
 	}
 	note("module_cycle: %ld unload/load cycles; delete_module was retried %d times",
 	     cycles, total_retries);

@@ -9,9 +9,8 @@
 #ifndef _UAPI_UML_SKAS_H
 #define _UAPI_UML_SKAS_H
 
-#ifdef __KERNEL__
+#include <linux/ioctl.h>
 #include <linux/types.h>
-#endif
 
 /* Operations written to a /proc/mm file descriptor. */
 #define MM_MMAP			54
@@ -92,5 +91,60 @@ struct ptrace_ldt {
 	void *ptr;
 	unsigned long bytecount;
 };
+
+/*
+ * /dev/uml-skas: carriers, for skas4 mode.  EXPERIMENTAL: the device
+ * exists only when the module is loaded with carrier=1, and this part of
+ * the interface may still change (SKAS_CARRIER_VERSION says which one a
+ * caller speaks).
+ *
+ * One open file per virtual CPU.  A carrier is a process of the opener's
+ * that gives itself up to the module with SKAS_CARRIER_ENTER and never
+ * runs its own code again: from then on it runs guest code in /proc/mm
+ * address spaces, and every system call, fault or signal of that code
+ * stops it in the host kernel.  SKAS_CARRIER_RUN (from any other task
+ * holding the file) loads registers into it, moves it into an address
+ * space, lets it run, and returns when it stops, with the reason.
+ */
+#define SKAS_CARRIER_VERSION	1
+
+/* Registers, in the order and meaning of struct user_regs_struct. */
+struct skas_regs {
+	__u64 r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	__u64 rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss;
+	__u64 fs_base, gs_base, ds, es, fs, gs;
+};
+
+/* Why SKAS_CARRIER_RUN returned (struct skas_exit.reason). */
+#define SKAS_EXIT_SYSCALL	1	/* a system call; nr in .syscall */
+#define SKAS_EXIT_FAULT		2	/* page fault: .addr, .error_code */
+#define SKAS_EXIT_SIGNAL	3	/* another signal: .signo, .code */
+#define SKAS_EXIT_KICK		4	/* SKAS_CARRIER_KICK or a signal to the runner */
+#define SKAS_EXIT_DEAD		5	/* the carrier is gone */
+#define SKAS_EXIT_REFUSED	6	/* could not switch to mm_fd: errno in .code */
+
+struct skas_exit {
+	__u32 reason;
+	__s32 signo;		/* SIGSYS, SIGSEGV, ...; 0 for KICK, DEAD */
+	__s32 code;		/* siginfo si_code */
+	__s32 trap_nr;		/* x86 trap number, -1 if not from a trap */
+	__u64 addr;		/* faulting address (si_addr) */
+	__u64 error_code;	/* x86 error code of the trap */
+	__s64 syscall;		/* system call number (SYSCALL) */
+	__u64 reserved[3];	/* zero */
+};
+
+struct skas_run {
+	__u32 version;		/* in: SKAS_CARRIER_VERSION */
+	__s32 mm_fd;		/* in: /proc/mm file to run in; -1: the same as before */
+	__u64 flags;		/* in: zero */
+	struct skas_regs regs;	/* in: registers to load; out: at the stop */
+	struct skas_exit exit;	/* out */
+};
+
+#define SKAS_CARRIER_IOC	0xE5
+#define SKAS_CARRIER_ENTER	_IO(SKAS_CARRIER_IOC, 1)
+#define SKAS_CARRIER_RUN	_IOWR(SKAS_CARRIER_IOC, 2, struct skas_run)
+#define SKAS_CARRIER_KICK	_IO(SKAS_CARRIER_IOC, 3)
 
 #endif /* _UAPI_UML_SKAS_H */

@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/uml-skas: carriers, the ptrace-free process mode (skas4).
+ * EXPERIMENTAL: registered only with the module parameter carrier=1.
+ *
+ * A carrier is a process that gives itself up with SKAS_CARRIER_ENTER on
+ * a /dev/uml-skas file and from then on runs nothing but guest code, in
+ * /proc/mm address spaces, on behalf of whoever holds that file (the
+ * runner: UML's vCPU thread).  SKAS_CARRIER_RUN hands it registers and an
+ * address space, lets it run, and returns at its next stop.
+ *
+ * How guest events stop the carrier, with no ptrace:
+ *  - System calls: ENTER turns Syscall User Dispatch on for the carrier
+ *    with no exempt range and no selector, so the entry code of every
+ *    system call instruction (syscall, int $0x80, sysenter) skips the call
+ *    and forces a SIGSYS instead.  The guest cannot turn it off: prctl is
+ *    a system call too.
+ *  - Faults and other signals: the kernel forces a signal (SIGSEGV,
+ *    SIGILL, SIGTRAP, ...) as it would for any process.
+ *  - Our probe on the signal_generate tracepoint sees every signal queued
+ *    to a carrier and queues the carrier's task_work.  get_signal() runs
+ *    task works before it dequeues anything, so the work runs in the
+ *    carrier, on its way back to user mode, before any signal is
+ *    delivered.  It takes the signal off the queue, writes the stop for
+ *    the runner and waits there, in the kernel, for the next RUN.
+ *  - SKAS_CARRIER_KICK, or a signal to the runner while it waits, queues
+ *    the same work with TWA_SIGNAL, which stops a carrier spinning in
+ *    user mode.
+ *
+ * Why nothing escapes (see docs/host-support.md):
+ *  - ENTER requires the carrier to have set no_new_privs, a seccomp
+ *    filter (UML's allows only ENTER and exit) and to be non-dumpable; a
+ *    system call that ever got past Syscall User Dispatch meets the filter.
+ *  - The carrier must be a single-threaded process with its own mm, signal
+ *    handlers and file table, holding no file but the /dev/uml-skas one,
+ *    which its first stop closes: a guest never has a host descriptor.
+ *  - Its signal handlers are reset at ENTER: those of the synchronous
+ *    signals point at a non-canonical address, so that the kernel does not
+ *    log every guest fault as an unhandled segfault, and so that a signal
+ *    we ever failed to take off the queue kills the carrier (its delivery
+ *    faults) instead of running code.
+ *  - A signal that is not a stop of ours (SIGKILL, SIGSTOP, a SIGTERM sent
+ *    by the instance's user) is left on the queue: default action.
+ *  - RUN accepts only user code and stack segments, user-changeable flags
+ *    and canonical user addresses, and moves the carrier only into an
+ *    address space whose /proc/mm file the runner holds, with the checks
+ *    of PTRACE_SWITCH_MM (switch_mm.c).
+ *  - The runner must have the carrier's effective uid; the file lives as
+ *    long as the runner holds it, and closing it kills the carrier.
+ *
+ * Lifetime: struct skas_carrier is counted (ref): one for the open file,
+ * one while a carrier is registered (from ENTER until the carrier's exit,
+ * seen by our probe on sched_process_exit, which every exit passes), one
+ * while its task_work is queued.  Registered carriers are in skas_carriers
+ * (RCU readers: the probes, which run with preemption off); the last put
+ * frees the structure after a grace period.  A registered carrier and a
+ * queued work each hold a module reference, so rmmod is refused while
+ * carriers live.
+ *
+ * Locking: skas_carriers_lock (IRQ-safe: the signal probe runs under the
+ * target's siglock with interrupts off) protects the table; c->lock
+ * (IRQ-safe, same reason) protects state, kick and the exit record;
+ * c->wait wakes both sides.  The carrier's registers are only touched by
+ * the carrier itself, in its task_work.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/ptrace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/seccomp.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <linux/tracepoint.h>
+#include <linux/uaccess.h>
+#include <asm/fsgsbase.h>
+#include <asm/segment.h>
+#include <asm/traps.h>
+#include <trace/events/signal.h>
+
+#include "compat.h"
+#include "skas_host.h"
+
+static bool carrier;
+module_param(carrier, bool, 0444);
+MODULE_PARM_DESC(carrier,
+		 "register /dev/uml-skas, the experimental carrier interface for skas4 (default: off)");
+
+enum skas_carrier_state {
+	SKAS_C_NEW,		/* no carrier yet */
+	SKAS_C_STARTING,	/* ENTER done, first stop not reached */
+	SKAS_C_PARKED,		/* stopped, no stop to report */
+	SKAS_C_GO,		/* a runner handed it registers */
+	SKAS_C_RUNNING,		/* running guest code */
+	SKAS_C_STOPPED,		/* stopped, exit record waits for the runner */
+	SKAS_C_DEAD,		/* exited, or never will run again */
+};
+
+struct skas_carrier {
+	struct kref ref;
+	struct rcu_head rcu;
+	struct hlist_node node;		/* in skas_carriers while registered */
+	spinlock_t lock;
+	wait_queue_head_t wait;
+	enum skas_carrier_state state;
+	bool kick;			/* stop at the next chance */
+	bool closing;			/* the file was released */
+	bool runner_busy;		/* a RUN is in progress */
+	bool ran;			/* a RUN gave it an address space */
+	struct task_struct *task;	/* the carrier, held from ENTER */
+	kuid_t euid;			/* the opener's */
+	struct callback_head work;
+	atomic_t work_queued;
+	/* Handed over by RUN, consumed by the carrier (under lock). */
+	struct mm_struct *next_mm;	/* mm_users reference, or NULL */
+	struct skas_regs regs;		/* in: to load; out: at the stop */
+	struct skas_exit exit;
+};
+
+/* Non-canonical: delivery to it faults and kills the carrier. */
+#define SKAS_CARRIER_HANDLER	((__force __sighandler_t)0x8000000000000000UL)
+
+/* The signals the kernel forces for what a guest instruction did. */
+#define SKAS_SYNC_SIGNALS	(sigmask(SIGSEGV) | sigmask(SIGBUS) | \
+				 sigmask(SIGILL) | sigmask(SIGFPE) | \
+				 sigmask(SIGTRAP) | sigmask(SIGSYS))
+
+/* The flags a runner may set (ptrace's rule). */
+#define SKAS_FLAG_MASK	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF | \
+			 X86_EFLAGS_AC)
+
+static DEFINE_SPINLOCK(skas_carriers_lock);
+static DEFINE_HASHTABLE(skas_carriers, 6);
+static atomic_t skas_carriers_live = ATOMIC_INIT(0);
+
+static void skas_carrier_free_rcu(struct rcu_head *rcu)
+{
+	struct skas_carrier *c = container_of(rcu, struct skas_carrier, rcu);
+
+	if (c->task)
+		put_task_struct(c->task);
+	kfree(c);
+}
+
+/* May run in atomic context: whatever might sleep was dropped before. */
+static void skas_carrier_release(struct kref *ref)
+{
+	struct skas_carrier *c = container_of(ref, struct skas_carrier, ref);
+
+	WARN_ON_ONCE(c->next_mm);
+	call_rcu(&c->rcu, skas_carrier_free_rcu);
+}
+
+static void skas_carrier_put(struct skas_carrier *c)
+{
+	kref_put(&c->ref, skas_carrier_release);
+}
+
+/* Under rcu_read_lock() (or preemption off). */
+static struct skas_carrier *skas_carrier_find(struct task_struct *t)
+{
+	struct skas_carrier *c;
+
+	hash_for_each_possible_rcu(skas_carriers, c, node, (unsigned long)t)
+		if (c->task == t)
+			return c;
+	return NULL;
+}
+
+static void skas_carrier_work(struct callback_head *work);
+
+/*
+ * Queues the carrier's task_work unless it is queued already.  Any
+ * context; fails quietly for an exiting carrier (its exit is seen anyway).
+ */
+static void skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mode mode)
+{
+	if (atomic_xchg(&c->work_queued, 1))
+		return;
+	if (!kref_get_unless_zero(&c->ref)) {
+		atomic_set(&c->work_queued, 0);
+		return;
+	}
+	__module_get(THIS_MODULE);
+	if (task_work_add(c->task, &c->work, mode)) {
+		atomic_set(&c->work_queued, 0);
+		module_put(THIS_MODULE);
+		skas_carrier_put(c);
+	}
+}
+
+/* signal_generate: every signal queued to any task passes here. */
+static void skas_probe_signal(void *data, int sig, struct kernel_siginfo *info,
+			      struct task_struct *task, int group, int result)
+{
+	struct skas_carrier *c;
+
+	if (likely(!atomic_read(&skas_carriers_live)))
+		return;
+	if (result != TRACE_SIGNAL_DELIVERED &&
+	    result != TRACE_SIGNAL_ALREADY_PENDING &&
+	    result != TRACE_SIGNAL_LOSE_INFO)
+		return;
+	rcu_read_lock();
+	c = skas_carrier_find(task);
+	/*
+	 * TWA_RESUME, not TWA_NONE: a signal that does not wake the task
+	 * (it is stopped, the signal already pending) would leave the work
+	 * queued with nothing to run it, and every later queueing (KICK)
+	 * would be taken for done.  Setting TIF_NOTIFY_RESUME is safe
+	 * under the siglock.
+	 */
+	if (c)
+		skas_carrier_queue(c, TWA_RESUME);
+	rcu_read_unlock();
+}
+
+/* sched_process_exit: every task passes here on its way out. */
+static void skas_carrier_exited(struct task_struct *p)
+{
+	struct skas_carrier *c;
+	unsigned long flags;
+
+	if (likely(!atomic_read(&skas_carriers_live)))
+		return;
+	spin_lock_irqsave(&skas_carriers_lock, flags);
+	c = skas_carrier_find(p);
+	if (c) {
+		hash_del_rcu(&c->node);
+		atomic_dec(&skas_carriers_live);
+	}
+	spin_unlock_irqrestore(&skas_carriers_lock, flags);
+	if (!c)
+		return;
+
+	spin_lock_irqsave(&c->lock, flags);
+	c->state = SKAS_C_DEAD;
+	spin_unlock_irqrestore(&c->lock, flags);
+	wake_up_all(&c->wait);
+	skas_carrier_put(c);
+	/* Module exit unregisters this probe and waits for it to return. */
+	module_put(THIS_MODULE);
+}
+
+#ifdef SKAS_HAVE_EXIT_GROUP_DEAD
+static void skas_probe_exit(void *data, struct task_struct *p, bool group_dead)
+{
+	skas_carrier_exited(p);
+}
+#else
+static void skas_probe_exit(void *data, struct task_struct *p)
+{
+	skas_carrier_exited(p);
+}
+#endif
+
+/* ---- in the carrier ------------------------------------------------- */
+
+static void skas_regs_save(struct skas_regs *r, const struct pt_regs *regs)
+{
+	memset(r, 0, sizeof(*r));
+	r->r15 = regs->r15;
+	r->r14 = regs->r14;
+	r->r13 = regs->r13;
+	r->r12 = regs->r12;
+	r->rbp = regs->bp;
+	r->rbx = regs->bx;
+	r->r11 = regs->r11;
+	r->r10 = regs->r10;
+	r->r9 = regs->r9;
+	r->r8 = regs->r8;
+	r->rax = regs->ax;
+	r->rcx = regs->cx;
+	r->rdx = regs->dx;
+	r->rsi = regs->si;
+	r->rdi = regs->di;
+	r->orig_rax = regs->orig_ax;
+	r->rip = regs->ip;
+	r->cs = regs->cs;
+	r->eflags = regs->flags;
+	r->rsp = regs->sp;
+	r->ss = regs->ss;
+	preempt_disable();
+	r->fs_base = x86_fsbase_read_cpu();
+	preempt_enable();
+}
+
+/* Checked by RUN before the carrier sees them (skas_regs_check()). */
+static void skas_regs_load(struct pt_regs *regs, const struct skas_regs *r)
+{
+	regs->r15 = r->r15;
+	regs->r14 = r->r14;
+	regs->r13 = r->r13;
+	regs->r12 = r->r12;
+	regs->bp = r->rbp;
+	regs->bx = r->rbx;
+	regs->r11 = r->r11;
+	regs->r10 = r->r10;
+	regs->r9 = r->r9;
+	regs->r8 = r->r8;
+	regs->ax = r->rax;
+	regs->cx = r->rcx;
+	regs->dx = r->rdx;
+	regs->si = r->rsi;
+	regs->di = r->rdi;
+	/* Not in a system call: no restart logic on the way out. */
+	regs->orig_ax = -1;
+	regs->ip = r->rip;
+	regs->cs = r->cs;
+	regs->flags = (regs->flags & ~SKAS_FLAG_MASK) | (r->eflags & SKAS_FLAG_MASK);
+	regs->sp = r->rsp;
+	regs->ss = __USER_DS;
+	/* As arch_prctl(ARCH_SET_FS) does for the current task. */
+	preempt_disable();
+	loadsegment(fs, 0);
+	x86_fsbase_write_cpu(r->fs_base);
+	current->thread.fsindex = 0;
+	current->thread.fsbase = r->fs_base;
+	preempt_enable();
+}
+
+/*
+ * What stopped the carrier, taken off its signal queue.  Returns false
+ * when there is nothing of ours to report (a signal for its default
+ * action, a stale work).
+ */
+static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
+{
+	struct task_struct *tsk = current;
+	kernel_siginfo_t info;
+	enum pid_type type;
+	sigset_t mask;
+	bool more;
+	int sig;
+
+	memset(e, 0, sizeof(*e));
+	e->trap_nr = -1;
+	if (fatal_signal_pending(tsk))
+		return false;
+
+	siginitsetinv(&mask, SKAS_SYNC_SIGNALS);
+	spin_lock_irq(&tsk->sighand->siglock);
+	sig = skas_dequeue_signal(&mask, &info, &type);
+	more = (tsk->pending.signal.sig[0] |
+		tsk->signal->shared_pending.signal.sig[0]) & SKAS_SYNC_SIGNALS;
+	spin_unlock_irq(&tsk->sighand->siglock);
+	/* One stop at a time; the next one before the guest runs again. */
+	if (more)
+		skas_carrier_queue(c, TWA_RESUME);
+
+	if (sig) {
+		e->signo = sig;
+		e->code = info.si_code;
+		if (sig == SIGSYS && info.si_code == SYS_USER_DISPATCH) {
+			e->reason = SKAS_EXIT_SYSCALL;
+			e->syscall = info.si_syscall;
+			return true;
+		}
+		e->reason = SKAS_EXIT_SIGNAL;
+		/* Raised by the kernel for an instruction: trap details. */
+		if (info.si_code > 0 && sig != SIGSYS) {
+			e->trap_nr = tsk->thread.trap_nr;
+			e->error_code = tsk->thread.error_code;
+			e->addr = (unsigned long)info.si_addr;
+			if ((sig == SIGSEGV || sig == SIGBUS) &&
+			    e->trap_nr == X86_TRAP_PF)
+				e->reason = SKAS_EXIT_FAULT;
+		}
+		return true;
+	}
+
+	spin_lock_irq(&c->lock);
+	if (c->kick) {
+		c->kick = false;
+		e->reason = SKAS_EXIT_KICK;
+	}
+	spin_unlock_irq(&c->lock);
+	return e->reason != 0;
+}
+
+/* Applies a RUN: address space, then registers.  In the carrier. */
+static int skas_carrier_load(struct skas_carrier *c)
+{
+	struct mm_struct *mm;
+	struct skas_regs regs;
+	int ret = 0;
+
+	spin_lock_irq(&c->lock);
+	mm = c->next_mm;
+	c->next_mm = NULL;
+	regs = c->regs;
+	spin_unlock_irq(&c->lock);
+
+	if (mm) {
+		ret = skas_switch_self(mm);
+		if (ret)
+			return ret;
+	}
+	skas_regs_load(current_pt_regs(), &regs);
+	return 0;
+}
+
+static void skas_carrier_work(struct callback_head *work)
+{
+	struct skas_carrier *c = container_of(work, struct skas_carrier, work);
+	struct skas_regs regs;
+	struct skas_exit e;
+	int ret;
+
+	atomic_set(&c->work_queued, 0);
+	if (current->flags & PF_EXITING)
+		goto out;
+	if (READ_ONCE(c->closing)) {
+		send_sig(SIGKILL, current, 1);
+		goto out;
+	}
+
+	spin_lock_irq(&c->lock);
+	if (c->state == SKAS_C_STARTING) {
+		/* The first stop: nothing to report. */
+		c->state = SKAS_C_PARKED;
+		spin_unlock_irq(&c->lock);
+		wake_up_all(&c->wait);
+	} else {
+		spin_unlock_irq(&c->lock);
+		if (!skas_carrier_take_stop(c, &e))
+			goto out;
+		skas_regs_save(&regs, current_pt_regs());
+		spin_lock_irq(&c->lock);
+		if (c->state != SKAS_C_RUNNING) {
+			spin_unlock_irq(&c->lock);
+			goto out;
+		}
+		c->regs = regs;
+		c->exit = e;
+		c->state = SKAS_C_STOPPED;
+		spin_unlock_irq(&c->lock);
+		wake_up_all(&c->wait);
+	}
+
+	for (;;) {
+		/*
+		 * Parked: killable, freezable (suspend and the cgroup freezer
+		 * must not wait for a runner), and no load.
+		 */
+		if (wait_event_state(c->wait, READ_ONCE(c->state) == SKAS_C_GO ||
+				     READ_ONCE(c->closing),
+				     (TASK_KILLABLE | TASK_NOLOAD | TASK_FREEZABLE)))
+			break;	/* fatal signal: get_signal() ends us */
+		if (READ_ONCE(c->closing)) {
+			send_sig(SIGKILL, current, 1);
+			break;
+		}
+		ret = skas_carrier_load(c);
+		spin_lock_irq(&c->lock);
+		if (ret) {
+			/* Could not run there: a stop that says why. */
+			memset(&c->exit, 0, sizeof(c->exit));
+			c->exit.reason = SKAS_EXIT_REFUSED;
+			c->exit.trap_nr = -1;
+			c->exit.code = -ret;
+			c->state = SKAS_C_STOPPED;
+			spin_unlock_irq(&c->lock);
+			wake_up_all(&c->wait);
+			continue;
+		}
+		c->state = SKAS_C_RUNNING;
+		c->ran = true;
+		if (c->kick)
+			skas_carrier_queue(c, TWA_RESUME);
+		spin_unlock_irq(&c->lock);
+		break;
+	}
+out:
+	skas_carrier_put(c);
+	/* Our code runs on for a few instructions: see skas_carrier_exit(). */
+	module_put(THIS_MODULE);
+}
+
+/* ---- the runner's side ---------------------------------------------- */
+
+static int skas_regs_check(const struct skas_regs *r)
+{
+	if (r->rip >= TASK_SIZE_MAX || r->fs_base >= TASK_SIZE_MAX)
+		return -EINVAL;
+	if (r->cs != __USER_CS && r->cs != __USER32_CS)
+		return -EINVAL;
+	if (r->ss != __USER_DS)
+		return -EINVAL;
+	/* Not carried yet: the user GS base and the segment selectors. */
+	if (r->gs_base || r->ds || r->es || r->fs || r->gs)
+		return -EINVAL;
+	return 0;
+}
+
+/* Stops a running carrier at its next return to user mode. */
+static void skas_carrier_kick(struct skas_carrier *c)
+{
+	spin_lock_irq(&c->lock);
+	if (c->state == SKAS_C_GO || c->state == SKAS_C_RUNNING) {
+		c->kick = true;
+		if (c->state == SKAS_C_RUNNING)
+			skas_carrier_queue(c, TWA_SIGNAL);
+	}
+	spin_unlock_irq(&c->lock);
+}
+
+static bool skas_carrier_idle(struct skas_carrier *c)
+{
+	enum skas_carrier_state s = READ_ONCE(c->state);
+
+	return s == SKAS_C_PARKED || s == SKAS_C_STOPPED || s == SKAS_C_DEAD;
+}
+
+static bool skas_carrier_done(struct skas_carrier *c)
+{
+	enum skas_carrier_state s = READ_ONCE(c->state);
+
+	return s == SKAS_C_STOPPED || s == SKAS_C_DEAD;
+}
+
+static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg)
+{
+	struct mm_struct *mm = NULL, *unused = NULL;
+	struct skas_run run;
+	long ret;
+
+	if (copy_from_user(&run, arg, sizeof(run)))
+		return -EFAULT;
+	if (run.version != SKAS_CARRIER_VERSION || run.flags)
+		return -EINVAL;
+	ret = skas_regs_check(&run.regs);
+	if (ret)
+		return ret;
+	if (run.mm_fd != -1) {
+		mm = skas_get_fd_mm(run.mm_fd);
+		if (IS_ERR(mm))
+			return PTR_ERR(mm);
+		/* Where dumpability is the mm's (6.x), the space's must be off. */
+		if (skas_mm_dumpable(mm)) {
+			mmput(mm);
+			return -EPERM;
+		}
+	}
+
+	spin_lock_irq(&c->lock);
+	if (c->runner_busy)
+		ret = -EBUSY;
+	else if (c->state == SKAS_C_NEW)
+		ret = -ESRCH;
+	else if (!mm && !c->ran)
+		ret = -EINVAL;	/* never in the carrier's own mm */
+	else
+		c->runner_busy = true;
+	spin_unlock_irq(&c->lock);
+	if (ret)
+		goto out_mm;
+
+	/* The carrier's first stop may still be on its way. */
+	ret = wait_event_interruptible(c->wait, skas_carrier_idle(c));
+	if (ret)
+		goto out_busy;
+
+	spin_lock_irq(&c->lock);
+	if (c->state != SKAS_C_DEAD) {
+		c->next_mm = mm;
+		mm = NULL;
+		c->regs = run.regs;
+		c->state = SKAS_C_GO;
+	}
+	spin_unlock_irq(&c->lock);
+	wake_up_all(&c->wait);
+
+	if (wait_event_interruptible(c->wait, skas_carrier_done(c))) {
+		/* A signal for the runner: stop the carrier, then report. */
+		skas_carrier_kick(c);
+		if (wait_event_killable(c->wait, skas_carrier_done(c))) {
+			ret = -EINTR;
+			goto out_busy;
+		}
+	}
+
+	spin_lock_irq(&c->lock);
+	if (c->state == SKAS_C_DEAD) {
+		memset(&run.exit, 0, sizeof(run.exit));
+		run.exit.reason = SKAS_EXIT_DEAD;
+		run.exit.trap_nr = -1;
+		/* Not consumed: the carrier died before it took it. */
+		unused = c->next_mm;
+		c->next_mm = NULL;
+	} else {
+		run.regs = c->regs;
+		run.exit = c->exit;
+		c->state = SKAS_C_PARKED;
+	}
+	spin_unlock_irq(&c->lock);
+	ret = copy_to_user(arg, &run, sizeof(run)) ? -EFAULT : 0;
+out_busy:
+	spin_lock_irq(&c->lock);
+	c->runner_busy = false;
+	spin_unlock_irq(&c->lock);
+out_mm:
+	if (mm)
+		mmput(mm);
+	if (unused)
+		mmput(unused);
+	return ret;
+}
+
+/* ---- becoming a carrier --------------------------------------------- */
+
+static int skas_other_fd(const void *handle, struct file *file, unsigned int fd)
+{
+	return fd != (unsigned long)handle;
+}
+
+/* What ENTER asks of the caller (see the top of this file). */
+static int skas_carrier_check_self(struct skas_carrier *c, unsigned int fd)
+{
+	struct task_struct *tsk = current;
+
+	if (!uid_eq(current_euid(), c->euid))
+		return -EPERM;
+	if (!thread_group_empty(tsk) || tsk->vfork_done || !tsk->mm ||
+	    skas_mm_multiprocess(tsk->mm) ||
+	    refcount_read(&tsk->sighand->count) != 1 ||
+	    atomic_read(&tsk->files->count) != 1)
+		return -EINVAL;
+	if (iterate_fd(tsk->files, 0, skas_other_fd, (void *)(unsigned long)fd))
+		return -EBADFD;
+	if (!task_no_new_privs(tsk) || tsk->seccomp.mode != SECCOMP_MODE_FILTER ||
+	    skas_task_dumpable(tsk) || tsk->ptrace)
+		return -EPERM;
+	/* I/O port access (ioperm, iopl) would be the guest's; so would a ring. */
+	if (test_tsk_thread_flag(tsk, TIF_IO_BITMAP) || skas_task_has_user_shstk(tsk))
+		return -EPERM;
+	if (tsk->io_uring)
+		return -EBUSY;
+	if (skas_futex_pi_held(tsk))
+		return -EBUSY;
+	return 0;
+}
+
+/* Handlers as described at the top; nothing blocked, no alternate stack. */
+static void skas_carrier_reset_signals(struct task_struct *tsk)
+{
+	struct k_sigaction *ka;
+	int sig;
+
+	spin_lock_irq(&tsk->sighand->siglock);
+	for (sig = 1; sig <= _NSIG; sig++) {
+		ka = &tsk->sighand->action[sig - 1];
+		memset(ka, 0, sizeof(*ka));
+		if (sig <= BITS_PER_LONG && (sigmask(sig) & SKAS_SYNC_SIGNALS))
+			ka->sa.sa_handler = SKAS_CARRIER_HANDLER;
+		else
+			ka->sa.sa_handler = SIG_DFL;
+	}
+	sigemptyset(&tsk->blocked);
+	recalc_sigpending();
+	spin_unlock_irq(&tsk->sighand->siglock);
+	sas_ss_reset(tsk);
+}
+
+static long skas_carrier_enter(struct skas_carrier *c, struct file *file,
+			       unsigned long fd)
+{
+	struct task_struct *tsk = current;
+	unsigned long flags;
+	struct file *f;
+	bool taken;
+	int ret;
+
+	if (fd > INT_MAX)
+		return -EBADF;
+	f = fget(fd);
+	if (!f)
+		return -EBADF;
+	fput(f);
+	if (f != file)
+		return -EBADF;
+	ret = skas_carrier_check_self(c, fd);
+	if (ret)
+		return ret;
+
+	spin_lock_irqsave(&skas_carriers_lock, flags);
+	taken = skas_carrier_find(tsk);
+	spin_unlock_irqrestore(&skas_carriers_lock, flags);
+	if (taken)
+		return -EBUSY;
+
+	spin_lock_irq(&c->lock);
+	if (c->state != SKAS_C_NEW || c->closing) {
+		spin_unlock_irq(&c->lock);
+		return -EBUSY;
+	}
+	c->state = SKAS_C_STARTING;
+	c->task = get_task_struct(tsk);
+	spin_unlock_irq(&c->lock);
+
+	skas_carrier_reset_signals(tsk);
+	/* Every system call dispatched: no exempt range, no selector. */
+	tsk->syscall_dispatch.selector = NULL;
+	tsk->syscall_dispatch.offset = 0;
+	tsk->syscall_dispatch.len = 0;
+	tsk->syscall_dispatch.on_dispatch = false;
+	set_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
+
+	kref_get(&c->ref);
+	__module_get(THIS_MODULE);
+	spin_lock_irqsave(&skas_carriers_lock, flags);
+	hash_add_rcu(skas_carriers, &c->node, (unsigned long)tsk);
+	atomic_inc(&skas_carriers_live);
+	spin_unlock_irqrestore(&skas_carriers_lock, flags);
+
+	/*
+	 * The guest must never hold a host descriptor: drop ours now.  The
+	 * file stays valid until this call returns (this fd was borrowed,
+	 * and the last fput() of a user task is deferred to its task works),
+	 * but if nobody else holds it its release, which would stop us, runs
+	 * among our task works, perhaps after our first stop has parked for
+	 * good: so then we are closing already.
+	 */
+	close_fd(fd);
+	if (!file_count(file)) {
+		spin_lock_irq(&c->lock);
+		c->closing = true;
+		spin_unlock_irq(&c->lock);
+	}
+	/* The first stop, on the way out of this call. */
+	skas_carrier_queue(c, TWA_RESUME);
+	return 0;
+}
+
+/* ---- the file ------------------------------------------------------- */
+
+static int skas_carrier_open(struct inode *inode, struct file *file)
+{
+	struct skas_carrier *c;
+
+	if (!skas_space_may_open())
+		return -EACCES;
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return -ENOMEM;
+	kref_init(&c->ref);
+	spin_lock_init(&c->lock);
+	init_waitqueue_head(&c->wait);
+	c->state = SKAS_C_NEW;
+	c->euid = current_euid();
+	init_task_work(&c->work, skas_carrier_work);
+	file->private_data = c;
+	return 0;
+}
+
+static int skas_carrier_file_release(struct inode *inode, struct file *file)
+{
+	struct skas_carrier *c = file->private_data;
+	struct task_struct *tsk = NULL;
+	struct mm_struct *mm;
+
+	spin_lock_irq(&c->lock);
+	c->closing = true;
+	if (c->state != SKAS_C_NEW && c->state != SKAS_C_DEAD)
+		tsk = c->task;
+	mm = c->next_mm;
+	c->next_mm = NULL;
+	spin_unlock_irq(&c->lock);
+	if (mm)
+		mmput(mm);
+	/* Nobody can run it any more. */
+	if (tsk)
+		send_sig(SIGKILL, tsk, 1);
+	wake_up_all(&c->wait);
+	skas_carrier_put(c);
+	return 0;
+}
+
+static long skas_carrier_ioctl(struct file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	struct skas_carrier *c = file->private_data;
+
+	switch (cmd) {
+	case SKAS_CARRIER_ENTER:
+		return skas_carrier_enter(c, file, arg);
+	case SKAS_CARRIER_RUN:
+		if (!uid_eq(current_euid(), c->euid))
+			return -EPERM;
+		return skas_carrier_run(c, (struct skas_run __user *)arg);
+	case SKAS_CARRIER_KICK:
+		if (!uid_eq(current_euid(), c->euid))
+			return -EPERM;
+		skas_carrier_kick(c);
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations skas_carrier_fops = {
+	.owner = THIS_MODULE,
+	.open = skas_carrier_open,
+	.release = skas_carrier_file_release,
+	.unlocked_ioctl = skas_carrier_ioctl,
+	.llseek = noop_llseek,
+};
+
+/*
+ * 0666: open() applies /proc/mm's rule (space.c) itself, so the node
+ * needs no group of its own.
+ */
+static struct miscdevice skas_carrier_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "uml-skas",
+	.fops = &skas_carrier_fops,
+	.mode = 0666,
+};
+
+static struct tracepoint *skas_tp_signal, *skas_tp_exit;
+static bool skas_carrier_registered;
+
+static void skas_find_tracepoint(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "signal_generate"))
+		skas_tp_signal = tp;
+	else if (!strcmp(tp->name, "sched_process_exit"))
+		skas_tp_exit = tp;
+}
+
+int skas_carrier_init(void)
+{
+	int ret;
+
+	if (!carrier)
+		return 0;
+	for_each_kernel_tracepoint(skas_find_tracepoint, NULL);
+	if (!skas_tp_signal || !skas_tp_exit) {
+		pr_err("carrier: tracepoints signal_generate and sched_process_exit not found\n");
+		return -ENOENT;
+	}
+	ret = tracepoint_probe_register(skas_tp_exit, skas_probe_exit, NULL);
+	if (ret)
+		return ret;
+	ret = tracepoint_probe_register(skas_tp_signal, skas_probe_signal, NULL);
+	if (ret)
+		goto out_exit;
+	ret = misc_register(&skas_carrier_dev);
+	if (ret)
+		goto out_signal;
+	skas_carrier_registered = true;
+	pr_info("carrier: /dev/uml-skas ready (experimental)\n");
+	return 0;
+
+out_signal:
+	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
+out_exit:
+	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);
+	tracepoint_synchronize_unregister();
+	return ret;
+}
+
+/*
+ * Only when no file is open and no carrier lives (each holds a module
+ * reference): what remains are probes in flight, RCU frees and the return
+ * path of the last task_work (skas_switch_exit() waits for that).
+ */
+void skas_carrier_exit(void)
+{
+	if (!skas_carrier_registered)
+		return;
+	misc_deregister(&skas_carrier_dev);
+	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
+	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);
+	tracepoint_synchronize_unregister();
+	rcu_barrier();
+}

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/uml-skas carriers (skas4, experimental; the suite loads the module
+ * with carrier=1): guest code runs in a /proc/mm space on a carrier
+ * process, and every system call, fault and signal of it comes back to
+ * the runner as a stop, without ptrace.  The blob's "report" is a real
+ * exit system call: a call that ever ran on the host would end the
+ * carrier (its seccomp filter kills it, or the exit itself), and the test
+ * would see SKAS_EXIT_DEAD instead of the stop.
+ *
+ * Attacks: ENTER without each of its conditions, open without the group,
+ * RUN and KICK by another user, registers a user program must not load,
+ * signals from outside, closing and killing either side, rmmod.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "carrier.h"
+#include "harness.h"
+#include "tracee.h"
+
+/* The errno a carrier child's ENTER failed with. */
+static int spawn_fails(int dev, unsigned int skip)
+{
+	pid_t pid = carrier_spawn(dev, skip);
+	int st;
+
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st), "the child did not exit: %s",
+	      WIFSIGNALED(st) ? signame(WTERMSIG(st)) : "stopped");
+	return WEXITSTATUS(st);
+}
+
+static const char *reason_str(unsigned int r)
+{
+	static const char *const names[] = { "0", "SYSCALL", "FAULT", "SIGNAL",
+					     "KICK", "DEAD", "REFUSED" };
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+static void expect_stop(const struct skas_run *run, unsigned int reason)
+{
+	CHECK(run->exit.reason == reason,
+	      "stop: %s (signal %d code %d trap %d addr %#llx syscall %lld rip %#llx), expected %s",
+	      reason_str(run->exit.reason), run->exit.signo, run->exit.code,
+	      run->exit.trap_nr, (unsigned long long)run->exit.addr,
+	      (long long)run->exit.syscall, (unsigned long long)run->regs.rip,
+	      reason_str(reason));
+}
+
+/* Runs a blob routine from a fresh register set; returns after its stop. */
+static void call(struct carrier *c, struct skas_run *run, int first,
+		 unsigned long rip, unsigned long a0, unsigned long a1)
+{
+	regs_init(&run->regs, rip, a0, a1, 0);
+	if (first)
+		run_first(c, run);
+	else if (run_raw(c, run, -1) < 0)
+		FAIL("RUN: %s", errstr(errno));
+}
+
+/* The routine reported (exit system call, stopped, not run): its rdi. */
+static unsigned long reported(const struct skas_run *run)
+{
+	expect_stop(run, SKAS_EXIT_SYSCALL);
+	CHECK(run->exit.syscall == 60, "system call %lld, expected exit (60)",
+	      (long long)run->exit.syscall);
+	CHECK(run->regs.rip == BLOB(blob_report_syscall) + 2, "rip %#llx (%s)",
+	      (unsigned long long)run->regs.rip, blob_sym(run->regs.rip));
+	return run->regs.rdi;
+}
+
+static void carrier_end(struct carrier *c)
+{
+	int st;
+
+	SYSCHK(kill(c->pid, SIGKILL));
+	SYSCHK(waitpid(c->pid, &st, 0));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "carrier status %#x", st);
+	close(c->dev);
+	close(c->mm);
+}
+
+TEST(carrier_syscall_stops, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	CHECK(run.exit.signo == SIGSYS, "signal %d", run.exit.signo);
+	CHECK(run.exit.syscall == 39, "syscall %lld", (long long)run.exit.syscall);
+	CHECK(run.regs.rax == 39 && run.regs.orig_rax == 39, "rax %#llx orig_rax %#llx",
+	      (unsigned long long)run.regs.rax, (unsigned long long)run.regs.orig_rax);
+	CHECK(run.regs.rdi == 0x1111 && run.regs.rsi == 0x2222 && run.regs.rdx == 0x3333 &&
+	      run.regs.r10 == 0x4444 && run.regs.r8 == 0x5555 && run.regs.r9 == 0x6666,
+	      "argument registers %llx %llx %llx %llx %llx %llx",
+	      (unsigned long long)run.regs.rdi, (unsigned long long)run.regs.rsi,
+	      (unsigned long long)run.regs.rdx, (unsigned long long)run.regs.r10,
+	      (unsigned long long)run.regs.r8, (unsigned long long)run.regs.r9);
+	CHECK(run.regs.rip == BLOB(blob_getpid_syscall) + 2, "rip %#llx",
+	      (unsigned long long)run.regs.rip);
+	CHECK(run.regs.cs == USER_CS && run.regs.ss == USER_DS, "cs %#llx ss %#llx",
+	      (unsigned long long)run.regs.cs, (unsigned long long)run.regs.ss);
+
+	/* The runner's answer is the call's result. */
+	run.regs.rax = 777;
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(reported(&run) == 777, "the routine saw %llu", (unsigned long long)run.regs.rdi);
+	CHECK(kill(c.pid, 0) == 0, "the carrier is gone");
+
+	/* int $0x80 from 64-bit code is a system call as well. */
+	call(&c, &run, 0, BLOB(blob_int80), 3, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	CHECK(run.exit.syscall == 1, "int $0x80: syscall %lld", (long long)run.exit.syscall);
+	run.regs.rax = 5;
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(reported(&run) == 5, "after int $0x80: %llu", (unsigned long long)run.regs.rdi);
+	carrier_end(&c);
+}
+
+TEST(carrier_fault_stops, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_load), FREE_ADDR + 8, 0);
+	expect_stop(&run, SKAS_EXIT_FAULT);
+	CHECK(run.exit.signo == SIGSEGV && run.exit.trap_nr == 14, "signal %d trap %d",
+	      run.exit.signo, run.exit.trap_nr);
+	CHECK(run.exit.addr == FREE_ADDR + 8, "addr %#llx", (unsigned long long)run.exit.addr);
+	CHECK((run.exit.error_code & 6) == 4, "read fault: error code %#llx",
+	      (unsigned long long)run.exit.error_code);
+	CHECK(run.regs.rip == BLOB(blob_load), "rip %#llx", (unsigned long long)run.regs.rip);
+
+	/* Map it (as UML would) and run the same registers again. */
+	space_map_words(c.mm, FREE_ADDR, 1, 42);
+	SYSCHK(run_raw(&c, &run, -1));
+	reported(&run);
+
+	call(&c, &run, 0, BLOB(blob_store), FREE_ADDR + PAGE, 9);
+	expect_stop(&run, SKAS_EXIT_FAULT);
+	CHECK((run.exit.error_code & 6) == 6, "write fault: error code %#llx",
+	      (unsigned long long)run.exit.error_code);
+
+	/* A trap, then an invalid opcode. */
+	call(&c, &run, 0, BLOB(blob_trap), 41, 0);
+	expect_stop(&run, SKAS_EXIT_SIGNAL);
+	CHECK(run.exit.signo == SIGTRAP && run.exit.trap_nr == 3, "signal %d trap %d",
+	      run.exit.signo, run.exit.trap_nr);
+	CHECK(run.regs.rax == 42, "rax %llu", (unsigned long long)run.regs.rax);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SIGNAL);
+	CHECK(run.exit.signo == SIGILL && run.exit.trap_nr == 6, "signal %d trap %d",
+	      run.exit.signo, run.exit.trap_nr);
+	carrier_end(&c);
+}
+
+TEST(carrier_tls_and_flags, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+
+	carrier_start(&c);
+	space_map_words(c.mm, DATA_ADDR, 1, 7);
+	regs_init(&run.regs, BLOB(blob_load), DATA_ADDR, 0, 0);
+	run_first(&c, &run);
+	unsigned long word = reported(&run);
+
+	regs_init(&run.regs, BLOB(blob_fs), 0, 0, 0);
+	run.regs.fs_base = DATA_ADDR;
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(reported(&run) == word, "%%fs:0 = %#llx, expected %#lx",
+	      (unsigned long long)run.regs.rdi, word);
+	CHECK(run.regs.fs_base == DATA_ADDR, "fs_base at the stop %#llx",
+	      (unsigned long long)run.regs.fs_base);
+
+	/* IOPL and VM are not the runner's to set; IF stays on. */
+	regs_init(&run.regs, BLOB(blob_flags), 0, 0, 0);
+	run.regs.eflags = 0x3000 | 0x20000 | 0x1;
+	SYSCHK(run_raw(&c, &run, -1));
+	unsigned long fl = reported(&run);
+
+	CHECK((fl & 0x3000) == 0 && !(fl & 0x20000) && (fl & 0x200) && (fl & 1),
+	      "flags %#lx", fl);
+	carrier_end(&c);
+}
+
+static void *kick_later(void *arg)
+{
+	struct carrier *c = arg;
+
+	usleep(200000);
+	if (ioctl(c->dev, SKAS_CARRIER_KICK) < 0)
+		fprintf(stderr, "KICK: %s\n", errstr(errno));
+	return NULL;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST(carrier_kick_stops_a_spinning_guest, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	pthread_t th;
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
+	pthread_create(&th, NULL, kick_later, &c);
+	call(&c, &run, 0, BLOB(blob_spin), 0, 0);
+	pthread_join(th, NULL);
+	expect_stop(&run, SKAS_EXIT_KICK);
+	CHECK(run.regs.rip >= BLOB(blob_spin) && run.regs.rip < BLOB(blob_spin) + 4,
+	      "rip %#llx (%s)", (unsigned long long)run.regs.rip, blob_sym(run.regs.rip));
+
+	/* A signal to the runner stops the guest too (UML's timer). */
+	SYSCHK(sigaction(SIGALRM, &sa, NULL));
+	ualarm(200000, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_KICK);
+
+	/* Nothing is left over: the next run goes on to a real stop. */
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	carrier_end(&c);
+}
+
+struct runner {
+	struct carrier *c;
+	struct skas_run run;
+	long ret;
+	int err;
+};
+
+/* RUN in a thread of its own, for guests that do not stop by themselves. */
+static void *runner_thread(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = run_raw(r->c, &r->run, -1);
+	r->err = errno;
+	return NULL;
+}
+
+TEST(carrier_signals_from_outside, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+	struct runner r;
+	pthread_t th;
+	int st;
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+
+	/* The instance's user sends it a SIGSEGV: a stop, not a fault. */
+	SYSCHK(kill(c.pid, SIGSEGV));
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SIGNAL);
+	CHECK(run.exit.signo == SIGSEGV && run.exit.code == SI_USER && run.exit.trap_nr == -1,
+	      "signal %d code %d trap %d", run.exit.signo, run.exit.code, run.exit.trap_nr);
+	CHECK(run.regs.rip == BLOB(blob_getpid), "guest code ran: rip %#llx",
+	      (unsigned long long)run.regs.rip);
+
+	/* Two at once: two stops, lowest signal first, then the guest. */
+	SYSCHK(kill(c.pid, SIGSEGV));
+	SYSCHK(kill(c.pid, SIGBUS));
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SIGNAL);
+	CHECK(run.exit.signo == SIGBUS, "first signal %d", run.exit.signo);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SIGNAL);
+	CHECK(run.exit.signo == SIGSEGV, "second signal %d", run.exit.signo);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
+	/* STOP and CONT while it runs: it goes on, and a KICK still stops it. */
+	r.c = &c;
+	regs_init(&r.run.regs, BLOB(blob_spin), 0, 0, 0);
+	pthread_create(&th, NULL, runner_thread, &r);
+	usleep(100000);
+	SYSCHK(kill(c.pid, SIGSTOP));
+	SYSCHK(waitpid(c.pid, &st, WUNTRACED));
+	CHECK(WIFSTOPPED(st), "status %#x", st);
+	SYSCHK(kill(c.pid, SIGCONT));
+	usleep(100000);
+	SYSCHK(ioctl(c.dev, SKAS_CARRIER_KICK));
+	pthread_join(th, NULL);
+	CHECK(r.ret == 0, "RUN: %s", errstr(r.err));
+	expect_stop(&r.run, SKAS_EXIT_KICK);
+
+	/* SIGTERM keeps its default action: the carrier ends. */
+	r.run.regs.rip = BLOB(blob_spin);
+	pthread_create(&th, NULL, runner_thread, &r);
+	usleep(100000);
+	SYSCHK(kill(c.pid, SIGTERM));
+	pthread_join(th, NULL);
+	CHECK(r.ret == 0, "RUN: %s", errstr(r.err));
+	expect_stop(&r.run, SKAS_EXIT_DEAD);
+	SYSCHK(waitpid(c.pid, &st, 0));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+	close(c.dev);
+	close(c.mm);
+}
+
+TEST(carrier_death_and_close, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+	int st;
+
+	/* Killed while running: RUN reports it, and so does every later RUN. */
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	pid_t killer = SYSCHK(fork());
+
+	if (!killer) {
+		usleep(200000);
+		kill(c.pid, SIGKILL);
+		_exit(0);
+	}
+	call(&c, &run, 0, BLOB(blob_spin), 0, 0);
+	expect_stop(&run, SKAS_EXIT_DEAD);
+	SYSCHK(waitpid(killer, &st, 0));
+	SYSCHK(waitpid(c.pid, &st, 0));
+	regs_init(&run.regs, BLOB(blob_spin), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_DEAD);
+	/* With a space: its reference is dropped (the slab check sees a leak). */
+	for (int i = 0; i < 3; i++) {
+		SYSCHK(run_raw(&c, &run, c.mm));
+		expect_stop(&run, SKAS_EXIT_DEAD);
+	}
+	close(c.dev);
+	close(c.mm);
+
+	/* The runner closed its file before ENTER: the carrier ends at once. */
+	carrier_start(&c);
+	close(c.dev);
+	SYSCHK(waitpid(c.pid, &st, 0));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "alone: status %#x", st);
+	close(c.mm);
+
+	/* The last holder of the file closes it: a parked carrier ends. */
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	close(c.dev);
+	SYSCHK(waitpid(c.pid, &st, 0));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+	close(c.mm);
+
+	/* The runner (UML) is killed in the middle of a RUN: a spinning carrier ends. */
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	pid_t runner = SYSCHK(fork());
+
+	if (!runner) {
+		regs_init(&run.regs, BLOB(blob_spin), 0, 0, 0);
+		run_raw(&c, &run, -1);
+		_exit(1);
+	}
+	close(c.dev);
+	usleep(300000);
+	SYSCHK(kill(runner, SIGKILL));
+	SYSCHK(waitpid(runner, &st, 0));
+	CHECK(WIFSIGNALED(st), "the runner's RUN returned: status %#x", st);
+	SYSCHK(waitpid(c.pid, &st, 0));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+	close(c.mm);
+}
+
+TEST(carrier_enter_needs_its_conditions, T_DEFAULT)
+{
+	int dev = dev_open();
+	static const struct { unsigned int skip; int err; const char *what; } cases[] = {
+		{ SKIP_NNP, EPERM, "without no_new_privs" },
+		{ SKIP_SECCOMP, EPERM, "without a seccomp filter" },
+		{ SKIP_NODUMP, EPERM, "dumpable" },
+		{ EXTRA_FD, EBADFD, "with another file open" },
+		{ EXTRA_THREAD, EINVAL, "with a second thread" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = spawn_fails(dev, cases[i].skip);
+
+		CHECK(err == cases[i].err, "ENTER %s: %s, expected %s", cases[i].what,
+		      errstr(err), errstr(cases[i].err));
+	}
+	/* ENTER names its own file; another fd number is refused. */
+	EXPECT_ERRNO(ioctl(dev, SKAS_CARRIER_ENTER, dev + 100), EBADF);
+	close(dev);
+}
+
+TEST(carrier_run_refuses_bad_requests, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+	int other = dev_open();
+
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	EXPECT_ERRNO(run_raw(&(struct carrier){ .dev = other }, &run, -1), ESRCH);
+	close(other);
+
+	carrier_start(&c);
+	/* Never in the carrier's own (UML's) address space (once it entered). */
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	double t0 = now();
+
+	while (run_raw(&c, &run, -1) == -1 && errno == ESRCH && now() - t0 < 20)
+		usleep(2000);
+	EXPECT_ERRNO(run_raw(&c, &run, -1), EINVAL);
+	/* Only /proc/mm files name an address space. */
+	EXPECT_ERRNO(run_raw(&c, &run, c.dev), EINVAL);
+	EXPECT_ERRNO(run_raw(&c, &run, 9999), EBADF);
+	run_first(&c, &run);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
+	static const struct { const char *what; size_t off; unsigned long long v; } bad[] = {
+		{ "non-canonical rip", offsetof(struct skas_regs, rip), 0x8000000000000000ULL },
+		{ "kernel rip", offsetof(struct skas_regs, rip), 0xffffffff81000000ULL },
+		{ "kernel cs", offsetof(struct skas_regs, cs), 0x10 },
+		{ "cs with RPL 0", offsetof(struct skas_regs, cs), 0x30 },
+		{ "ss", offsetof(struct skas_regs, ss), 0x18 },
+		{ "fs_base", offsetof(struct skas_regs, fs_base), 0xffff888000000000ULL },
+		{ "gs_base", offsetof(struct skas_regs, gs_base), 0x1000 },
+		{ "ds", offsetof(struct skas_regs, ds), 0x2b },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+		memcpy((char *)&run.regs + bad[i].off, &bad[i].v, sizeof(bad[i].v));
+		errno = 0;
+		if (run_raw(&c, &run, -1) != -1 || errno != EINVAL)
+			FAIL("%s accepted (%s, stop %s)", bad[i].what, errstr(errno),
+			     reason_str(run.exit.reason));
+	}
+	run.version = 99;
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_RUN, &run), EINVAL);
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_RUN, (void *)8), EFAULT);
+	EXPECT_ERRNO(ioctl(c.dev, _IO(SKAS_CARRIER_IOC, 99)), ENOTTY);
+
+	/*
+	 * A dumpable space (made while its creator was dumpable) would make
+	 * the carrier dumpable where dumpability is the mm's (before 7.x).
+	 */
+	struct utsname u;
+
+	SYSCHK(uname(&u));
+	SYSCHK(prctl(PR_SET_DUMPABLE, 1));
+	int dumpable_mm = space_new();
+
+	SYSCHK(prctl(PR_SET_DUMPABLE, 0));
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	if (atoi(u.release) < 7) {
+		EXPECT_ERRNO(run_raw(&c, &run, dumpable_mm), EPERM);
+	} else {
+		SYSCHK(run_raw(&c, &run, dumpable_mm));
+		expect_stop(&run, SKAS_EXIT_SYSCALL);
+	}
+	close(dumpable_mm);
+
+	/* A 32-bit code segment is a user program's right. */
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	run.regs.cs = USER32_CS;
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(run.exit.reason != SKAS_EXIT_DEAD, "32-bit code killed the carrier");
+	CHECK(kill(c.pid, 0) == 0, "the carrier is gone");
+	carrier_end(&c);
+}
+
+TEST(carrier_other_users_are_refused, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+	int st;
+
+	/* No group, no device. */
+	pid_t pid = SYSCHK(fork());
+
+	if (!pid) {
+		become_nobody(0);
+		_exit(open("/dev/uml-skas", O_RDWR) < 0 && errno == EACCES ? 0 : 1);
+	}
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "nobody without the group opened it");
+
+	/* Another user holding the file cannot drive the carrier. */
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	pid = SYSCHK(fork());
+	if (!pid) {
+		become_nobody(1);
+		regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+		if (run_raw(&c, &run, -1) != -1 || errno != EPERM)
+			_exit(1);
+		if (ioctl(c.dev, SKAS_CARRIER_KICK) != -1 || errno != EPERM)
+			_exit(2);
+		_exit(0);
+	}
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another user drove it (step %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	carrier_end(&c);
+}
+
+TEST(carrier_rmmod_refused_while_it_lives, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	errno = 0;
+	long r = syscall(__NR_delete_module, "uml_skas_host", O_NONBLOCK);
+
+	if (r == 0)
+		FAIL("the module was removed with a carrier alive");
+	CHECK(errno == EWOULDBLOCK || errno == EBUSY, "delete_module: %s", errstr(errno));
+	carrier_end(&c);
+}
+
+/* What UML does, as the instance's user: a member of the group, not root. */
+TEST(carrier_as_group_member, T_DEFAULT)
+{
+	int st;
+	pid_t pid = SYSCHK(fork());
+
+	if (!pid) {
+		struct carrier c;
+		struct skas_run run;
+
+		become_nobody(1);
+		carrier_start(&c);
+		call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+		expect_stop(&run, SKAS_EXIT_SYSCALL);
+		run.regs.rax = 1;
+		SYSCHK(run_raw(&c, &run, -1));
+		CHECK(reported(&run) == 1, "reported %llu", (unsigned long long)run.regs.rdi);
+		carrier_end(&c);
+		_exit(0);
+	}
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as nobody in the group: status %#x", st);
+}
