@@ -9,13 +9,14 @@ BUILD := build
 KERNELS ?= 6.1 6.12 7.x
 DKMS_TREE := $(BUILD)/dkms/uml-skas-host-$(VERSION)
 
-.PHONY: all help deps module tests dkms-tree check check-host check-dkms \
+.PHONY: all help deps kernels module tests dkms-tree check check-host check-dkms \
 	check-debug lint clean
 
 all: module tests dkms-tree
 
 help:
 	@echo "make deps        install build and test dependencies, fetch kernels"
+	@echo "make kernels     fetch the host kernels and headers again (6.1, 6.12, 7.x), if Debian has newer ones"
 	@echo "make all         host module for every kernel, tests, DKMS tree"
 	@echo "make check       deps, then every test suite (final line: N passed, N failed)"
 	@echo "make check-host  host-support suite in QEMU on each kernel (KERNELS=...)"
@@ -33,7 +34,17 @@ deps:
 	scripts/deps.sh
 	scripts/fetch-checkpatch
 
-module:
+# The host kernels and headers the module is built and tested against:
+# fetched once (make deps does it too) by whatever needs them first;
+# make kernels looks for updates.
+KERNELS_STAMP := $(BUILD)/kernels/fetched
+$(KERNELS_STAMP):
+	scripts/fetch-kernels
+
+kernels:
+	scripts/fetch-kernels
+
+module: $(KERNELS_STAMP)
 	@for k in $(KERNELS); do \
 		scripts/build-module $$k kernel-host $(BUILD)/module/$$k || exit 1; \
 	done
@@ -64,10 +75,10 @@ check: deps
 		scripts/check-all $(CHECK_STAGES)
 	@scripts/check-summary
 
-check-host:
+check-host: $(KERNELS_STAMP)
 	scripts/check-host-support $(KERNELS)
 
-check-dkms: dkms-tree
+check-dkms: dkms-tree $(KERNELS_STAMP)
 	scripts/check-dkms $(DKMS_TREE) $(KERNELS)
 
 # Not part of `make check`: the debug kernel takes the better part of an
@@ -108,7 +119,7 @@ check-uml: uml uml-rootfs
 # side by side on machines with 4 CPUs or more.  Then "identical results
 # in every run" (which
 # compares with check-uml's runs, so it comes in a later stage).
-check-uml-vm: uml uml-rootfs image-tiny
+check-uml-vm: uml uml-rootfs image-tiny $(KERNELS_STAMP)
 	scripts/check-uml-vm $(KERNELS)
 
 # Everything of uml/ but the downloaded source package.

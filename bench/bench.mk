@@ -8,12 +8,12 @@ HELP_LINES += "make bench       process modes in QEMU (skas-modes), the host cos
 HELP_LINES += "make bench-quick the same, --quick (a few minutes; results in build/bench only)"
 HELP_LINES += "make bench-compare  bench/compare alone"
 
-bench: uml uml-rootfs images
+bench: uml uml-rootfs images $(KERNELS_STAMP)
 	bench/skas-modes
 	bench/host-stops
 	bench/compare
 
-bench-quick: uml uml-rootfs images
+bench-quick: uml uml-rootfs images $(KERNELS_STAMP)
 	bench/skas-modes --quick
 	bench/host-stops --quick
 	bench/compare --quick
@@ -21,7 +21,7 @@ bench-quick: uml uml-rootfs images
 bench-compare: uml images
 	bench/compare
 
-check-bench: uml uml-rootfs
+check-bench: uml uml-rootfs $(KERNELS_STAMP)
 	scripts/check-bench
 
 check-bench-compare: uml images
