@@ -33,7 +33,7 @@
  *    system call that ever got past Syscall User Dispatch meets the filter.
  *  - The carrier must be a single-threaded process with its own mm, signal
  *    handlers and file table, holding no file but the /dev/uml-skas one,
- *    which its first stop closes: a guest never has a host descriptor.
+ *    which ENTER closes: a guest never has a host descriptor.
  *  - Its signal handlers are reset at ENTER: those of the synchronous
  *    signals point at a non-canonical address, so that the kernel does not
  *    log every guest fault as an unhandled segfault, and so that a signal
@@ -264,6 +264,14 @@ static void skas_probe_exit(void *data, struct task_struct *p)
 
 /* ---- in the carrier ------------------------------------------------- */
 
+/* Any of SKAS_SYNC_SIGNALS pending?  A racy read is fine: callers recheck. */
+static bool skas_sync_pending(struct task_struct *tsk)
+{
+	return (READ_ONCE(tsk->pending.signal.sig[0]) |
+		READ_ONCE(tsk->signal->shared_pending.signal.sig[0])) &
+		SKAS_SYNC_SIGNALS;
+}
+
 static void skas_regs_save(struct skas_regs *r, const struct pt_regs *regs)
 {
 	memset(r, 0, sizeof(*r));
@@ -349,8 +357,7 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 	siginitsetinv(&mask, SKAS_SYNC_SIGNALS);
 	spin_lock_irq(&tsk->sighand->siglock);
 	sig = skas_dequeue_signal(&mask, &info, &type);
-	more = (tsk->pending.signal.sig[0] |
-		tsk->signal->shared_pending.signal.sig[0]) & SKAS_SYNC_SIGNALS;
+	more = skas_sync_pending(tsk);
 	spin_unlock_irq(&tsk->sighand->siglock);
 	/* One stop at a time; the next one before the guest runs again. */
 	if (more)
@@ -429,6 +436,12 @@ static void skas_carrier_work(struct callback_head *work)
 		c->state = SKAS_C_PARKED;
 		spin_unlock_irq(&c->lock);
 		wake_up_all(&c->wait);
+		/*
+		 * Signals queued before the probe knew the carrier (or blocked
+		 * until ENTER): stops too, before the guest runs.
+		 */
+		if (skas_sync_pending(current))
+			skas_carrier_queue(c, TWA_RESUME);
 	} else {
 		spin_unlock_irq(&c->lock);
 		if (!skas_carrier_take_stop(c, &e))
@@ -448,8 +461,9 @@ static void skas_carrier_work(struct callback_head *work)
 
 	for (;;) {
 		/*
-		 * Parked: killable, freezable (suspend and the cgroup freezer
-		 * must not wait for a runner), and no load.
+		 * Parked: killable, freezable (suspend must not wait for a
+		 * runner), and no load.  The cgroup v2 freezer and job control
+		 * reach the carrier only when it next runs.
 		 */
 		if (wait_event_state(c->wait, READ_ONCE(c->state) == SKAS_C_GO ||
 				     READ_ONCE(c->closing),
@@ -580,9 +594,14 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	wake_up_all(&c->wait);
 
 	if (wait_event_interruptible(c->wait, skas_carrier_done(c))) {
-		/* A signal for the runner: stop the carrier, then report. */
+		/*
+		 * A signal for the runner: stop the carrier, then report.
+		 * Freezable: the suspend freezer's signal lands here, and the
+		 * carrier may be frozen before it sees the kick.
+		 */
 		skas_carrier_kick(c);
-		if (wait_event_killable(c->wait, skas_carrier_done(c))) {
+		if (wait_event_state(c->wait, skas_carrier_done(c),
+				     (TASK_KILLABLE | TASK_FREEZABLE))) {
 			ret = -EINTR;
 			goto out_busy;
 		}
@@ -600,6 +619,8 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 		run.regs = c->regs;
 		run.exit = c->exit;
 		c->state = SKAS_C_PARKED;
+		/* A kick that a real stop overtook is spent. */
+		c->kick = false;
 	}
 	spin_unlock_irq(&c->lock);
 	ret = copy_to_user(arg, &run, sizeof(run)) ? -EFAULT : 0;

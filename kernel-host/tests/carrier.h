@@ -22,6 +22,7 @@
 #define SKIP_NODUMP	0x4
 #define EXTRA_FD	0x8
 #define EXTRA_THREAD	0x10
+#define PENDING_SEGV	0x20	/* not a condition: a blocked SIGSEGV pending at ENTER */
 
 struct carrier {
 	int dev;	/* /dev/uml-skas */

@@ -297,6 +297,22 @@ TEST(carrier_signals_from_outside, T_DEFAULT)
 	SYSCHK(run_raw(&c, &run, -1));
 	expect_stop(&run, SKAS_EXIT_SYSCALL);
 
+	carrier_end(&c);
+
+	/* A signal pending (blocked) before ENTER is a stop before the guest runs. */
+	c.dev = dev_open();
+	c.mm = space_new();
+	c.pid = carrier_spawn(c.dev, PENDING_SEGV);
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	run_first(&c, &run);
+	expect_stop(&run, SKAS_EXIT_SIGNAL);
+	CHECK(run.exit.signo == SIGSEGV && run.exit.code == SI_TKILL, "signal %d code %d",
+	      run.exit.signo, run.exit.code);
+	CHECK(run.regs.rip == BLOB(blob_getpid), "guest code ran: rip %#llx",
+	      (unsigned long long)run.regs.rip);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
 	/* STOP and CONT while it runs: it goes on, and a KICK still stops it. */
 	r.c = &c;
 	regs_init(&r.run.regs, BLOB(blob_spin), 0, 0, 0);
