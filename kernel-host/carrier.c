@@ -39,6 +39,8 @@
  *    log every guest fault as an unhandled segfault, and so that a signal
  *    we ever failed to take off the queue kills the carrier (its delivery
  *    faults) instead of running code.
+ *  - Its FPU state is reset before the first RUN (unless the runner set
+ *    it): no register of the process it was reaches the guest.
  *  - A signal that is not a stop of ours (SIGKILL, SIGSTOP, a SIGTERM sent
  *    by the instance's user) is left on the queue: default action.
  *  - RUN accepts only user code and stack segments, user-changeable flags
@@ -71,6 +73,7 @@
 #include <linux/module.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
+#include <linux/regset.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -79,6 +82,7 @@
 #include <linux/task_work.h>
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
+#include <linux/elf.h>
 #include <asm/fsgsbase.h>
 #include <asm/segment.h>
 #include <asm/traps.h>
@@ -113,6 +117,7 @@ struct skas_carrier {
 	bool closing;			/* the file was released */
 	bool runner_busy;		/* a RUN is in progress */
 	bool ran;			/* a RUN gave it an address space */
+	bool xstate_ours;		/* its FPU state is the runner's, not its own */
 	struct task_struct *task;	/* the carrier, held from ENTER */
 	kuid_t euid;			/* the opener's */
 	struct callback_head work;
@@ -541,6 +546,8 @@ static bool skas_carrier_done(struct skas_carrier *c)
 	return s == SKAS_C_STOPPED || s == SKAS_C_DEAD;
 }
 
+static int skas_carrier_xstate_reset(struct skas_carrier *c);
+
 static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg)
 {
 	struct mm_struct *mm = NULL, *unused = NULL;
@@ -582,6 +589,11 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	ret = wait_event_interruptible(c->wait, skas_carrier_idle(c));
 	if (ret)
 		goto out_busy;
+	if (!c->xstate_ours && READ_ONCE(c->state) != SKAS_C_DEAD) {
+		ret = skas_carrier_xstate_reset(c);
+		if (ret)
+			goto out_busy;
+	}
 
 	spin_lock_irq(&c->lock);
 	if (c->state != SKAS_C_DEAD) {
@@ -633,6 +645,135 @@ out_mm:
 		mmput(mm);
 	if (unused)
 		mmput(unused);
+	return ret;
+}
+
+/* ---- FPU and extended state ----------------------------------------- */
+
+/*
+ * ptrace's NT_X86_XSTATE regset: the conversion between the kernel's
+ * compacted buffer and the standard layout, and its validation (reserved
+ * bits, MXCSR), are the kernel's own.  Its functions want a target that
+ * is not current and not running: a stopped carrier, off its CPU.
+ */
+static const struct user_regset *skas_xstate_regset(struct task_struct *t)
+{
+	const struct user_regset_view *view = task_user_regset_view(t);
+	unsigned int i;
+
+	for (i = 0; i < view->n; i++)
+		if (view->regsets[i].core_note_type == NT_X86_XSTATE)
+			return view->regsets[i].n ? &view->regsets[i] : NULL;
+	return NULL;
+}
+
+static long skas_xstate_size(void)
+{
+	const struct user_regset *rs = skas_xstate_regset(current);
+
+	return rs ? (long)rs->n * rs->size : -EOPNOTSUPP;
+}
+
+/*
+ * Parked carriers go to sleep after they say so: wait until this one is
+ * off its CPU, so that its saved FPU state is complete.  It stays
+ * asleep: only its runner, which holds the seat, wakes it for good.
+ */
+static void skas_carrier_settle(struct task_struct *t)
+{
+	/* Pairs with the release of on_cpu in the scheduler's finish_task(). */
+	while (smp_load_acquire(&t->on_cpu))
+		cpu_relax();
+}
+
+/* With the seat held and the carrier stopped; buf holds size bytes. */
+static int skas_carrier_xstate_io(struct skas_carrier *c, void *buf,
+				  unsigned int size, bool set)
+{
+	const struct user_regset *rs;
+	int ret;
+
+	skas_carrier_settle(c->task);
+	rs = skas_xstate_regset(c->task);
+	if (!rs || rs->n * rs->size != size)
+		return -EOPNOTSUPP;
+	if (!set) {
+		ret = regset_get(c->task, rs, size, buf);
+		return ret < 0 ? ret : 0;
+	}
+	ret = rs->set(c->task, rs, 0, size, buf, NULL);
+	if (!ret)
+		c->xstate_ours = true;
+	return ret;
+}
+
+/*
+ * Before the first RUN, unless the runner set it: the initial state (a
+ * header with no feature bits), so that no register of the process the
+ * carrier was reaches the guest.
+ */
+static int skas_carrier_xstate_reset(struct skas_carrier *c)
+{
+	long size = skas_xstate_size();
+	void *buf;
+	int ret;
+
+	if (size < 0)
+		return size;
+	buf = kvzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	ret = skas_carrier_xstate_io(c, buf, size, true);
+	kvfree(buf);
+	return ret;
+}
+
+static long skas_carrier_xstate(struct skas_carrier *c,
+				struct skas_xstate __user *arg, bool set)
+{
+	struct skas_xstate x;
+	long size, ret;
+	void *buf;
+
+	if (copy_from_user(&x, arg, sizeof(x)))
+		return -EFAULT;
+	size = skas_xstate_size();
+	if (size < 0)
+		return size;
+	if (x.flags || x.size != size)
+		return -EINVAL;
+	buf = kvzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	if (set && copy_from_user(buf, u64_to_user_ptr(x.buf), size)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+
+	ret = 0;
+	spin_lock_irq(&c->lock);
+	if (c->runner_busy)
+		ret = -EBUSY;
+	else if (c->state == SKAS_C_NEW || c->state == SKAS_C_DEAD)
+		ret = -ESRCH;
+	else
+		c->runner_busy = true;
+	spin_unlock_irq(&c->lock);
+	if (ret)
+		goto out_free;
+	ret = wait_event_interruptible(c->wait, skas_carrier_idle(c));
+	if (!ret && READ_ONCE(c->state) == SKAS_C_DEAD)
+		ret = -ESRCH;
+	if (!ret)
+		ret = skas_carrier_xstate_io(c, buf, size, set);
+	spin_lock_irq(&c->lock);
+	c->runner_busy = false;
+	spin_unlock_irq(&c->lock);
+
+	if (!ret && !set && copy_to_user(u64_to_user_ptr(x.buf), buf, size))
+		ret = -EFAULT;
+out_free:
+	kvfree(buf);
 	return ret;
 }
 
@@ -822,6 +963,14 @@ static long skas_carrier_ioctl(struct file *file, unsigned int cmd,
 			return -EPERM;
 		skas_carrier_kick(c);
 		return 0;
+	case SKAS_CARRIER_GET_XSTATE:
+	case SKAS_CARRIER_SET_XSTATE:
+		if (!uid_eq(current_euid(), c->euid))
+			return -EPERM;
+		return skas_carrier_xstate(c, (struct skas_xstate __user *)arg,
+					   cmd == SKAS_CARRIER_SET_XSTATE);
+	case SKAS_CARRIER_XSTATE_SIZE:
+		return skas_xstate_size();
 	default:
 		return -ENOTTY;
 	}

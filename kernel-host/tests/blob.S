@@ -138,6 +138,20 @@ blob_fs:
 	movq	%fs:0, %rdi
 	jmp	report
 
+/* Report rdi = low 64 bits of %xmm0, rsi = those of %xmm1. */
+	.globl blob_xmm_out
+blob_xmm_out:
+	movq	%xmm0, %rdi
+	movq	%xmm1, %rsi
+	jmp	report
+
+/* %xmm0 = rdi (low 64 bits); report rdi = 0. */
+	.globl blob_xmm_in
+blob_xmm_in:
+	movq	%rdi, %xmm0
+	xorl	%edi, %edi
+	jmp	report
+
 /* Report rdi = rflags. */
 	.globl blob_flags
 blob_flags:

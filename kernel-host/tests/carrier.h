@@ -24,6 +24,9 @@
 #define EXTRA_THREAD	0x10
 #define PENDING_SEGV	0x20	/* not a condition: a blocked SIGSEGV pending at ENTER */
 
+/* In %xmm0 and %xmm1 of every carrier child before ENTER. */
+#define CARRIER_XMM_DIRT	0x5ca1ab1e5ca1ab1eUL
+
 struct carrier {
 	int dev;	/* /dev/uml-skas */
 	int mm;		/* the space it runs in */

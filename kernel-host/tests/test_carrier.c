@@ -580,3 +580,94 @@ TEST(carrier_as_group_member, T_DEFAULT)
 	SYSCHK(waitpid(pid, &st, 0));
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as nobody in the group: status %#x", st);
 }
+
+/* Offsets in the standard XSAVE layout. */
+#define XS_MXCSR	24
+#define XS_XMM0		160
+#define XS_XMM1		176
+#define XS_XFEATURES	512
+
+static int xstate_io(struct carrier *c, unsigned long req, void *buf, size_t size)
+{
+	struct skas_xstate x = { .buf = (unsigned long)buf, .size = size };
+
+	return ioctl(c->dev, req, &x);
+}
+
+TEST(carrier_xstate, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+	int st;
+
+	carrier_start(&c);
+	long size = SYSCHK(ioctl(c.dev, SKAS_CARRIER_XSTATE_SIZE));
+
+	CHECK(size > 512 + 64, "xstate size %ld", size);
+	unsigned char *buf = calloc(1, size + 64);
+
+	/* Before ENTER there is nobody's state to read. */
+	struct carrier lone = { .dev = dev_open() };
+
+	EXPECT_ERRNO(xstate_io(&lone, SKAS_CARRIER_GET_XSTATE, buf, size), ESRCH);
+	close(lone.dev);
+
+	/* The carrier's own vector registers are gone before the guest runs. */
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	run_first(&c, &run);
+	CHECK(reported(&run) == 0 && run.regs.rsi == 0,
+	      "xmm0 %#llx xmm1 %#llx reached the guest (dirt %#lx)",
+	      (unsigned long long)run.regs.rdi, (unsigned long long)run.regs.rsi,
+	      CARRIER_XMM_DIRT);
+
+	/* What the guest wrote is what GET reads. */
+	regs_init(&run.regs, BLOB(blob_xmm_in), 0x1122334455667788UL, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	reported(&run);
+	SYSCHK(xstate_io(&c, SKAS_CARRIER_GET_XSTATE, buf, size));
+	unsigned long v;
+
+	memcpy(&v, buf + XS_XMM0, sizeof(v));
+	CHECK(v == 0x1122334455667788UL, "GET: xmm0 %#lx", v);
+
+	/* What SET writes is what the guest reads. */
+	v = 0x99aabbccddeeff00UL;
+	memcpy(buf + XS_XMM1, &v, sizeof(v));
+	buf[XS_XFEATURES] |= 2;	/* SSE */
+	SYSCHK(xstate_io(&c, SKAS_CARRIER_SET_XSTATE, buf, size));
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(reported(&run) == 0x1122334455667788UL && run.regs.rsi == v,
+	      "after SET: xmm0 %#llx xmm1 %#llx", (unsigned long long)run.regs.rdi,
+	      (unsigned long long)run.regs.rsi);
+
+	/* Bad requests: the kernel's own checks of a ptrace SETREGSET, and ours. */
+	unsigned int bad = 0xffffffff;
+
+	memcpy(buf + XS_MXCSR, &bad, sizeof(bad));
+	EXPECT_ERRNO(xstate_io(&c, SKAS_CARRIER_SET_XSTATE, buf, size), EINVAL);
+	EXPECT_ERRNO(xstate_io(&c, SKAS_CARRIER_GET_XSTATE, buf, size - 8), EINVAL);
+	EXPECT_ERRNO(xstate_io(&c, SKAS_CARRIER_GET_XSTATE, buf, size + 8), EINVAL);
+	EXPECT_ERRNO(xstate_io(&c, SKAS_CARRIER_GET_XSTATE, (void *)8, size), EFAULT);
+	struct skas_xstate x = { .buf = (unsigned long)buf, .size = size, .flags = 1 };
+
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_GET_XSTATE, &x), EINVAL);
+
+	/* Another user holding the file cannot touch it. */
+	pid_t pid = SYSCHK(fork());
+
+	if (!pid) {
+		become_nobody(1);
+		_exit(xstate_io(&c, SKAS_CARRIER_GET_XSTATE, buf, size) == -1 &&
+		      errno == EPERM ? 0 : 1);
+	}
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another user read the state");
+
+	SYSCHK(kill(c.pid, SIGKILL));
+	SYSCHK(waitpid(c.pid, &st, 0));
+	EXPECT_ERRNO(xstate_io(&c, SKAS_CARRIER_GET_XSTATE, buf, size), ESRCH);
+	close(c.dev);
+	close(c.mm);
+	free(buf);
+}

@@ -142,9 +142,24 @@ struct skas_run {
 	struct skas_exit exit;	/* out */
 };
 
+/*
+ * The carrier's FPU and extended state, in the standard (uncompacted)
+ * XSAVE layout of PTRACE_GETREGSET NT_X86_XSTATE.  size must be exactly
+ * what SKAS_CARRIER_XSTATE_SIZE returns.  Only while the carrier is
+ * stopped, by its runner.
+ */
+struct skas_xstate {
+	__u64 buf;		/* user pointer */
+	__u32 size;
+	__u32 flags;		/* zero */
+};
+
 #define SKAS_CARRIER_IOC	0xE5
 #define SKAS_CARRIER_ENTER	_IO(SKAS_CARRIER_IOC, 1)
 #define SKAS_CARRIER_RUN	_IOWR(SKAS_CARRIER_IOC, 2, struct skas_run)
 #define SKAS_CARRIER_KICK	_IO(SKAS_CARRIER_IOC, 3)
+#define SKAS_CARRIER_GET_XSTATE	_IOW(SKAS_CARRIER_IOC, 4, struct skas_xstate)
+#define SKAS_CARRIER_SET_XSTATE	_IOW(SKAS_CARRIER_IOC, 5, struct skas_xstate)
+#define SKAS_CARRIER_XSTATE_SIZE _IO(SKAS_CARRIER_IOC, 6)
 
 #endif /* _UAPI_UML_SKAS_H */
