@@ -43,8 +43,8 @@
  *    it): no register of the process it was reaches the guest.
  *  - A signal that is not a stop of ours (SIGKILL, SIGSTOP, a SIGTERM sent
  *    by the instance's user) is left on the queue: default action.
- *  - RUN accepts only user code and stack segments, user-changeable flags
- *    and canonical user addresses, and moves the carrier only into an
+ *  - RUN accepts only user code and stack segments, user data selectors,
+ *    user-changeable flags and canonical user addresses, and moves the carrier only into an
  *    address space whose /proc/mm file the runner holds, with the checks
  *    of PTRACE_SWITCH_MM (switch_mm.c).
  *  - The runner must have the carrier's effective uid; the file lives as
@@ -83,7 +83,6 @@
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/elf.h>
-#include <asm/fsgsbase.h>
 #include <asm/segment.h>
 #include <asm/traps.h>
 #include <trace/events/signal.h>
@@ -301,12 +300,9 @@ static void skas_regs_save(struct skas_regs *r, const struct pt_regs *regs)
 	r->eflags = regs->flags;
 	r->rsp = regs->sp;
 	r->ss = regs->ss;
-	preempt_disable();
-	r->fs_base = x86_fsbase_read_cpu();
-	preempt_enable();
 }
 
-/* Checked by RUN before the carrier sees them (skas_regs_check()). */
+/* Checked by RUN before the carrier sees them (skas_regs_check()); segments: skas_segs_load(). */
 static void skas_regs_load(struct pt_regs *regs, const struct skas_regs *r)
 {
 	regs->r15 = r->r15;
@@ -331,13 +327,6 @@ static void skas_regs_load(struct pt_regs *regs, const struct skas_regs *r)
 	regs->flags = (regs->flags & ~SKAS_FLAG_MASK) | (r->eflags & SKAS_FLAG_MASK);
 	regs->sp = r->rsp;
 	regs->ss = __USER_DS;
-	/* As arch_prctl(ARCH_SET_FS) does for the current task. */
-	preempt_disable();
-	loadsegment(fs, 0);
-	x86_fsbase_write_cpu(r->fs_base);
-	current->thread.fsindex = 0;
-	current->thread.fsbase = r->fs_base;
-	preempt_enable();
 }
 
 /*
@@ -506,18 +495,51 @@ out:
 
 /* ---- the runner's side ---------------------------------------------- */
 
+/* A data segment selector a user program may hold (no LDT yet). */
+static bool skas_user_data_sel(u64 sel)
+{
+	return sel == 0 || sel == __USER_DS;
+}
+
 static int skas_regs_check(const struct skas_regs *r)
 {
-	if (r->rip >= TASK_SIZE_MAX || r->fs_base >= TASK_SIZE_MAX)
+	if (r->rip >= TASK_SIZE_MAX || r->fs_base >= TASK_SIZE_MAX ||
+	    r->gs_base >= TASK_SIZE_MAX)
 		return -EINVAL;
 	if (r->cs != __USER_CS && r->cs != __USER32_CS)
 		return -EINVAL;
 	if (r->ss != __USER_DS)
 		return -EINVAL;
-	/* Not carried yet: the user GS base and the segment selectors. */
-	if (r->gs_base || r->ds || r->es || r->fs || r->gs)
+	if (!skas_user_data_sel(r->ds) || !skas_user_data_sel(r->es) ||
+	    !skas_user_data_sel(r->fs) || !skas_user_data_sel(r->gs))
 		return -EINVAL;
 	return 0;
+}
+
+/*
+ * The user segment state (FS and GS bases and selectors, DS, ES) lives in
+ * thread_struct while the task is off its CPU: the context switch saved
+ * it there and loads it from there.  So the runner reads and writes it,
+ * with the carrier settled (skas_carrier_settle()).
+ */
+static void skas_segs_save(struct task_struct *t, struct skas_regs *r)
+{
+	r->fs_base = t->thread.fsbase;
+	r->gs_base = t->thread.gsbase;
+	r->fs = t->thread.fsindex;
+	r->gs = t->thread.gsindex;
+	r->ds = t->thread.ds;
+	r->es = t->thread.es;
+}
+
+static void skas_segs_load(struct task_struct *t, const struct skas_regs *r)
+{
+	t->thread.fsbase = r->fs_base;
+	t->thread.gsbase = r->gs_base;
+	t->thread.fsindex = r->fs;
+	t->thread.gsindex = r->gs;
+	t->thread.ds = r->ds;
+	t->thread.es = r->es;
 }
 
 /* Stops a running carrier at its next return to user mode. */
@@ -547,6 +569,7 @@ static bool skas_carrier_done(struct skas_carrier *c)
 }
 
 static int skas_carrier_xstate_reset(struct skas_carrier *c);
+static void skas_carrier_settle(struct task_struct *t);
 
 static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg)
 {
@@ -589,10 +612,14 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	ret = wait_event_interruptible(c->wait, skas_carrier_idle(c));
 	if (ret)
 		goto out_busy;
-	if (!c->xstate_ours && READ_ONCE(c->state) != SKAS_C_DEAD) {
-		ret = skas_carrier_xstate_reset(c);
-		if (ret)
-			goto out_busy;
+	if (READ_ONCE(c->state) != SKAS_C_DEAD) {
+		if (!c->xstate_ours) {
+			ret = skas_carrier_xstate_reset(c);
+			if (ret)
+				goto out_busy;
+		}
+		skas_carrier_settle(c->task);
+		skas_segs_load(c->task, &run.regs);
 	}
 
 	spin_lock_irq(&c->lock);
@@ -635,6 +662,10 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 		c->kick = false;
 	}
 	spin_unlock_irq(&c->lock);
+	if (run.exit.reason != SKAS_EXIT_DEAD) {
+		skas_carrier_settle(c->task);
+		skas_segs_save(c->task, &run.regs);
+	}
 	ret = copy_to_user(arg, &run, sizeof(run)) ? -EFAULT : 0;
 out_busy:
 	spin_lock_irq(&c->lock);
@@ -869,6 +900,12 @@ static long skas_carrier_enter(struct skas_carrier *c, struct file *file,
 	spin_unlock_irq(&c->lock);
 
 	skas_carrier_reset_signals(tsk);
+	/*
+	 * No GDT TLS descriptor of the process it was: loaded into the GDT
+	 * when it is next switched in, which is before the guest runs (it
+	 * sleeps at its first stop).
+	 */
+	memset(tsk->thread.tls_array, 0, sizeof(tsk->thread.tls_array));
 	/* Every system call dispatched: no exempt range, no selector. */
 	tsk->syscall_dispatch.selector = NULL;
 	tsk->syscall_dispatch.offset = 0;

@@ -152,6 +152,39 @@ blob_xmm_in:
 	xorl	%edi, %edi
 	jmp	report
 
+/* Report rdi = *(u64 *)%gs:0. */
+	.globl blob_gs0
+blob_gs0:
+	movq	%gs:0, %rdi
+	jmp	report
+
+/* wrgsbase rdi (needs FSGSBASE); report rdi = rdgsbase. */
+	.globl blob_wrgsbase
+blob_wrgsbase:
+	wrgsbase %rdi
+	rdgsbase %rdi
+	jmp	report
+
+/* Report rdi = rdgsbase, rsi = %ds, rdx = %gs selector. */
+	.globl blob_rdsegs
+blob_rdsegs:
+	rdgsbase %rdi
+	.globl blob_rdsels
+blob_rdsels:
+	movw	%ds, %si
+	movzwl	%si, %esi
+	movw	%gs, %dx
+	movzwl	%dx, %edx
+	jmp	report
+
+/* %ds = %gs = rdi; report rdi = 0. */
+	.globl blob_ldsegs
+blob_ldsegs:
+	movw	%di, %ds
+	movw	%di, %gs
+	xorl	%edi, %edi
+	jmp	report
+
 /* Report rdi = rflags. */
 	.globl blob_flags
 blob_flags:

@@ -23,6 +23,7 @@
 #define EXTRA_FD	0x8
 #define EXTRA_THREAD	0x10
 #define PENDING_SEGV	0x20	/* not a condition: a blocked SIGSEGV pending at ENTER */
+#define TLS_DESC	0x40	/* not a condition: a GDT TLS descriptor (selector 0x63) at ENTER */
 
 /* In %xmm0 and %xmm1 of every carrier child before ENTER. */
 #define CARRIER_XMM_DIRT	0x5ca1ab1e5ca1ab1eUL

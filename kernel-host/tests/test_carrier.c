@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/auxv.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -461,8 +462,10 @@ TEST(carrier_run_refuses_bad_requests, T_DEFAULT)
 		{ "cs with RPL 0", offsetof(struct skas_regs, cs), 0x30 },
 		{ "ss", offsetof(struct skas_regs, ss), 0x18 },
 		{ "fs_base", offsetof(struct skas_regs, fs_base), 0xffff888000000000ULL },
-		{ "gs_base", offsetof(struct skas_regs, gs_base), 0x1000 },
-		{ "ds", offsetof(struct skas_regs, ds), 0x2b },
+		{ "gs_base", offsetof(struct skas_regs, gs_base), 0xffff888000000000ULL },
+		{ "ds: a code selector", offsetof(struct skas_regs, ds), 0x33 },
+		{ "gs: a kernel selector", offsetof(struct skas_regs, gs), 0x18 },
+		{ "fs: a TLS selector", offsetof(struct skas_regs, fs), 0x63 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
@@ -670,4 +673,71 @@ TEST(carrier_xstate, T_DEFAULT)
 	close(c.dev);
 	close(c.mm);
 	free(buf);
+}
+
+/* CPUID.7.EBX bit 0 and the kernel's HWCAP2_FSGSBASE: user rd/wrgsbase. */
+static int have_fsgsbase(void)
+{
+	return (getauxval(AT_HWCAP2) & 2) != 0;
+}
+
+TEST(carrier_segments_per_guest, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run;
+
+	SYSCHK(prctl(PR_SET_DUMPABLE, 0));
+	c.dev = dev_open();
+	c.mm = space_new();
+	c.pid = carrier_spawn(c.dev, TLS_DESC);
+	space_map_words(c.mm, DATA_ADDR, 1, 11);
+
+	/* The GS base the runner gives is the guest's, and the stop says it. */
+	regs_init(&run.regs, BLOB(blob_load), DATA_ADDR, 0, 0);
+	run_first(&c, &run);
+	unsigned long word = reported(&run);
+
+	regs_init(&run.regs, BLOB(blob_gs0), 0, 0, 0);
+	run.regs.gs_base = DATA_ADDR;
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(reported(&run) == word, "%%gs:0 = %#llx, expected %#lx",
+	      (unsigned long long)run.regs.rdi, word);
+	CHECK(run.regs.gs_base == DATA_ADDR, "gs_base at the stop %#llx",
+	      (unsigned long long)run.regs.gs_base);
+
+	/* Selectors a guest loads are reported, and the next guest starts clean. */
+	regs_init(&run.regs, BLOB(blob_ldsegs), USER_DS, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	reported(&run);
+	CHECK(run.regs.ds == USER_DS && run.regs.gs == USER_DS, "ds %#llx gs %#llx",
+	      (unsigned long long)run.regs.ds, (unsigned long long)run.regs.gs);
+	regs_init(&run.regs, BLOB(blob_rdsels), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	reported(&run);
+	CHECK(run.regs.rsi == 0 && run.regs.rdx == 0, "the next guest has ds %#llx gs %#llx",
+	      (unsigned long long)run.regs.rsi, (unsigned long long)run.regs.rdx);
+
+	/* The GDT TLS descriptor of the process it was is gone (selector 0x63). */
+	regs_init(&run.regs, BLOB(blob_gs), 0x63, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(run.exit.reason == SKAS_EXIT_SIGNAL && run.exit.signo == SIGSEGV,
+	      "loading the TLS selector: stop %s (the descriptor is still there: %%gs:0 %#llx)",
+	      reason_str(run.exit.reason), (unsigned long long)run.regs.rsi);
+
+	if (!have_fsgsbase()) {
+		note("carrier_segments_per_guest: no FSGSBASE here; wrgsbase not tried");
+	} else {
+		/* A GS base the guest set itself goes with its registers... */
+		regs_init(&run.regs, BLOB(blob_wrgsbase), 0x12340000, 0, 0);
+		SYSCHK(run_raw(&c, &run, -1));
+		CHECK(reported(&run) == 0x12340000 && run.regs.gs_base == 0x12340000,
+		      "wrgsbase: rdgsbase %#llx, stop gs_base %#llx",
+		      (unsigned long long)run.regs.rdi, (unsigned long long)run.regs.gs_base);
+		/* ...and not to the next one. */
+		regs_init(&run.regs, BLOB(blob_rdsegs), 0, 0, 0);
+		SYSCHK(run_raw(&c, &run, -1));
+		CHECK(reported(&run) == 0, "the next guest's GS base %#llx",
+		      (unsigned long long)run.regs.rdi);
+	}
+	carrier_end(&c);
 }
