@@ -123,6 +123,9 @@ struct skas_carrier {
 	atomic_t work_queued;
 	/* Handed over by RUN, consumed by the carrier (under lock). */
 	struct mm_struct *next_mm;	/* mm_users reference, or NULL */
+	struct skas_batch *next_ops;	/* prepared by the runner, or NULL */
+	unsigned int ops_done;		/* of the last RUN's operations */
+	int ops_err;
 	struct skas_regs regs;		/* in: to load; out: at the stop */
 	struct skas_exit exit;
 };
@@ -159,7 +162,7 @@ static void skas_carrier_release(struct kref *ref)
 {
 	struct skas_carrier *c = container_of(ref, struct skas_carrier, ref);
 
-	WARN_ON_ONCE(c->next_mm);
+	WARN_ON_ONCE(c->next_mm || c->next_ops);
 	call_rcu(&c->rcu, skas_carrier_free_rcu);
 }
 
@@ -394,16 +397,34 @@ static int skas_carrier_load(struct skas_carrier *c)
 	struct skas_regs regs;
 	int ret = 0;
 
+	struct skas_batch *ops;
+	long err;
+
 	spin_lock_irq(&c->lock);
 	mm = c->next_mm;
 	c->next_mm = NULL;
+	ops = c->next_ops;
+	c->next_ops = NULL;
+	c->ops_done = 0;
+	c->ops_err = 0;
 	regs = c->regs;
 	spin_unlock_irq(&c->lock);
 
 	if (mm) {
 		ret = skas_switch_self(mm);
-		if (ret)
+		if (ret) {
+			if (ops)
+				skas_batch_drop(ops);
 			return ret;
+		}
+	}
+	/* The space's pending changes, here and now: no worker. */
+	if (ops) {
+		err = skas_batch_here(ops, &c->ops_done);
+		if (err) {
+			c->ops_err = -err;
+			return err;
+		}
 	}
 	skas_regs_load(current_pt_regs(), &regs);
 	return 0;
@@ -571,26 +592,74 @@ static bool skas_carrier_done(struct skas_carrier *c)
 static int skas_carrier_xstate_reset(struct skas_carrier *c);
 static void skas_carrier_settle(struct task_struct *t);
 
+/*
+ * The operations a RUN carries, checked and prepared in the runner as a
+ * /proc/mm write's are (mm_ops.c: files from the runner's table, the
+ * audit record in its system call), with its credentials and limits for
+ * the carrier to apply them with.  NULL for none; any bad one fails the
+ * RUN before anything happened.
+ */
+static struct skas_batch *skas_carrier_prepare_ops(struct skas_run *run)
+{
+	const struct proc_mm_op __user *uops = u64_to_user_ptr(run->ops);
+	struct skas_batch *batch;
+	unsigned int i;
+	int ret;
+
+	if (!run->nr_ops)
+		return NULL;
+	if (run->nr_ops > PROC_MM_MAX_OPS)
+		return ERR_PTR(-E2BIG);
+	batch = skas_batch_alloc(run->nr_ops);
+	if (!batch)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < run->nr_ops; i++) {
+		if (copy_from_user(&batch->ops[i].op, &uops[i], sizeof(uops[i]))) {
+			ret = -EFAULT;
+			goto fail;
+		}
+		ret = skas_op_prepare(&batch->ops[i]);
+		if (ret)
+			goto fail;
+		batch->nr++;
+	}
+	skas_job_capture(&batch->job);
+	return batch;
+
+fail:
+	skas_batch_drop(batch);
+	return ERR_PTR(ret);
+}
+
 static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg)
 {
 	struct mm_struct *mm = NULL, *unused = NULL;
+	struct skas_batch *ops, *unused_ops = NULL;
 	struct skas_run run;
 	long ret;
 
 	if (copy_from_user(&run, arg, sizeof(run)))
 		return -EFAULT;
-	if (run.version != SKAS_CARRIER_VERSION || run.flags)
+	if (run.version != SKAS_CARRIER_VERSION || run.flags || run.reserved)
 		return -EINVAL;
 	ret = skas_regs_check(&run.regs);
 	if (ret)
 		return ret;
+	ops = skas_carrier_prepare_ops(&run);
+	if (IS_ERR(ops))
+		return PTR_ERR(ops);
 	if (run.mm_fd != -1) {
 		mm = skas_get_fd_mm(run.mm_fd);
-		if (IS_ERR(mm))
+		if (IS_ERR(mm)) {
+			if (ops)
+				skas_batch_drop(ops);
 			return PTR_ERR(mm);
+		}
 		/* Where dumpability is the mm's (6.x), the space's must be off. */
 		if (skas_mm_dumpable(mm)) {
 			mmput(mm);
+			if (ops)
+				skas_batch_drop(ops);
 			return -EPERM;
 		}
 	}
@@ -626,6 +695,8 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	if (c->state != SKAS_C_DEAD) {
 		c->next_mm = mm;
 		mm = NULL;
+		c->next_ops = ops;
+		ops = NULL;
 		c->regs = run.regs;
 		c->state = SKAS_C_GO;
 	}
@@ -654,9 +725,13 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 		/* Not consumed: the carrier died before it took it. */
 		unused = c->next_mm;
 		c->next_mm = NULL;
+		unused_ops = c->next_ops;
+		c->next_ops = NULL;
 	} else {
 		run.regs = c->regs;
 		run.exit = c->exit;
+		run.ops_done = c->ops_done;
+		run.ops_err = c->ops_err;
 		c->state = SKAS_C_PARKED;
 		/* A kick that a real stop overtook is spent. */
 		c->kick = false;
@@ -676,6 +751,10 @@ out_mm:
 		mmput(mm);
 	if (unused)
 		mmput(unused);
+	if (ops)
+		skas_batch_drop(ops);
+	if (unused_ops)
+		skas_batch_drop(unused_ops);
 	return ret;
 }
 
@@ -964,6 +1043,7 @@ static int skas_carrier_file_release(struct inode *inode, struct file *file)
 {
 	struct skas_carrier *c = file->private_data;
 	struct task_struct *tsk = NULL;
+	struct skas_batch *ops;
 	struct mm_struct *mm;
 
 	spin_lock_irq(&c->lock);
@@ -972,9 +1052,13 @@ static int skas_carrier_file_release(struct inode *inode, struct file *file)
 		tsk = c->task;
 	mm = c->next_mm;
 	c->next_mm = NULL;
+	ops = c->next_ops;
+	c->next_ops = NULL;
 	spin_unlock_irq(&c->lock);
 	if (mm)
 		mmput(mm);
+	if (ops)
+		skas_batch_drop(ops);
 	/* Nobody can run it any more. */
 	if (tsk)
 		send_sig(SIGKILL, tsk, 1);

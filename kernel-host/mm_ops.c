@@ -334,6 +334,33 @@ long skas_batch_on_mm(struct mm_struct *mm, struct skas_batch *batch)
 }
 
 /*
+ * A batch a carrier runs in its own mm (carrier.c): prepared and captured
+ * (skas_job_capture()) by the runner, run here by the carrier right after
+ * it switched into the space.  Returns 0, or the errno of the first
+ * operation that failed, with *done the number that succeeded.  The batch
+ * is gone afterwards, as it is after skas_batch_drop().
+ */
+void skas_batch_drop(struct skas_batch *batch)
+{
+	skas_job_release_here(&batch->job);
+	skas_batch_free(&batch->job);
+}
+
+long skas_batch_here(struct skas_batch *batch, unsigned int *done)
+{
+	long ret = 0;
+
+	batch->done = 0;
+	if (batch->nr)
+		skas_job_run_here(&batch->job);
+	*done = batch->done;
+	if (batch->done < batch->nr)
+		ret = batch->err;
+	skas_batch_drop(batch);
+	return ret;
+}
+
+/*
  * modify_ldt(2) on another address space.
  *
  * The LDT code is static inside arch/x86/kernel/ldt.c and works on

@@ -82,6 +82,9 @@ int skas_workers_start(void);
 void skas_workers_stop(void);
 int skas_run_job(struct skas_job *job, struct mm_struct *mm);
 void skas_job_done(struct skas_job *job);
+void skas_job_capture(struct skas_job *job);
+void skas_job_run_here(struct skas_job *job);
+void skas_job_release_here(struct skas_job *job);
 
 /* space.c */
 kgid_t skas_proc_mm_group(void);
@@ -116,6 +119,8 @@ struct skas_batch {
 struct skas_batch *skas_batch_alloc(unsigned int nr);
 int skas_op_prepare(struct skas_op *op);
 long skas_batch_on_mm(struct mm_struct *mm, struct skas_batch *batch);
+long skas_batch_here(struct skas_batch *batch, unsigned int *done);
+void skas_batch_drop(struct skas_batch *batch);
 long skas_ldt_on_mm(struct mm_struct *mm, int func, void *kbuf,
 		    unsigned long bytecount);
 

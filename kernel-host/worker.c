@@ -61,7 +61,8 @@ static void skas_swap_limits(struct rlimit *rlim)
 	}
 }
 
-static void skas_job_run(struct skas_job *job)
+/* In a worker (use_mm), or in a task that is in job->mm already. */
+static void skas_job_run(struct skas_job *job, bool use_mm)
 {
 	const struct cred *saved_cred;
 #ifdef CONFIG_MEMCG
@@ -72,9 +73,11 @@ static void skas_job_run(struct skas_job *job)
 #endif
 	saved_cred = override_creds(job->cred);
 	skas_swap_limits(job->rlim);
-	kthread_use_mm(job->mm);
+	if (use_mm)
+		kthread_use_mm(job->mm);
 	job->fn(job);
-	kthread_unuse_mm(job->mm);
+	if (use_mm)
+		kthread_unuse_mm(job->mm);
 	skas_swap_limits(job->rlim);
 	revert_creds(saved_cred);
 #ifdef CONFIG_MEMCG
@@ -105,7 +108,7 @@ static void skas_job_work(struct work_struct *work)
 {
 	struct skas_job *job = container_of(work, struct skas_job, work);
 
-	skas_job_run(job);
+	skas_job_run(job, true);
 	complete(&job->done);
 	skas_job_put(job);
 }
@@ -155,6 +158,38 @@ int skas_run_job(struct skas_job *job, struct mm_struct *mm)
 void skas_job_done(struct skas_job *job)
 {
 	skas_job_put(job);
+}
+
+/*
+ * A job that its requester hands to a carrier (carrier.c) instead of a
+ * worker: skas_job_capture() in the requester takes its credentials and
+ * limits; skas_job_run_here() runs it in the carrier, which is in the
+ * target mm already, as a worker would (credentials, limits, memory
+ * cgroup of the mm's owner); skas_job_release_here() drops what capture
+ * took.  No job slot: nothing waits for a worker.
+ */
+void skas_job_capture(struct skas_job *job)
+{
+	unsigned int i;
+
+	job->cred = get_current_cred();
+	for (i = 0; i < SKAS_JOB_LIMITS; i++)
+		job->rlim[i] = current->signal->rlim[skas_job_limits[i]];
+	job->abandoned = false;
+}
+
+void skas_job_run_here(struct skas_job *job)
+{
+	job->mm = current->mm;
+	skas_job_run(job, false);
+	job->mm = NULL;
+}
+
+void skas_job_release_here(struct skas_job *job)
+{
+	if (job->cred)
+		put_cred(job->cred);
+	job->cred = NULL;
 }
 
 int skas_workers_start(void)

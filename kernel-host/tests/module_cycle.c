@@ -78,7 +78,7 @@ static void works(int cycle)
 static void carrier_works(int cycle)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	carrier_start(&c);
 	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 
 	/* The carrier, likewise. */
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	carrier_start(&c);
 	regs_init(&run.regs, BLOB(blob_syscall_loop), 0, 0, 0);

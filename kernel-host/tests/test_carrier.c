@@ -98,7 +98,7 @@ static void carrier_end(struct carrier *c)
 TEST(carrier_syscall_stops, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	carrier_start(&c);
 	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
@@ -137,7 +137,7 @@ TEST(carrier_syscall_stops, T_DEFAULT)
 TEST(carrier_fault_stops, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	carrier_start(&c);
 	call(&c, &run, 1, BLOB(blob_load), FREE_ADDR + 8, 0);
@@ -175,7 +175,7 @@ TEST(carrier_fault_stops, T_DEFAULT)
 TEST(carrier_tls_and_flags, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	carrier_start(&c);
 	space_map_words(c.mm, DATA_ADDR, 1, 7);
@@ -220,7 +220,7 @@ static void on_alarm(int sig)
 TEST(carrier_kick_stops_a_spinning_guest, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };
 	pthread_t th;
 
@@ -268,8 +268,8 @@ static void *runner_thread(void *arg)
 TEST(carrier_signals_from_outside, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
-	struct runner r;
+	struct skas_run run = { 0 };
+	struct runner r = { 0 };
 	pthread_t th;
 	int st;
 
@@ -346,7 +346,7 @@ TEST(carrier_signals_from_outside, T_DEFAULT)
 TEST(carrier_death_and_close, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 	int st;
 
 	/* Killed while running: RUN reports it, and so does every later RUN. */
@@ -434,7 +434,7 @@ TEST(carrier_enter_needs_its_conditions, T_DEFAULT)
 TEST(carrier_run_refuses_bad_requests, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 	int other = dev_open();
 
 	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
@@ -512,7 +512,7 @@ TEST(carrier_run_refuses_bad_requests, T_DEFAULT)
 TEST(carrier_other_users_are_refused, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 	int st;
 
 	/* No group, no device. */
@@ -547,7 +547,7 @@ TEST(carrier_other_users_are_refused, T_DEFAULT)
 TEST(carrier_rmmod_refused_while_it_lives, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	carrier_start(&c);
 	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
@@ -568,7 +568,7 @@ TEST(carrier_as_group_member, T_DEFAULT)
 
 	if (!pid) {
 		struct carrier c;
-		struct skas_run run;
+		struct skas_run run = { 0 };
 
 		become_nobody(1);
 		carrier_start(&c);
@@ -600,7 +600,7 @@ static int xstate_io(struct carrier *c, unsigned long req, void *buf, size_t siz
 TEST(carrier_xstate, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 	int st;
 
 	carrier_start(&c);
@@ -684,7 +684,7 @@ static int have_fsgsbase(void)
 TEST(carrier_segments_per_guest, T_DEFAULT)
 {
 	struct carrier c;
-	struct skas_run run;
+	struct skas_run run = { 0 };
 
 	SYSCHK(prctl(PR_SET_DUMPABLE, 0));
 	c.dev = dev_open();
@@ -739,5 +739,70 @@ TEST(carrier_segments_per_guest, T_DEFAULT)
 		CHECK(reported(&run) == 0, "the next guest's GS base %#llx",
 		      (unsigned long long)run.regs.rdi);
 	}
+	carrier_end(&c);
+}
+
+TEST(carrier_run_applies_ops, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run = { 0 };
+	struct proc_mm_op ops[3];
+
+	carrier_start(&c);
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	run_first(&c, &run);
+
+	/* A page the guest reads, mapped by the same RUN: anonymous, then a file. */
+	int mfd = memfd_words(1, 5);
+	unsigned long want;
+
+	SYSCHK(pread(mfd, &want, sizeof(want), 0));
+	ops[0] = mk_mmap(DATA_ADDR, PAGE, RW, ANON_FIXED, -1, 0);
+	ops[1] = mk_mmap(DATA_ADDR + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, mfd, 0);
+	run.ops = (unsigned long)ops;
+	run.nr_ops = 2;
+	regs_init(&run.regs, BLOB(blob_load), DATA_ADDR + PAGE, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(run.ops_done == 2 && run.ops_err == 0, "ops done %u err %d", run.ops_done,
+	      run.ops_err);
+	CHECK(reported(&run) == want, "the file page reads %#llx, expected %#lx",
+	      (unsigned long long)run.regs.rdi, want);
+	maps_expect(c.pid, DATA_ADDR, PAGE, "rw-p");
+
+	/* The third fails in the space (unaligned munmap): a stop, the guest did not run. */
+	ops[0] = mk_munmap(DATA_ADDR, PAGE);
+	ops[1] = mk_mmap(DATA_ADDR, PAGE, RW, ANON_FIXED, -1, 0);
+	ops[2] = mk_munmap(DATA_ADDR + 1, PAGE);
+	run.nr_ops = 3;
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_REFUSED);
+	CHECK(run.ops_done == 2 && run.ops_err == EINVAL && run.exit.code == EINVAL,
+	      "ops done %u err %d code %d", run.ops_done, run.ops_err, run.exit.code);
+	CHECK(run.regs.rip == BLOB(blob_getpid), "the guest ran: rip %#llx",
+	      (unsigned long long)run.regs.rip);
+
+	/* Bad requests fail the RUN before anything happens. */
+	ops[0] = mk_mmap(DATA_ADDR, PAGE, 0x100, ANON_FIXED, -1, 0);
+	run.nr_ops = 1;
+	EXPECT_ERRNO(run_raw(&c, &run, -1), EINVAL);
+	ops[0] = mk_mmap(DATA_ADDR, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 9999, 0);
+	EXPECT_ERRNO(run_raw(&c, &run, -1), EBADF);
+	run.nr_ops = PROC_MM_MAX_OPS + 1;
+	EXPECT_ERRNO(run_raw(&c, &run, -1), E2BIG);
+	run.ops = 8;
+	run.nr_ops = 1;
+	EXPECT_ERRNO(run_raw(&c, &run, -1), EFAULT);
+	run.ops = 0;
+	run.nr_ops = 0;
+	run.reserved = 1;
+	EXPECT_ERRNO(run_raw(&c, &run, -1), EINVAL);
+	run.reserved = 0;
+
+	/* Still a working carrier. */
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	close(mfd);
 	carrier_end(&c);
 }

@@ -121,7 +121,7 @@ struct skas_regs {
 #define SKAS_EXIT_SIGNAL	3	/* another signal: .signo, .code */
 #define SKAS_EXIT_KICK		4	/* SKAS_CARRIER_KICK or a signal to the runner */
 #define SKAS_EXIT_DEAD		5	/* the carrier is gone */
-#define SKAS_EXIT_REFUSED	6	/* could not switch to mm_fd: errno in .code */
+#define SKAS_EXIT_REFUSED	6	/* could not switch to mm_fd or apply ops: errno in .code */
 
 struct skas_exit {
 	__u32 reason;
@@ -138,6 +138,11 @@ struct skas_run {
 	__u32 version;		/* in: SKAS_CARRIER_VERSION */
 	__s32 mm_fd;		/* in: /proc/mm file to run in; -1: the same as before */
 	__u64 flags;		/* in: zero */
+	__u64 ops;		/* in: struct proc_mm_op[nr_ops], applied to that space first */
+	__u32 nr_ops;		/* in: at most PROC_MM_MAX_OPS */
+	__u32 ops_done;		/* out: how many were applied */
+	__s32 ops_err;		/* out: errno of the first that failed (stop REFUSED), or 0 */
+	__u32 reserved;		/* in: zero */
 	struct skas_regs regs;	/* in: registers to load; out: at the stop */
 	struct skas_exit exit;	/* out */
 };
