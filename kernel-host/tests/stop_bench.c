@@ -8,11 +8,16 @@
  *   skas3-uml  what UML's skas3 mode does per call: waitpid, GETREGS,
  *              GETFPREGS, SETREGS, SETFPREGS, SYSEMU
  *   skas4      one SKAS_CARRIER_RUN (the carrier of /dev/uml-skas)
+ * Then first-touch page faults: the guest stores to one new page after
+ * another, and the runner maps each one as UML does:
+ *   fault-skas3  SIGSEGV stop, PTRACE_EX_FAULTINFO, a one-operation write
+ *                to the space's /proc/mm file (a worker runs it), SYSEMU
+ *   fault-skas4  FAULT stop; the next RUN carries the operation
  * Rounds are interleaved (skas3-min, skas3-uml, skas4, then again) and
- * each figure is the median over rounds, in ns per call.  Everything runs
+ * each figure is the median over rounds, in ns per call or fault.  Everything runs
  * on CPU 0 unless -u.  Timings are reported, never asserted.
  *
- *   skas-stop-bench [-r ROUNDS] [-n CALLS] [-u]
+ *   skas-stop-bench [-r ROUNDS] [-n CALLS] [-f PAGES] [-u]
  * needs the module loaded with carrier=1.
  */
 #define _GNU_SOURCE
@@ -81,6 +86,64 @@ static double round_carrier(struct carrier *c, struct skas_run *run, long calls)
 	return (now() - t0) * 1e9 / calls;
 }
 
+/* Fresh pages for every round: the region is unmapped after it. */
+#define FAULT_BASE	0x40000000UL
+
+static unsigned long fault_page(unsigned long addr)
+{
+	return addr & ~(PAGE - 1);
+}
+
+static double round_ptrace_faults(pid_t pid, int mmfd, long pages)
+{
+	struct ptrace_ex_faultinfo fi;
+	struct stop s;
+	long faults = 0;
+	double t0 = now(), t;
+
+	tracee_set(pid, BLOB(blob_touch), FAULT_BASE, pages, 0);
+	for (;;) {
+		tracee_resume(pid, PTRACE_SYSEMU);
+		tracee_wait(pid, &s);
+		if (s.kind == STOP_SYSCALL)
+			break;
+		CHECK(s.kind == STOP_SIGNAL && s.sig == SIGSEGV, "tracee: %s", stop_str(pid, &s));
+		SYSCHK(ptrace(PTRACE_EX_FAULTINFO, pid, 0, &fi));
+		OP_OK(op_mmap(mmfd, fault_page(fi.addr), PAGE, RW, ANON_FIXED, -1, 0));
+		faults++;
+	}
+	t = now() - t0;
+	CHECK(faults == pages, "%ld faults for %ld pages", faults, pages);
+	OP_OK(op_munmap(mmfd, FAULT_BASE, pages * PAGE));
+	return t * 1e9 / faults;
+}
+
+static double round_carrier_faults(struct carrier *c, struct skas_run *run, long pages)
+{
+	struct proc_mm_op op;
+	long faults = 0;
+	double t0 = now(), t;
+
+	regs_init(&run->regs, BLOB(blob_touch), FAULT_BASE, pages, 0);
+	run->ops = (unsigned long)&op;
+	run->nr_ops = 0;
+	for (;;) {
+		if (run_raw(c, run, -1) < 0)
+			FAIL("RUN: %s", errstr(errno));
+		if (run->exit.reason == SKAS_EXIT_SYSCALL)
+			break;
+		CHECK(run->exit.reason == SKAS_EXIT_FAULT, "carrier stop %u", run->exit.reason);
+		op = mk_mmap(fault_page(run->exit.addr), PAGE, RW, ANON_FIXED, -1, 0);
+		run->nr_ops = 1;
+		faults++;
+	}
+	t = now() - t0;
+	run->nr_ops = 0;
+	CHECK(faults == pages, "%ld faults for %ld pages", faults, pages);
+	OP_OK(op_munmap(c->mm, FAULT_BASE, pages * PAGE));
+	return t * 1e9 / faults;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -90,21 +153,22 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	long rounds = 7, calls = 20000;
+	long rounds = 7, calls = 20000, pages = 2000;
 	int unpinned = 0, opt;
 
-	while ((opt = getopt(argc, argv, "r:n:uh")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:f:uh")) != -1) {
 		switch (opt) {
 		case 'r': rounds = atol(optarg); break;
 		case 'n': calls = atol(optarg); break;
+		case 'f': pages = atol(optarg); break;
 		case 'u': unpinned = 1; break;
 		default:
-			fprintf(stderr, "usage: skas-stop-bench [-r ROUNDS] [-n CALLS] [-u]\n");
+			fprintf(stderr, "usage: skas-stop-bench [-r ROUNDS] [-n CALLS] [-f PAGES] [-u]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (rounds < 1 || calls < 1) {
-		fprintf(stderr, "skas-stop-bench: -r and -n need positive numbers\n");
+	if (rounds < 1 || calls < 1 || pages < 1 || pages > 100000) {
+		fprintf(stderr, "skas-stop-bench: -r, -n and -f (at most 100000) need positive numbers\n");
 		return 2;
 	}
 	if (!unpinned) {
@@ -153,6 +217,22 @@ int main(int argc, char **argv)
 	       unpinned ? "unpinned" : "0", rounds, calls);
 	for (int m = 0; m < MODES; m++)
 		printf("%-10s %8.0f ns  %.2fx skas3-uml\n", mode_names[m], med[m], med[m] / med[1]);
+
+	/* First-touch page faults, interleaved likewise. */
+	double *fns[2] = { calloc(rounds, sizeof(double)), calloc(rounds, sizeof(double)) };
+
+	for (long i = 0; i < rounds; i++) {
+		fns[0][i] = round_ptrace_faults(tracee, tmm, pages);
+		fns[1][i] = round_carrier_faults(&c, &run, pages);
+		printf("# fault round %ld: fault-skas3 %.0f ns, fault-skas4 %.0f ns\n", i + 1,
+		       fns[0][i], fns[1][i]);
+	}
+	for (int m = 0; m < 2; m++)
+		qsort(fns[m], rounds, sizeof(double), cmp_double);
+	printf("faults: %ld rounds of %ld pages (median ns per first-touch fault)\n", rounds, pages);
+	printf("%-10s %8.0f ns  %.2fx fault-skas3\n", "fault-skas3", fns[0][rounds / 2], 1.0);
+	printf("%-10s %8.0f ns  %.2fx fault-skas3\n", "fault-skas4", fns[1][rounds / 2],
+	       fns[1][rounds / 2] / fns[0][rounds / 2]);
 	tracee_kill(tracee);
 	kill(c.pid, SIGKILL);
 	return 0;
