@@ -329,7 +329,7 @@ static void skas_regs_load(struct pt_regs *regs, const struct skas_regs *r)
 	regs->cs = r->cs;
 	regs->flags = (regs->flags & ~SKAS_FLAG_MASK) | (r->eflags & SKAS_FLAG_MASK);
 	regs->sp = r->rsp;
-	regs->ss = __USER_DS;
+	regs->ss = r->ss;
 }
 
 /*
@@ -516,10 +516,16 @@ out:
 
 /* ---- the runner's side ---------------------------------------------- */
 
-/* A data segment selector a user program may hold (no LDT yet). */
+/* An LDT selector at privilege 3: what the space's LDT says, checked by the CPU. */
+static bool skas_ldt_sel(u64 sel)
+{
+	return sel <= 0xffff && (sel & 7) == 7;
+}
+
+/* A data segment selector a user program may hold. */
 static bool skas_user_data_sel(u64 sel)
 {
-	return sel == 0 || sel == __USER_DS;
+	return sel == 0 || sel == __USER_DS || skas_ldt_sel(sel);
 }
 
 static int skas_regs_check(const struct skas_regs *r)
@@ -527,9 +533,9 @@ static int skas_regs_check(const struct skas_regs *r)
 	if (r->rip >= TASK_SIZE_MAX || r->fs_base >= TASK_SIZE_MAX ||
 	    r->gs_base >= TASK_SIZE_MAX)
 		return -EINVAL;
-	if (r->cs != __USER_CS && r->cs != __USER32_CS)
+	if (r->cs != __USER_CS && r->cs != __USER32_CS && !skas_ldt_sel(r->cs))
 		return -EINVAL;
-	if (r->ss != __USER_DS)
+	if (r->ss != __USER_DS && !skas_ldt_sel(r->ss))
 		return -EINVAL;
 	if (!skas_user_data_sel(r->ds) || !skas_user_data_sel(r->es) ||
 	    !skas_user_data_sel(r->fs) || !skas_user_data_sel(r->gs))
@@ -887,6 +893,23 @@ out_free:
 	return ret;
 }
 
+/* A space's LDT, as PTRACE_LDT changes it: the runner's, no carrier needed. */
+static long skas_carrier_ldt(struct skas_ldt __user *arg)
+{
+	struct mm_struct *mm;
+	struct skas_ldt req;
+	long ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	mm = skas_get_fd_mm(req.mm_fd);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+	ret = skas_ldt_request(mm, req.func, u64_to_user_ptr(req.ptr), req.bytecount);
+	mmput(mm);
+	return ret;
+}
+
 /* ---- becoming a carrier --------------------------------------------- */
 
 static int skas_other_fd(const void *handle, struct file *file, unsigned int fd)
@@ -1092,6 +1115,8 @@ static long skas_carrier_ioctl(struct file *file, unsigned int cmd,
 					   cmd == SKAS_CARRIER_SET_XSTATE);
 	case SKAS_CARRIER_XSTATE_SIZE:
 		return skas_xstate_size();
+	case SKAS_CARRIER_LDT:
+		return skas_carrier_ldt((struct skas_ldt __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -123,43 +123,48 @@ static bool skas_ldt_is_write(int func)
 }
 
 /* modify_ldt(2) on the tracee's address space; ptr is in our memory. */
-static long skas_ldt(struct task_struct *child, void __user *data)
+/*
+ * modify_ldt(2) with its arguments in the caller's memory, on @mm (whose
+ * reference stays the caller's).  PTRACE_LDT and carrier.c's LDT request.
+ */
+long skas_ldt_request(struct mm_struct *mm, int func, void __user *ptr,
+		      unsigned long bytecount)
 {
-	struct ptrace_ldt req;
-	struct mm_struct *mm;
 	unsigned long size;
 	void *kbuf;
 	long ret;
 
-	if (copy_from_user(&req, data, sizeof(req)))
-		return -EFAULT;
-
-	size = skas_ldt_is_write(req.func) ?
-		min_t(unsigned long, req.bytecount, sizeof(struct user_desc)) :
-		min_t(unsigned long, req.bytecount,
-		      LDT_ENTRIES * LDT_ENTRY_SIZE);
+	size = skas_ldt_is_write(func) ?
+		min_t(unsigned long, bytecount, sizeof(struct user_desc)) :
+		min_t(unsigned long, bytecount, LDT_ENTRIES * LDT_ENTRY_SIZE);
 	kbuf = kvzalloc(max(size, 1UL), GFP_KERNEL);
 	if (!kbuf)
 		return -ENOMEM;
-	if (skas_ldt_is_write(req.func) &&
-	    copy_from_user(kbuf, (void __user *)req.ptr, size)) {
+	if (skas_ldt_is_write(func) && copy_from_user(kbuf, ptr, size)) {
 		ret = -EFAULT;
 		goto out_free;
 	}
-
-	mm = skas_tracee_mm(child);
-	if (!mm) {
-		ret = -ESRCH;
-		goto out_free;
-	}
-	ret = skas_ldt_on_mm(mm, req.func, kbuf, req.bytecount);
-	mmput(mm);
-
-	if (!skas_ldt_is_write(req.func) && ret > 0 &&
-	    copy_to_user((void __user *)req.ptr, kbuf, ret))
+	ret = skas_ldt_on_mm(mm, func, kbuf, bytecount);
+	if (!skas_ldt_is_write(func) && ret > 0 && copy_to_user(ptr, kbuf, ret))
 		ret = -EFAULT;
 out_free:
 	kvfree(kbuf);
+	return ret;
+}
+
+static long skas_ldt(struct task_struct *child, void __user *data)
+{
+	struct ptrace_ldt req;
+	struct mm_struct *mm;
+	long ret;
+
+	if (copy_from_user(&req, data, sizeof(req)))
+		return -EFAULT;
+	mm = skas_tracee_mm(child);
+	if (!mm)
+		return -ESRCH;
+	ret = skas_ldt_request(mm, req.func, (void __user *)req.ptr, req.bytecount);
+	mmput(mm);
 	return ret;
 }
 

@@ -132,6 +132,8 @@ void skas_switch_exit(void);
 
 /* ptrace.c */
 int skas_ptrace_init(void);
+long skas_ldt_request(struct mm_struct *mm, int func, void __user *ptr,
+		      unsigned long bytecount);
 void skas_ptrace_exit(void);
 
 /* carrier.c */

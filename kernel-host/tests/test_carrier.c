@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <asm/ldt.h>
 #include <sys/auxv.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -804,5 +805,51 @@ TEST(carrier_run_applies_ops, T_DEFAULT)
 	SYSCHK(run_raw(&c, &run, -1));
 	expect_stop(&run, SKAS_EXIT_SYSCALL);
 	close(mfd);
+	carrier_end(&c);
+}
+
+/* A space's LDT, set by the runner; the guest loads its selector. */
+TEST(carrier_ldt, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run = { 0 };
+	struct user_desc d = { .entry_number = 0, .base_addr = DATA_ADDR, .limit = 0xfffff,
+			       .seg_32bit = 1, .limit_in_pages = 1, .useable = 1 };
+	struct skas_ldt req;
+
+	carrier_start(&c);
+	space_map_words(c.mm, DATA_ADDR, 1, 3);
+	regs_init(&run.regs, BLOB(blob_load), DATA_ADDR, 0, 0);
+	run_first(&c, &run);
+	unsigned long word = reported(&run);
+
+	req = (struct skas_ldt){ .mm_fd = c.mm, .func = 1, .ptr = (unsigned long)&d,
+				 .bytecount = sizeof(d) };
+	SYSCHK(ioctl(c.dev, SKAS_CARRIER_LDT, &req));
+	regs_init(&run.regs, BLOB(blob_gs), 7, 0, 0);	/* LDT entry 0, RPL 3 */
+	SYSCHK(run_raw(&c, &run, -1));
+	reported(&run);
+	CHECK(run.regs.r8 == 1 && run.regs.rsi == (word & 0xffffffff),
+	      "through the LDT: valid %llu, %%gs:0 %#llx, expected %#lx",
+	      (unsigned long long)run.regs.r8, (unsigned long long)run.regs.rsi,
+	      word & 0xffffffff);
+	CHECK(run.regs.gs == 7, "gs at the stop %#llx", (unsigned long long)run.regs.gs);
+	/* The LDT selector comes back in the next RUN. */
+	run.regs.rip = BLOB(blob_rdsels);
+	SYSCHK(run_raw(&c, &run, -1));
+	reported(&run);
+	CHECK(run.regs.rdx == 7, "gs kept: %#llx", (unsigned long long)run.regs.rdx);
+
+	/* Read back, and the errors of PTRACE_LDT. */
+	unsigned char ldt[16];
+
+	req = (struct skas_ldt){ .mm_fd = c.mm, .func = 0, .ptr = (unsigned long)ldt,
+				 .bytecount = sizeof(ldt) };
+	CHECK(ioctl(c.dev, SKAS_CARRIER_LDT, &req) == (long)sizeof(ldt), "read the LDT: %s",
+	      errstr(errno));
+	req.mm_fd = c.dev;
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_LDT, &req), EINVAL);
+	req = (struct skas_ldt){ .mm_fd = c.mm, .func = 1, .ptr = 8, .bytecount = sizeof(d) };
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_LDT, &req), EFAULT);
 	carrier_end(&c);
 }

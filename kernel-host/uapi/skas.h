@@ -159,6 +159,18 @@ struct skas_xstate {
 	__u32 flags;		/* zero */
 };
 
+/*
+ * modify_ldt(2) on the space of mm_fd (a /proc/mm file of the caller),
+ * as PTRACE_LDT does: func, ptr (in the caller's memory) and bytecount
+ * are modify_ldt's.  No carrier is involved.
+ */
+struct skas_ldt {
+	__s32 mm_fd;
+	__s32 func;
+	__u64 ptr;
+	__u64 bytecount;
+};
+
 #define SKAS_CARRIER_IOC	0xE5
 #define SKAS_CARRIER_ENTER	_IO(SKAS_CARRIER_IOC, 1)
 #define SKAS_CARRIER_RUN	_IOWR(SKAS_CARRIER_IOC, 2, struct skas_run)
@@ -166,5 +178,6 @@ struct skas_xstate {
 #define SKAS_CARRIER_GET_XSTATE	_IOW(SKAS_CARRIER_IOC, 4, struct skas_xstate)
 #define SKAS_CARRIER_SET_XSTATE	_IOW(SKAS_CARRIER_IOC, 5, struct skas_xstate)
 #define SKAS_CARRIER_XSTATE_SIZE _IO(SKAS_CARRIER_IOC, 6)
+#define SKAS_CARRIER_LDT	_IOW(SKAS_CARRIER_IOC, 7, struct skas_ldt)
 
 #endif /* _UAPI_UML_SKAS_H */
