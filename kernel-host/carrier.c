@@ -95,6 +95,16 @@ module_param(carrier, bool, 0444);
 MODULE_PARM_DESC(carrier,
 		 "register /dev/uml-skas, the experimental carrier interface for skas4 (default: off)");
 
+/*
+ * Spin before sleeping: a runner and its carrier on two CPUs hand a stop
+ * and a RUN to each other without a wake-up (an IPI) when the other side
+ * answers within this time.  0 (the default) always sleeps at once.
+ */
+static unsigned int carrier_spin_us;
+module_param(carrier_spin_us, uint, 0644);
+MODULE_PARM_DESC(carrier_spin_us,
+		 "microseconds a runner or carrier polls for the other side before it sleeps (0-1000, default 0)");
+
 enum skas_carrier_state {
 	SKAS_C_NEW,		/* no carrier yet */
 	SKAS_C_STARTING,	/* ENTER done, first stop not reached */
@@ -430,6 +440,15 @@ static int skas_carrier_load(struct skas_carrier *c)
 	return 0;
 }
 
+/* What a parked carrier waits for. */
+static bool skas_carrier_go(struct skas_carrier *c)
+{
+	return READ_ONCE(c->state) == SKAS_C_GO || READ_ONCE(c->closing);
+}
+
+static bool skas_carrier_spin(struct skas_carrier *c,
+			      bool (*cond)(struct skas_carrier *c));
+
 static void skas_carrier_work(struct callback_head *work)
 {
 	struct skas_carrier *c = container_of(work, struct skas_carrier, work);
@@ -475,13 +494,13 @@ static void skas_carrier_work(struct callback_head *work)
 	}
 
 	for (;;) {
+		skas_carrier_spin(c, skas_carrier_go);
 		/*
 		 * Parked: killable, freezable (suspend must not wait for a
 		 * runner), and no load.  The cgroup v2 freezer and job control
 		 * reach the carrier only when it next runs.
 		 */
-		if (wait_event_state(c->wait, READ_ONCE(c->state) == SKAS_C_GO ||
-				     READ_ONCE(c->closing),
+		if (wait_event_state(c->wait, skas_carrier_go(c),
 				     (TASK_KILLABLE | TASK_NOLOAD | TASK_FREEZABLE)))
 			break;	/* fatal signal: get_signal() ends us */
 		if (READ_ONCE(c->closing)) {
@@ -579,6 +598,28 @@ static void skas_carrier_kick(struct skas_carrier *c)
 			skas_carrier_queue(c, TWA_SIGNAL);
 	}
 	spin_unlock_irq(&c->lock);
+}
+
+/*
+ * Polls @cond for up to carrier_spin_us; true when it came true.  Gives
+ * up at once when the CPU is wanted or a signal is pending.
+ */
+static bool skas_carrier_spin(struct skas_carrier *c,
+			      bool (*cond)(struct skas_carrier *c))
+{
+	unsigned int us = min(READ_ONCE(carrier_spin_us), 1000U);
+	u64 end;
+
+	if (!us)
+		return false;
+	end = ktime_get_ns() + (u64)us * NSEC_PER_USEC;
+	while (!cond(c)) {
+		if (need_resched() || signal_pending(current) ||
+		    ktime_get_ns() > end)
+			return false;
+		cpu_relax();
+	}
+	return true;
 }
 
 static bool skas_carrier_idle(struct skas_carrier *c)
@@ -709,7 +750,8 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	spin_unlock_irq(&c->lock);
 	wake_up_all(&c->wait);
 
-	if (wait_event_interruptible(c->wait, skas_carrier_done(c))) {
+	if (!skas_carrier_spin(c, skas_carrier_done) &&
+	    wait_event_interruptible(c->wait, skas_carrier_done(c))) {
 		/*
 		 * A signal for the runner: stop the carrier, then report.
 		 * Freezable: the suspend freezer's signal lands here, and the
