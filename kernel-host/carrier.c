@@ -446,9 +446,6 @@ static bool skas_carrier_go(struct skas_carrier *c)
 	return READ_ONCE(c->state) == SKAS_C_GO || READ_ONCE(c->closing);
 }
 
-static bool skas_carrier_spin(struct skas_carrier *c,
-			      bool (*cond)(struct skas_carrier *c));
-
 static void skas_carrier_work(struct callback_head *work)
 {
 	struct skas_carrier *c = container_of(work, struct skas_carrier, work);
@@ -494,7 +491,6 @@ static void skas_carrier_work(struct callback_head *work)
 	}
 
 	for (;;) {
-		skas_carrier_spin(c, skas_carrier_go);
 		/*
 		 * Parked: killable, freezable (suspend must not wait for a
 		 * runner), and no load.  The cgroup v2 freezer and job control
@@ -535,16 +531,15 @@ out:
 
 /* ---- the runner's side ---------------------------------------------- */
 
-/* An LDT selector at privilege 3: what the space's LDT says, checked by the CPU. */
-static bool skas_ldt_sel(u64 sel)
-{
-	return sel <= 0xffff && (sel & 7) == 7;
-}
-
-/* A data segment selector a user program may hold. */
+/*
+ * A data segment selector a user program may hold, of the GDT: the
+ * context switch loads the selectors when the carrier wakes, before it
+ * moves into the RUN's space, so an LDT selector would be looked up in
+ * the wrong LDT.  Not carried yet.
+ */
 static bool skas_user_data_sel(u64 sel)
 {
-	return sel == 0 || sel == __USER_DS || skas_ldt_sel(sel);
+	return sel == 0 || sel == __USER_DS;
 }
 
 static int skas_regs_check(const struct skas_regs *r)
@@ -552,15 +547,17 @@ static int skas_regs_check(const struct skas_regs *r)
 	if (r->rip >= TASK_SIZE_MAX || r->fs_base >= TASK_SIZE_MAX ||
 	    r->gs_base >= TASK_SIZE_MAX)
 		return -EINVAL;
-	if (r->cs != __USER_CS && r->cs != __USER32_CS && !skas_ldt_sel(r->cs))
+	if (r->cs != __USER_CS && r->cs != __USER32_CS)
 		return -EINVAL;
-	if (r->ss != __USER_DS && !skas_ldt_sel(r->ss))
+	if (r->ss != __USER_DS)
 		return -EINVAL;
 	if (!skas_user_data_sel(r->ds) || !skas_user_data_sel(r->es) ||
 	    !skas_user_data_sel(r->fs) || !skas_user_data_sel(r->gs))
 		return -EINVAL;
 	return 0;
 }
+
+static void skas_carrier_settle(struct task_struct *t);
 
 /*
  * The user segment state (FS and GS bases and selectors, DS, ES) lives in
@@ -578,7 +575,7 @@ static void skas_segs_save(struct task_struct *t, struct skas_regs *r)
 	r->es = t->thread.es;
 }
 
-static void skas_segs_load(struct task_struct *t, const struct skas_regs *r)
+static void skas_segs_write(struct task_struct *t, const struct skas_regs *r)
 {
 	t->thread.fsbase = r->fs_base;
 	t->thread.gsbase = r->gs_base;
@@ -586,6 +583,27 @@ static void skas_segs_load(struct task_struct *t, const struct skas_regs *r)
 	t->thread.gsindex = r->gs;
 	t->thread.ds = r->ds;
 	t->thread.es = r->es;
+}
+
+/*
+ * A settled carrier may still be woken for a moment (a thaw) and switched
+ * out again, saving the CPU's registers over what we wrote: write again
+ * until it was off its CPU the whole time (its switch counts did not move).
+ */
+static void skas_segs_load(struct task_struct *t, const struct skas_regs *r)
+{
+	unsigned long switches;
+
+	for (;;) {
+		skas_carrier_settle(t);
+		switches = READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
+		skas_segs_write(t, r);
+		/* Our writes before the checks; pairs with the scheduler's. */
+		smp_mb();
+		if (!READ_ONCE(t->on_cpu) &&
+		    switches == READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw))
+			return;
+	}
 }
 
 /* Stops a running carrier at its next return to user mode. */
@@ -637,7 +655,6 @@ static bool skas_carrier_done(struct skas_carrier *c)
 }
 
 static int skas_carrier_xstate_reset(struct skas_carrier *c);
-static void skas_carrier_settle(struct task_struct *t);
 
 /*
  * The operations a RUN carries, checked and prepared in the runner as a
@@ -665,7 +682,12 @@ static struct skas_batch *skas_carrier_prepare_ops(struct skas_run *run)
 			ret = -EFAULT;
 			goto fail;
 		}
-		ret = skas_op_prepare(&batch->ops[i]);
+		/*
+		 * An LDT copied in after the switch would not be loaded
+		 * before the guest runs: that one goes through /proc/mm.
+		 */
+		ret = batch->ops[i].op.op == MM_COPY_SEGMENTS ? -EINVAL :
+		      skas_op_prepare(&batch->ops[i]);
 		if (ret)
 			goto fail;
 		batch->nr++;
@@ -734,7 +756,6 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 			if (ret)
 				goto out_busy;
 		}
-		skas_carrier_settle(c->task);
 		skas_segs_load(c->task, &run.regs);
 	}
 
@@ -814,9 +835,15 @@ out_mm:
  * bits, MXCSR), are the kernel's own.  Its functions want a target that
  * is not current and not running: a stopped carrier, off its CPU.
  */
-static const struct user_regset *skas_xstate_regset(struct task_struct *t)
+/*
+ * From the caller's view, never the carrier's: the view looks at the
+ * task's user registers on its stack, which a dead carrier no longer has.
+ * The runner is a 64-bit task (no compat ioctl), and both views have the
+ * same NT_X86_XSTATE regset.
+ */
+static const struct user_regset *skas_xstate_regset(void)
 {
-	const struct user_regset_view *view = task_user_regset_view(t);
+	const struct user_regset_view *view = task_user_regset_view(current);
 	unsigned int i;
 
 	for (i = 0; i < view->n; i++)
@@ -827,7 +854,7 @@ static const struct user_regset *skas_xstate_regset(struct task_struct *t)
 
 static long skas_xstate_size(void)
 {
-	const struct user_regset *rs = skas_xstate_regset(current);
+	const struct user_regset *rs = skas_xstate_regset();
 
 	return rs ? (long)rs->n * rs->size : -EOPNOTSUPP;
 }
@@ -840,8 +867,12 @@ static long skas_xstate_size(void)
 static void skas_carrier_settle(struct task_struct *t)
 {
 	/* Pairs with the release of on_cpu in the scheduler's finish_task(). */
-	while (smp_load_acquire(&t->on_cpu))
-		cpu_relax();
+	while (smp_load_acquire(&t->on_cpu)) {
+		if (need_resched())
+			cond_resched();
+		else
+			cpu_relax();
+	}
 }
 
 /* With the seat held and the carrier stopped; buf holds size bytes. */
@@ -852,7 +883,7 @@ static int skas_carrier_xstate_io(struct skas_carrier *c, void *buf,
 	int ret;
 
 	skas_carrier_settle(c->task);
-	rs = skas_xstate_regset(c->task);
+	rs = skas_xstate_regset();
 	if (!rs || rs->n * rs->size != size)
 		return -EOPNOTSUPP;
 	if (!set) {
@@ -922,6 +953,9 @@ static long skas_carrier_xstate(struct skas_carrier *c,
 	ret = wait_event_interruptible(c->wait, skas_carrier_idle(c));
 	if (!ret && READ_ONCE(c->state) == SKAS_C_DEAD)
 		ret = -ESRCH;
+	/* Never the state of the process the carrier was. */
+	if (!ret && !set && !c->xstate_ours)
+		ret = skas_carrier_xstate_reset(c);
 	if (!ret)
 		ret = skas_carrier_xstate_io(c, buf, size, set);
 	spin_lock_irq(&c->lock);
@@ -942,6 +976,8 @@ static long skas_carrier_ldt(struct skas_ldt __user *arg)
 	struct skas_ldt req;
 	long ret;
 
+	if (!skas_space_may_open())
+		return -EPERM;
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
 	mm = skas_get_fd_mm(req.mm_fd);
