@@ -62,6 +62,9 @@
  * Locking: skas_carriers_lock (IRQ-safe: the signal probe runs under the
  * target's siglock with interrupts off) protects the table; c->lock
  * (IRQ-safe, same reason) protects state, kick and the exit record;
+ * c->work_lock (IRQ-safe, innermost: taken under the siglock and under
+ * c->lock) makes "the work is queued" mean that it is on the carrier's
+ * task_work list, or taken off it and about to run;
  * c->wait wakes both sides.  The carrier's registers are only touched by
  * the carrier itself, in its task_work.
  */
@@ -130,7 +133,8 @@ struct skas_carrier {
 	struct task_struct *task;	/* the carrier, held from ENTER */
 	kuid_t euid;			/* the opener's */
 	struct callback_head work;
-	atomic_t work_queued;
+	spinlock_t work_lock;		/* work_queued and the queueing: see the top */
+	bool work_queued;		/* under work_lock: see skas_carrier_queue() */
 	/* Handed over by RUN, consumed by the carrier (under lock). */
 	struct mm_struct *next_mm;	/* mm_users reference, or NULL */
 	struct skas_batch *next_ops;	/* prepared by the runner, or NULL */
@@ -197,21 +201,30 @@ static void skas_carrier_work(struct callback_head *work);
 /*
  * Queues the carrier's task_work unless it is queued already.  Any
  * context; fails quietly for an exiting carrier (its exit is seen anyway).
+ *
+ * "Queued already" must mean that the work is on the carrier's list (or
+ * being started): a probe that skips on the word of a queuer that has not
+ * added it yet lets the carrier reach get_signal() with no work, and the
+ * signal it just raised is delivered instead of captured.  So the flag is
+ * set and the work added in one step, under work_lock.  A put under it is
+ * fine: the release only schedules an RCU free.
  */
 static void skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mode mode)
 {
-	if (atomic_xchg(&c->work_queued, 1))
-		return;
-	if (!kref_get_unless_zero(&c->ref)) {
-		atomic_set(&c->work_queued, 0);
-		return;
-	}
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->work_lock, flags);
+	if (c->work_queued || !kref_get_unless_zero(&c->ref))
+		goto out;
 	__module_get(THIS_MODULE);
 	if (task_work_add(c->task, &c->work, mode)) {
-		atomic_set(&c->work_queued, 0);
 		module_put(THIS_MODULE);
 		skas_carrier_put(c);
+		goto out;
 	}
+	c->work_queued = true;
+out:
+	spin_unlock_irqrestore(&c->work_lock, flags);
 }
 
 /* signal_generate: every signal queued to any task passes here. */
@@ -453,7 +466,9 @@ static void skas_carrier_work(struct callback_head *work)
 	struct skas_exit e;
 	int ret;
 
-	atomic_set(&c->work_queued, 0);
+	spin_lock_irq(&c->work_lock);
+	c->work_queued = false;
+	spin_unlock_irq(&c->work_lock);
 	if (current->flags & PF_EXITING)
 		goto out;
 	if (READ_ONCE(c->closing)) {
@@ -1132,6 +1147,7 @@ static int skas_carrier_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kref_init(&c->ref);
 	spin_lock_init(&c->lock);
+	spin_lock_init(&c->work_lock);
 	init_waitqueue_head(&c->wait);
 	c->state = SKAS_C_NEW;
 	c->euid = current_euid();

@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <asm/ldt.h>
 #include <sys/auxv.h>
 #include <sys/utsname.h>
@@ -246,6 +247,52 @@ TEST(carrier_kick_stops_a_spinning_guest, T_DEFAULT)
 	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
 	SYSCHK(run_raw(&c, &run, -1));
 	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	carrier_end(&c);
+}
+
+/*
+ * UML's timer, at its worst: signals to the runner, as fast as they come,
+ * while the guest makes one system call after another.  A kick and a
+ * stop of the guest's own race in the module; every stop must still be
+ * the call or the kick.  A call that escaped the capture would be
+ * delivered to the carrier instead (its handler is not canonical: the
+ * carrier faults, a SIGSEGV of the kernel's, or dies).
+ */
+TEST(carrier_kicks_during_syscalls, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval it = { { 0, 20 }, { 0, 20 } }, off = { 0 };
+	long calls = 0, kicks = 0;
+	double t0;
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	/* No SA_RESTART: an interrupted RUN returns, as in UML. */
+	SYSCHK(sigaction(SIGALRM, &sa, &old));
+	SYSCHK(setitimer(ITIMER_REAL, &it, NULL));
+	t0 = now();
+	while (now() - t0 < 4) {
+		regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+		for (;;) {
+			if (run_raw(&c, &run, -1) < 0) {
+				CHECK(errno == EINTR, "RUN: %s", errstr(errno));
+				continue;
+			}
+			if (run.exit.reason != SKAS_EXIT_KICK)
+				break;
+			kicks++;
+		}
+		expect_stop(&run, SKAS_EXIT_SYSCALL);
+		CHECK(run.exit.syscall == 39, "system call %lld", (long long)run.exit.syscall);
+		calls++;
+	}
+	SYSCHK(setitimer(ITIMER_REAL, &off, NULL));
+	SYSCHK(sigaction(SIGALRM, &old, NULL));
+	note("%ld system calls, %ld kicks in 4 s", calls, kicks);
+	CHECK(kicks > 0, "no RUN was kicked: the test did not test");
 	carrier_end(&c);
 }
 
