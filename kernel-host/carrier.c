@@ -62,9 +62,11 @@
  * Locking: skas_carriers_lock (IRQ-safe: the signal probe runs under the
  * target's siglock with interrupts off) protects the table; c->lock
  * (IRQ-safe, same reason) protects state, kick and the exit record;
- * c->work_lock (IRQ-safe, innermost: taken under the siglock and under
- * c->lock) makes "the work is queued" mean that it is on the carrier's
- * task_work list, or taken off it and about to run;
+ * c->work_lock (raw, IRQ-safe, innermost: taken under the siglock and
+ * under c->lock; raw because the probes run with preemption off, and
+ * nothing under it sleeps on PREEMPT_RT either) makes "the work is
+ * queued" mean that it is on the carrier's task_work list, or taken off
+ * it and about to run;
  * c->wait wakes both sides.  The carrier's registers are only touched by
  * the carrier itself, in its task_work.
  */
@@ -133,7 +135,7 @@ struct skas_carrier {
 	struct task_struct *task;	/* the carrier, held from ENTER */
 	kuid_t euid;			/* the opener's */
 	struct callback_head work;
-	spinlock_t work_lock;		/* work_queued and the queueing: see the top */
+	raw_spinlock_t work_lock;	/* work_queued and the queueing: see the top */
 	bool work_queued;		/* under work_lock: see skas_carrier_queue() */
 	/* Handed over by RUN, consumed by the carrier (under lock). */
 	struct mm_struct *next_mm;	/* mm_users reference, or NULL */
@@ -213,7 +215,7 @@ static void skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mod
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&c->work_lock, flags);
+	raw_spin_lock_irqsave(&c->work_lock, flags);
 	if (c->work_queued || !kref_get_unless_zero(&c->ref))
 		goto out;
 	__module_get(THIS_MODULE);
@@ -224,7 +226,7 @@ static void skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mod
 	}
 	c->work_queued = true;
 out:
-	spin_unlock_irqrestore(&c->work_lock, flags);
+	raw_spin_unlock_irqrestore(&c->work_lock, flags);
 }
 
 /* signal_generate: every signal queued to any task passes here. */
@@ -466,9 +468,9 @@ static void skas_carrier_work(struct callback_head *work)
 	struct skas_exit e;
 	int ret;
 
-	spin_lock_irq(&c->work_lock);
+	raw_spin_lock_irq(&c->work_lock);
 	c->work_queued = false;
-	spin_unlock_irq(&c->work_lock);
+	raw_spin_unlock_irq(&c->work_lock);
 	if (current->flags & PF_EXITING)
 		goto out;
 	if (READ_ONCE(c->closing)) {
@@ -1147,7 +1149,7 @@ static int skas_carrier_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kref_init(&c->ref);
 	spin_lock_init(&c->lock);
-	spin_lock_init(&c->work_lock);
+	raw_spin_lock_init(&c->work_lock);
 	init_waitqueue_head(&c->wait);
 	c->state = SKAS_C_NEW;
 	c->euid = current_euid();
