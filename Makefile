@@ -24,7 +24,7 @@ help:
 	@echo "make check-debug host-support suite and fuzzer on a KASAN/lockdep/kmemleak 6.12 kernel (long)"
 	@echo "make uml         the UML kernel (build/uml/linux, linux-debug)"
 	@echo "make check-uml   its guest suite natively in seccomp and ptrace mode"
-	@echo "make check-uml-vm  the guest suite in QEMU per host kernel: skas3 (seccomp on 7.x)"
+	@echo "make check-uml-vm  the guest suite in QEMU per host kernel: skas4, skas3 (seccomp on 7.x)"
 	@echo "make lint        checkpatch --strict and shellcheck"
 	@echo "make install     DESTDIR=... PREFIX=...: every shipped file in place (what the packages use)"
 	@echo "make clean       remove build outputs (keeps fetched kernels)"
@@ -114,8 +114,8 @@ uml-rootfs:
 check-uml: uml uml-rootfs
 	scripts/check-uml
 
-# The same suite in QEMU on each host kernel with the host module: skas3
-# mode, seccomp on the newest (ptrace: natively only); kernels
+# The same suite in QEMU on each host kernel with the host module: skas4
+# and skas3 mode, seccomp on the newest (ptrace: natively only); kernels
 # side by side on machines with 4 CPUs or more.  Then "identical results
 # in every run" (which
 # compares with check-uml's runs, so it comes in a later stage).

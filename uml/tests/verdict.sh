@@ -5,7 +5,7 @@
 #
 #   guest_verdict MODE BODY STATUS LIMIT UBDB PRISTINE
 #
-#   MODE      the mode that was asked for: skas3, seccomp or ptrace
+#   MODE      the mode that was asked for: skas4, skas3, seccomp or ptrace
 #   BODY      file with the UML console output of the run, one line each,
 #             without carriage returns or host time stamps; a kernel
 #             message that landed inside a line is moved, in place, to a
@@ -108,7 +108,7 @@ guest_verdict() {
 # addrspace_checks MODE BODY: the host's view of the address space of the
 # guest's probe program (guest/14-addrspace.c; the harness adds the host
 # view with host-maps).  Host mappings outside the guest's own mappings are
-# "foreign": in skas3 there must be none; in seccomp and ptrace mode the
+# "foreign": in skas3 and skas4 there must be none; in seccomp and ptrace mode the
 # stub pages must be among them, which shows that the probe sees them.  In
 # no mode may the UML kernel's executable be mapped.
 addrspace_checks() {
@@ -166,11 +166,11 @@ addrspace_checks() {
 		printf '# host mapping outside the guest'"'"'s: %s\n' "${foreign[@]}"
 	fi
 	case $mode in
-	skas3)
+	skas3 | skas4)
 		if [ ${#foreign[@]} -eq 0 ]; then
 			_host_check ok addrspace-foreign-as-mode-expects
 		else
-			_host_check fail addrspace-foreign-as-mode-expects "skas3: ${#foreign[@]} host mappings outside the guest's own"
+			_host_check fail addrspace-foreign-as-mode-expects "$mode: ${#foreign[@]} host mappings outside the guest's own"
 		fi
 		;;
 	*)
