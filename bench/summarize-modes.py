@@ -3,7 +3,7 @@
 bench/skas-modes into per-mode medians, spreads and ratios.
 
 The log has lines "BENCH[who]: RESULT name ns ns/op ops" (who: host,
-skas3, seccomp, ptrace: our kernel; sid-7.2-seccomp: Debian sid's UML in
+skas4, skas3, seccomp, ptrace: our kernel; sid-7.2-seccomp: Debian sid's UML in
 seccomp mode), one per benchmark per round.  Writes the figures
 as JSON and a markdown table with the ratios the UML-kernel issue sets
 targets for (reported, never asserted).
@@ -13,10 +13,10 @@ import re
 import statistics
 import sys
 
-WHO = ["host", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
+WHO = ["host", "skas4", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
 # The mode each run must report in /proc/cpuinfo: upstream's kernel says
 # "skas" whatever its mode (seccomp=on makes it seccomp or fail to boot).
-WANT_MODE = {"skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
+WANT_MODE = {"skas4": "skas4", "skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
              "sid-7.2-seccomp": "skas"}
 NAMES = {
     "syscall": "null syscall",
@@ -65,6 +65,9 @@ def main():
             "skas3/ptrace": med(n, "skas3") / med(n, "ptrace"),
             "skas3/seccomp": med(n, "skas3") / med(n, "seccomp"),
             "skas3/sid-7.2-seccomp": med(n, "skas3") / med(n, "sid-7.2-seccomp"),
+            "skas4/skas3": med(n, "skas4") / med(n, "skas3"),
+            "skas4/seccomp": med(n, "skas4") / med(n, "seccomp"),
+            "skas4/sid-7.2-seccomp": med(n, "skas4") / med(n, "sid-7.2-seccomp"),
         }
         for n in NAMES
     }
@@ -78,9 +81,10 @@ def main():
         "mode, pinned the same way); median of "
         f"{fig['syscall']['host']['runs']} rounds (min-max), ns per operation.",
         "",
-        "| benchmark | host (VM) | skas3 | seccomp | ptrace | sid 7.2 seccomp | skas3/ptrace | "
+        "| benchmark | host (VM) | skas4 | skas3 | seccomp | ptrace | sid 7.2 seccomp | "
+        "skas4/skas3 | skas4/seccomp | skas4/sid seccomp | skas3/ptrace | "
         "skas3/seccomp | skas3/sid seccomp |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, label in NAMES.items():
         cells = []
@@ -89,6 +93,8 @@ def main():
             cells.append(f"{s['median_ns']:.0f} ({s['min_ns']:.0f}-{s['max_ns']:.0f})")
         r = ratios[n]
         rows.append(f"| {label} | " + " | ".join(cells) +
+                    f" | {r['skas4/skas3']:.2f} | {r['skas4/seccomp']:.2f} |"
+                    f" {r['skas4/sid-7.2-seccomp']:.2f}"
                     f" | {r['skas3/ptrace']:.2f} | {r['skas3/seccomp']:.2f} |"
                     f" {r['skas3/sid-7.2-seccomp']:.2f} |")
     pf, fk = ratios["pagefault"], ratios["fork_exit"]
@@ -99,6 +105,9 @@ def main():
         f"and skas3/seccomp < 1 ({'met' if pf['skas3/seccomp'] < 1 else 'missed'}: "
         f"{pf['skas3/seccomp']:.2f}); fork+exit skas3/ptrace <= 0.5 "
         f"({'met' if fk['skas3/ptrace'] <= 0.5 else 'missed'}: {fk['skas3/ptrace']:.2f}).",
+        "skas4 faster than seccomp on every row (skas4/seccomp < 1): "
+        + ", ".join(f"{NAMES[n]} {'met' if ratios[n]['skas4/seccomp'] < 1 else 'missed'} "
+                    f"({ratios[n]['skas4/seccomp']:.2f})" for n in NAMES) + ".",
     ]
     with open(md_out, "w") as f:
         f.write("\n".join(rows) + "\n")
