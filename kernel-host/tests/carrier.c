@@ -43,7 +43,12 @@ int dev_open(void)
 	return fd;
 }
 
-/* The filter UML's carrier installs: ENTER and exit, nothing else. */
+/*
+ * A carrier's filter: ENTER and exit, and death for anything else.  UML's
+ * (skas4.c) traps instead of killing, so that a vsyscall on an emulating
+ * host ends the guest process, not the machine; for the tests a kill is
+ * the louder backstop.
+ */
 int install_filter(void)
 {
 	struct sock_filter f[] = {

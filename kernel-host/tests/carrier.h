@@ -36,7 +36,7 @@ struct carrier {
 
 /* /dev/uml-skas, after checking the module has carriers on. */
 int dev_open(void);
-/* The filter UML's carrier installs: ENTER and exit, nothing else. */
+/* A carrier's seccomp filter (see carrier.c): ENTER and exit, nothing else. */
 int install_filter(void);
 /*
  * Forks a child that becomes a carrier on dev, minus what skip leaves
