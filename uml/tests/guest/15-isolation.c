@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Isolation seen from a guest process: every way into a kernel that the CPU
+ * offers must reach the guest kernel (or end in a signal), never the host's.
+ *
+ *  - System calls through the other entry paths: int $0x80 and sysenter from
+ *    64-bit code and from a 32-bit code segment, x32 numbers, the vsyscall
+ *    page.  The calls chosen (uname, getpid) answer differently on the host:
+ *    the host's uname names another release and the carrier's host pid is not
+ *    the guest pid.  So each check passes when the buffer is untouched or
+ *    holds the guest's own answer, and fails when it holds anything else.
+ *    The 64-bit argument registers are set to values that make the 64-bit
+ *    reading of the same number harmless (fd -1).
+ *  - Instructions a user process may not run: each gives the process the
+ *    signal the host would give a native process, and nothing else.
+ *  - Per-process CPU state that user code writes directly, without a system
+ *    call: the SSE control word and a vector register stay each process's
+ *    own; the GS base (wrgsbase) and the protection-key register (wrpkru),
+ *    which the guest kernel does not offer but the host CPU may allow,
+ *    never pass from one process to another.
+ *  - A process spinning in user mode is preempted.
+ *
+ * Every attempt runs in a child with an alarm, so a wrong path shows up as a
+ * failed check rather than a hung or dead suite.
+ */
+#include "t.h"
+#include <cpuid.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/* Low fixed pages: 32-bit code can address nothing else. */
+#define LOW_CODE	0x20000000UL
+#define LOW_DATA	0x20001000UL
+#define LOW_STACK_TOP	0x20004000UL
+
+/* Layout of the shared data page, also used by the 32-bit code below. */
+#define D_SAVED_RSP	0x00	/* 8 bytes */
+#define D_FARPTR	0x08	/* m16:32 to the 32-bit entry */
+#define D_METHOD	0x10	/* 0: int $0x80, 1: sysenter */
+#define D_RESULT	0x14	/* eax after the call */
+#define D_REACHED	0x18	/* set by the 64-bit code after the way back */
+#define D_BUF		0x40	/* uname buffer, 390 bytes */
+
+struct low_data {
+	uint64_t saved_rsp;
+	uint32_t far_off;
+	uint16_t far_sel;
+	uint16_t pad;
+	uint32_t method;
+	int32_t result;
+	uint32_t reached;
+	uint8_t pad2[D_BUF - D_REACHED - 4];
+	struct utsname buf;
+	long value;		/* results of 64-bit children */
+	long pid;
+};
+
+_Static_assert(__builtin_offsetof(struct low_data, far_off) == D_FARPTR, "layout");
+_Static_assert(__builtin_offsetof(struct low_data, method) == D_METHOD, "layout");
+_Static_assert(__builtin_offsetof(struct low_data, result) == D_RESULT, "layout");
+_Static_assert(__builtin_offsetof(struct low_data, reached) == D_REACHED, "layout");
+_Static_assert(__builtin_offsetof(struct low_data, buf) == D_BUF, "layout");
+
+/*
+ * The trip into a 32-bit code segment (selector 0x23, the host's user
+ * 32-bit code segment) and back (0x33).  Assembled here and copied to
+ * LOW_CODE, so every absolute address in it is LOW_CODE + offset.
+ */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+__asm__(
+	"	.pushsection .rodata\n"
+	"	.globl trip32_start, trip32_end\n"
+	"trip32_start:\n"
+	"	.code64\n"
+	"	push %rbx\n"
+	"	push %rbp\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rsp, " STR(LOW_DATA) "+" STR(D_SAVED_RSP) "\n"
+	"	mov $" STR(LOW_STACK_TOP) ", %esp\n"
+	/* A 64-bit process may run with a null %ds; 32-bit code may not. */
+	"	mov %ss, %eax\n"
+	"	mov %eax, %ds\n"
+	"	mov %eax, %es\n"
+	"	ljmpl *" STR(LOW_DATA) "+" STR(D_FARPTR) "\n"
+	"	.code32\n"
+	"trip32_in:\n"
+	"	mov $122, %eax\n"			/* i386 newuname */
+	"	mov $" STR(LOW_DATA) "+" STR(D_BUF) ", %ebx\n"
+	"	mov %esp, %ebp\n"
+	"	cmpl $1, " STR(LOW_DATA) "+" STR(D_METHOD) "\n"
+	"	je 1f\n"
+	"	int $0x80\n"
+	"	jmp 2f\n"
+	"1:	sysenter\n"
+	"2:	mov %eax, " STR(LOW_DATA) "+" STR(D_RESULT) "\n"
+	"	ljmpl $0x33, $" STR(LOW_CODE) "+(trip32_back-trip32_start)\n"
+	"	.code64\n"
+	"trip32_back:\n"
+	"	movl $1, " STR(LOW_DATA) "+" STR(D_REACHED) "\n"
+	"	mov " STR(LOW_DATA) "+" STR(D_SAVED_RSP) ", %rsp\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbp\n"
+	"	pop %rbx\n"
+	"	ret\n"
+	"trip32_in_off: .long trip32_in-trip32_start\n"
+	"	.globl trip32_in_off\n"
+	"trip32_end:\n"
+	"	.popsection\n");
+
+extern const unsigned char trip32_start[], trip32_end[];
+extern const uint32_t trip32_in_off;
+
+static struct low_data *low;
+static struct utsname guest_uts;
+
+/* Two buffers: a message may describe two children. */
+static const char *how(int st)
+{
+	static char bufs[2][64];
+	static int next;
+	char *s = bufs[next++ % 2];
+
+	if (WIFEXITED(st))
+		snprintf(s, sizeof(bufs[0]), "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(s, sizeof(bufs[0]), "signal %d", WTERMSIG(st));
+	else
+		snprintf(s, sizeof(bufs[0]), "status %#x", st);
+	return s;
+}
+
+/* Runs fn in a child under an alarm; returns its wait status. */
+static int in_child(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int st = -1;
+
+	if (pid == 0) {
+		alarm(10);
+		fn();
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return st;
+}
+
+static void reset_low(void)
+{
+	memset(low, 0, sizeof(*low));
+	memset(&low->buf, 0xaa, sizeof(low->buf));
+	low->value = 0x5a5a5a5a;
+}
+
+static int buf_untouched(void)
+{
+	const unsigned char *b = (const unsigned char *)&low->buf;
+
+	for (size_t i = 0; i < sizeof(low->buf); i++)
+		if (b[i] != 0xaa)
+			return 0;
+	return 1;
+}
+
+/* The uname buffer holds nothing, or the guest's own answer. */
+static void check_uname(const char *name, int st)
+{
+	if (buf_untouched())
+		t_ok(name);
+	else if (memcmp(&low->buf, &guest_uts, sizeof(guest_uts)) == 0)
+		t_ok(name);
+	else
+		t_fail(name, "the call wrote release \"%.64s\" (the guest is \"%s\"): "
+		       "a host kernel answered; the child ended with %s",
+		       low->buf.release, guest_uts.release, how(st));
+	t_note("%s: child %s, untouched %d", name, how(st), buf_untouched());
+}
+
+/* --- other system call entries --------------------------------------------------- */
+
+static long int80(long nr, long b)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(b), "c"(0L), "d"(0L), "D"(-1L), "S"(-1L)
+			 : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static long x32_call(long nr, long a)
+{
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr | 0x40000000L), "D"(a), "S"(-1L), "d"(0L)
+			 : "memory", "rcx", "r11");
+	return ret;
+}
+
+static void int80_uname_child(void)
+{
+	low->value = int80(122, (long)&low->buf);
+}
+
+static void int80_getpid_child(void)
+{
+	low->pid = getpid();
+	low->value = int80(20, 0);
+}
+
+static void x32_uname_child(void)
+{
+	low->value = x32_call(63, (long)&low->buf);
+}
+
+static void x32_getpid_child(void)
+{
+	low->pid = getpid();
+	low->value = x32_call(39, 0);
+}
+
+static void sysenter64_child(void)
+{
+	long a = 122, di = -1, si = -1;
+
+	/* sysenter does not keep the return address: if it comes back at
+	 * all, it is somewhere else, and the child ends there.
+	 */
+	__asm__ volatile("push %%rbp\n\tmov %%rsp, %%rbp\n\tsysenter\n\tpop %%rbp"
+			 : "+a"(a), "+D"(di), "+S"(si)
+			 : "b"((long)&low->buf)
+			 : "memory", "rcx", "rdx", "r8", "r9", "r10", "r11");
+	low->value = a;
+}
+
+static void trip32_child(void)
+{
+	((void (*)(void))LOW_CODE)();
+}
+
+static void vsyscall_child(void)
+{
+	long (*vtime)(long *) = (long (*)(long *))0xffffffffff600400UL;
+
+	low->value = vtime(NULL);
+}
+
+static void check_pid(const char *name, int st)
+{
+	/* Passing: killed, an error, or the guest's pid; a host pid fails. */
+	int ok = !WIFEXITED(st) || low->value < 0 || low->value == low->pid;
+
+	t_check(name, ok, "returned %ld, the guest pid is %ld: a host kernel answered",
+		low->value, low->pid);
+	t_note("%s: child %s, value %ld", name, how(st), low->value);
+}
+
+static void entries(void)
+{
+	int st;
+
+	reset_low();
+	st = in_child(int80_uname_child);
+	check_uname("int80-uname-from-64bit", st);
+
+	reset_low();
+	st = in_child(int80_getpid_child);
+	check_pid("int80-getpid-from-64bit", st);
+
+	reset_low();
+	st = in_child(x32_uname_child);
+	check_uname("x32-uname", st);
+
+	reset_low();
+	st = in_child(x32_getpid_child);
+	check_pid("x32-getpid", st);
+
+	reset_low();
+	st = in_child(sysenter64_child);
+	check_uname("sysenter-from-64bit", st);
+
+	for (uint32_t m = 0; m < 2; m++) {
+		reset_low();
+		low->method = m;
+		low->far_off = (uint32_t)LOW_CODE + trip32_in_off;
+		low->far_sel = 0x23;
+		st = in_child(trip32_child);
+		check_uname(m ? "sysenter-from-32bit-segment" : "int80-from-32bit-segment", st);
+		if (m == 0)
+			t_note("32-bit trip: result %d, came back %u", low->result, low->reached);
+	}
+
+	/* vsyscall: time() is the same on both sides, so only the guest's
+	 * survival and a sane answer (or a signal) are checked.
+	 */
+	reset_low();
+	st = in_child(vsyscall_child);
+	{
+		long now = time(NULL);
+		int ok = !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+			 (low->value > now - 600 && low->value < now + 600);
+
+		t_check("vsyscall-time", st != -1 && ok, "child %s, value %ld, now %ld",
+			how(st), low->value, now);
+		t_note("vsyscall-time: child %s", how(st));
+	}
+}
+
+/* --- instructions a user process may not run ------------------------------------ */
+
+static void do_int3(void) { __asm__ volatile("int3"); }
+static void do_ud2(void) { __asm__ volatile("ud2"); }
+static void do_hlt(void) { __asm__ volatile("hlt"); }
+static void do_cli(void) { __asm__ volatile("cli"); }
+static void do_in(void) { __asm__ volatile("inb $0x80, %%al" : : : "eax"); }
+static void do_cr3(void) { unsigned long v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); }
+static void do_int81(void) { __asm__ volatile("int $0x81"); }
+static void do_bad_ds(void) { __asm__ volatile("mov %0, %%ds" : : "r"(0x1234)); }
+static void do_bad_gs(void) { __asm__ volatile("mov %0, %%gs" : : "r"(0x2fff)); }
+static void do_good_ds(void) { __asm__ volatile("mov %0, %%ds" : : "r"(0x2b)); }
+
+static void instructions(void)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+		int sig;	/* 0: must exit normally */
+	} cases[] = {
+		{ "int3-gives-sigtrap", do_int3, SIGTRAP },
+		{ "ud2-gives-sigill", do_ud2, SIGILL },
+		{ "hlt-gives-sigsegv", do_hlt, SIGSEGV },
+		{ "cli-gives-sigsegv", do_cli, SIGSEGV },
+		{ "port-io-gives-sigsegv", do_in, SIGSEGV },
+		{ "cr3-read-gives-sigsegv", do_cr3, SIGSEGV },
+		{ "int81-gives-sigsegv", do_int81, SIGSEGV },
+		{ "bad-ds-load-gives-sigsegv", do_bad_ds, SIGSEGV },
+		{ "bad-gs-load-gives-sigsegv", do_bad_gs, SIGSEGV },
+		{ "user-ds-load-is-fine", do_good_ds, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = in_child(cases[i].fn);
+		int ok = cases[i].sig ? WIFSIGNALED(st) && WTERMSIG(st) == cases[i].sig
+				      : WIFEXITED(st) && WEXITSTATUS(st) == 0;
+
+		t_check(cases[i].name, ok, "the child ended with %s", how(st));
+	}
+}
+
+/* --- per-process state written without a system call ---------------------------- */
+
+/* A yield as a raw syscall, so that nothing between the write of the state
+ * and its read back (not even libc) touches it.
+ */
+#define YIELD_KEEPING(body_in, body_out, ...)                                  \
+	__asm__ volatile(body_in "\n\tmov $24, %%eax\n\tsyscall\n\t" body_out \
+			 __VA_ARGS__)
+
+static int turns = 300;
+
+static int keep_vector(uint64_t mine)
+{
+	for (int i = 0; i < turns; i++) {
+		uint64_t seen;
+
+		YIELD_KEEPING("movq %1, %%xmm15", "movq %%xmm15, %0",
+			      : "=r"(seen) : "r"(mine) : "rax", "rcx", "r11", "xmm15", "memory");
+		if (seen != mine)
+			return 1;
+	}
+	return 0;
+}
+
+static int keep_mxcsr(uint32_t mine)
+{
+	for (int i = 0; i < turns; i++) {
+		uint32_t seen;
+
+		YIELD_KEEPING("ldmxcsr %1", "stmxcsr %0",
+			      : "=m"(seen) : "m"(mine) : "rax", "rcx", "r11", "memory");
+		if (seen != mine)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The GS base and PKRU: the guest kernel does not offer them (no
+ * HWCAP2_FSGSBASE; no pkey system calls), but the host CPU lets user code
+ * write them.  What must hold is that one process's value never shows in
+ * another: the writer sets its value before every yield, the reader never
+ * reads it.
+ */
+#define GS_MINE		0x0000555511110000ULL
+#define PKRU_MINE	0x5555555cU	/* key 1: no access, no write */
+
+static int write_gsbase(void)
+{
+	for (int i = 0; i < turns; i++)
+		YIELD_KEEPING("wrgsbase %0", "", : : "r"(GS_MINE) : "rax", "rcx", "r11", "memory");
+	return 0;
+}
+
+static int read_gsbase(void)
+{
+	for (int i = 0; i < turns; i++) {
+		uint64_t seen;
+
+		YIELD_KEEPING("", "rdgsbase %0", : "=r"(seen) : : "rax", "rcx", "r11", "memory");
+		if (seen == GS_MINE)
+			return 1;
+	}
+	return 0;
+}
+
+static int write_pkru(void)
+{
+	for (int i = 0; i < turns; i++)
+		YIELD_KEEPING("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\tmov %0, %%eax\n\twrpkru",
+			      "", : : "r"(PKRU_MINE) : "rax", "rcx", "rdx", "r11", "memory");
+	return 0;
+}
+
+static int read_pkru(void)
+{
+	for (int i = 0; i < turns; i++) {
+		uint32_t seen;
+
+		YIELD_KEEPING("", "xor %%ecx, %%ecx\n\trdpkru\n\tmov %%eax, %0",
+			      : "=r"(seen) : : "rax", "rcx", "rdx", "r11", "memory");
+		if (seen == PKRU_MINE)
+			return 1;
+	}
+	return 0;
+}
+
+enum state_kind { VECTOR, MXCSR, GSBASE, PKRU };
+
+/* Process 0 and 1 of a pair; exit 1: it read the other's value. */
+static int play(enum state_kind k, int which)
+{
+	switch (k) {
+	case VECTOR:
+		return keep_vector(which ? 0x0123456789abcdefULL : 0xfedcba9876543210ULL);
+	case MXCSR:
+		return keep_mxcsr(which ? 0x1f80 | (3 << 13) : 0x1f80 | (1 << 13));
+	case GSBASE:
+		return which ? read_gsbase() : write_gsbase();
+	case PKRU:
+		return which ? read_pkru() : write_pkru();
+	}
+	return 1;
+}
+
+/* Two processes take turns on the CPU, each playing its part. */
+static void pair(const char *name, enum state_kind k)
+{
+	pid_t pid[2];
+	int st[2] = { -1, -1 };
+
+	for (int w = 0; w < 2; w++) {
+		pid[w] = fork();
+		if (pid[w] == 0) {
+			alarm(20);
+			_exit(play(k, w));
+		}
+	}
+	for (int w = 0; w < 2; w++)
+		if (pid[w] > 0)
+			waitpid(pid[w], &st[w], 0);
+	t_check(name, WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 &&
+		      WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0,
+		"first process %s, second %s (exit 1: it read the other's value)",
+		how(st[0]), how(st[1]));
+}
+
+static void gsbase_probe(void) { __asm__ volatile("wrgsbase %0" : : "r"(0UL)); }
+
+/* The CPU flags of /proc/cpuinfo (UML shows the host's) name this one. */
+static int cpu_flag(const char *flag)
+{
+	char line[4096];
+	size_t n = strlen(flag);
+	int found = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		for (char *p = strstr(line, flag); p && !found; p = strstr(p + 1, flag))
+			found = p[-1] == ' ' && (p[n] == ' ' || p[n] == '\n');
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void cpu_state(void)
+{
+	unsigned int a, b, c, d;
+	int st = in_child(gsbase_probe);
+
+	pair("vector-register-per-process", VECTOR);
+	pair("mxcsr-per-process", MXCSR);
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGILL)
+		t_skip("gsbase-does-not-leak", "the host CPU does not let user code use wrgsbase");
+	else if (!cpu_flag("fsgsbase"))
+		/* wrgsbase works but the host kernel does not know it (a
+		 * hypervisor's CR4): the host's own processes share the GS
+		 * base, so no guest kernel can keep it apart.
+		 */
+		t_skip("gsbase-does-not-leak", "the host kernel does not manage FSGSBASE "
+		       "although the CPU allows it: its own processes share the GS base");
+	else
+		pair("gsbase-does-not-leak", GSBASE);
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 4)))	/* OSPKE */
+		pair("pkru-does-not-leak", PKRU);
+	else
+		t_skip("pkru-does-not-leak", "no protection keys enabled on this CPU");
+}
+
+/* --- a spinning process is preempted ---------------------------------------------- */
+
+static void preemption(void)
+{
+	struct timespec t0, t1, nap = { 0, 20 * 1000 * 1000 };
+	pid_t spinner = fork();
+	double waited;
+
+	if (spinner == 0) {
+		alarm(30);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 10; i++)
+		nanosleep(&nap, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kill(spinner, SIGKILL);
+	waitpid(spinner, NULL, 0);
+	waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* Ten 20 ms naps beside a spinner: a few seconds at the very most
+	 * on a slow emulated host, never the spinner's 30 s alarm.
+	 */
+	t_check("spinner-is-preempted", spinner > 0 && waited < 10.0,
+		"ten 20 ms naps took %.1f s beside a spinning process", waited);
+}
+
+int main(void)
+{
+	void *code, *data, *stack;
+
+	uname(&guest_uts);
+	code = mmap((void *)LOW_CODE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	data = mmap((void *)LOW_DATA, 4096, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	stack = mmap((void *)(LOW_STACK_TOP - 8192), 8192, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (code != (void *)LOW_CODE || data != (void *)LOW_DATA ||
+	    stack != (void *)(LOW_STACK_TOP - 8192)) {
+		t_fail("low-pages", "mmap at %#lx: %s", LOW_CODE, strerror(errno));
+		return t_exit();
+	}
+	memcpy(code, trip32_start, (size_t)(trip32_end - trip32_start));
+	low = data;
+
+	entries();
+	instructions();
+	cpu_state();
+	preemption();
+	return t_exit();
+}
