@@ -176,3 +176,22 @@ void carrier_start(struct carrier *c)
 	c->pid = carrier_spawn(c->dev, 0);
 }
 
+
+const char *reason_str(unsigned int r)
+{
+	static const char *const names[] = { "0", "SYSCALL", "FAULT", "SIGNAL",
+					     "KICK", "DEAD", "REFUSED" };
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+void carrier_end(struct carrier *c)
+{
+	int st;
+
+	SYSCHK(kill(c->pid, SIGKILL));
+	SYSCHK(waitpid(c->pid, &st, 0));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "carrier status %#x", st);
+	close(c->dev);
+	close(c->mm);
+}

@@ -52,5 +52,9 @@ long run_raw(struct carrier *c, struct skas_run *run, int mm_fd);
 void run_first(struct carrier *c, struct skas_run *run);
 /* Non-dumpable, then a device, a space with the blob, a carrier (not yet run). */
 void carrier_start(struct carrier *c);
+/* Kills the carrier (it must die of that SIGKILL) and closes its files. */
+void carrier_end(struct carrier *c);
+/* SKAS_EXIT_* as a word. */
+const char *reason_str(unsigned int r);
 
 #endif

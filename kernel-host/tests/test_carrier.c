@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <asm/ldt.h>
@@ -44,14 +45,6 @@ static int spawn_fails(int dev, unsigned int skip)
 	CHECK(WIFEXITED(st), "the child did not exit: %s",
 	      WIFSIGNALED(st) ? signame(WTERMSIG(st)) : "stopped");
 	return WEXITSTATUS(st);
-}
-
-static const char *reason_str(unsigned int r)
-{
-	static const char *const names[] = { "0", "SYSCALL", "FAULT", "SIGNAL",
-					     "KICK", "DEAD", "REFUSED" };
-
-	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
 static void expect_stop(const struct skas_run *run, unsigned int reason)
@@ -84,17 +77,6 @@ static unsigned long reported(const struct skas_run *run)
 	CHECK(run->regs.rip == BLOB(blob_report_syscall) + 2, "rip %#llx (%s)",
 	      (unsigned long long)run->regs.rip, blob_sym(run->regs.rip));
 	return run->regs.rdi;
-}
-
-static void carrier_end(struct carrier *c)
-{
-	int st;
-
-	SYSCHK(kill(c->pid, SIGKILL));
-	SYSCHK(waitpid(c->pid, &st, 0));
-	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "carrier status %#x", st);
-	close(c->dev);
-	close(c->mm);
 }
 
 TEST(carrier_syscall_stops, T_DEFAULT)
@@ -391,6 +373,98 @@ TEST(carrier_signals_from_outside, T_DEFAULT)
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
 	close(c.dev);
 	close(c.mm);
+}
+
+/*
+ * ptrace on a carrier.  The instance's own user (not root) is refused:
+ * the carrier is not dumpable.  Root may attach (CAP_SYS_PTRACE), as to
+ * any process; that must be harmless: the carrier stops for its tracer
+ * (when it next heads for guest code), goes on after the detach, and its
+ * runner's RUN returns a stop.
+ */
+TEST(carrier_ptrace_attach, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run = { 0 };
+	struct runner r = { 0 };
+	pthread_t th;
+	pid_t pid;
+	int st;
+
+	pid = SYSCHK(fork());
+	if (!pid) {
+		become_nobody(1);
+		carrier_start(&c);
+		call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+		expect_stop(&run, SKAS_EXIT_SYSCALL);
+		pid_t spy = SYSCHK(fork());
+
+		if (!spy) {
+			char path[64];
+
+			if (ptrace(PTRACE_ATTACH, c.pid, 0, 0) != -1 || errno != EPERM)
+				_exit(10);
+			if (ptrace(PTRACE_SEIZE, c.pid, 0, 0) != -1 || errno != EPERM)
+				_exit(11);
+			snprintf(path, sizeof(path), "/proc/%d/mem", c.pid);
+			if (open(path, O_RDONLY) != -1 || errno != EACCES)
+				_exit(12);
+			_exit(0);
+		}
+		SYSCHK(waitpid(spy, &st, 0));
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
+		call(&c, &run, 0, BLOB(blob_getpid), 0, 0);
+		expect_stop(&run, SKAS_EXIT_SYSCALL);
+		carrier_end(&c);
+		_exit(0);
+	}
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "the instance's user could trace its carrier (step %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+	note("ptrace: the instance's user is refused");
+	/*
+	 * Root, while the carrier is parked between stops: ptrace's stop,
+	 * like job control, reaches it when it next runs (see carrier.c).
+	 */
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	SYSCHK(ptrace(PTRACE_SEIZE, c.pid, 0, 0));
+	SYSCHK(ptrace(PTRACE_INTERRUPT, c.pid, 0, 0));
+	r.c = &c;
+	regs_init(&r.run.regs, BLOB(blob_getpid), 0, 0, 0);
+	pthread_create(&th, NULL, runner_thread, &r);
+	SYSCHK(waitpid(c.pid, &st, __WALL));
+	CHECK(WIFSTOPPED(st), "status %#x", st);
+	note("ptrace: root stopped the parked carrier as it went back to the guest");
+	SYSCHK(ptrace(PTRACE_DETACH, c.pid, 0, 0));
+	pthread_join(th, NULL);
+	CHECK(r.ret == 0, "RUN: %s", errstr(r.err));
+	expect_stop(&r.run, SKAS_EXIT_SYSCALL);
+	call(&c, &run, 0, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	note("ptrace: the carrier runs again after the detach");
+
+	/* And while it runs guest code: the runner sees a stop, not a hang. */
+	regs_init(&r.run.regs, BLOB(blob_spin), 0, 0, 0);
+	pthread_create(&th, NULL, runner_thread, &r);
+	usleep(100000);
+	SYSCHK(ptrace(PTRACE_SEIZE, c.pid, 0, 0));
+	SYSCHK(ptrace(PTRACE_INTERRUPT, c.pid, 0, 0));
+	SYSCHK(waitpid(c.pid, &st, __WALL));
+	CHECK(WIFSTOPPED(st), "status %#x", st);
+	note("ptrace: root stopped the running carrier");
+	SYSCHK(ptrace(PTRACE_DETACH, c.pid, 0, 0));
+	SYSCHK(ioctl(c.dev, SKAS_CARRIER_KICK));
+	pthread_join(th, NULL);
+	CHECK(r.ret == 0, "RUN: %s", errstr(r.err));
+	CHECK(r.run.exit.reason == SKAS_EXIT_KICK || r.run.exit.reason == SKAS_EXIT_SIGNAL,
+	      "stop %s", reason_str(r.run.exit.reason));
+	call(&c, &run, 0, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	carrier_end(&c);
 }
 
 TEST(carrier_death_and_close, T_DEFAULT)
