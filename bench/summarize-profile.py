@@ -3,7 +3,8 @@
 operation, from the console log of bench/profile-modes.
 
 The log has, per mode, program and count N, lines
-"PROFILE[mode prog N]:   COUNT NAME" (NAME a system call, or ptrace:REQUEST)
+"PROFILE[mode prog N]:   COUNT NAME" (NAME a system call, ptrace:REQUEST or
+ioctl:REQUEST of /dev/uml-skas)
 and "CONSOLE: RESULT prog ns ns/op OPS".  Two counts per program; the
 difference of the two runs divided by the difference of their operations
 is the cost of one more operation.
@@ -11,7 +12,7 @@ is the cost of one more operation.
 import re
 import sys
 
-MODES = ["skas3", "seccomp", "ptrace"]
+MODES = ["skas4", "skas3", "seccomp", "ptrace"]
 PROGS = {"syscall": "null syscall", "pagefault": "first-touch page fault",
          "fork_exit": "fork+exit"}
 PROFILE = re.compile(r"^PROFILE\[(\w+) (\w+) (\d+)\]: (\d+) (\S+)$")
