@@ -192,8 +192,14 @@ static bool skas_switch_current(struct mm_struct *mm)
 	 */
 	if (skas_sym.mm_update_next_owner)
 		skas_sym.mm_update_next_owner(old_mm);
-	/* active_mm was old_mm: a user task's active_mm is its mm. */
-	mmput(old_mm);
+	/*
+	 * active_mm was old_mm: a user task's active_mm is its mm.  Ours may
+	 * be the last reference (a guest process that exited, its /proc/mm
+	 * file closed), and its teardown waits for an SRCU grace period (the
+	 * space's mmu notifier, space.c): milliseconds in which the guest
+	 * would not run.  A workqueue does it, as after a /proc/mm close.
+	 */
+	mmput_async(old_mm);
 	return true;
 
 fail:
