@@ -111,6 +111,21 @@ double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+unsigned long long fuzz_rng;
+
+unsigned long long rnd(void)
+{
+	fuzz_rng ^= fuzz_rng >> 12;
+	fuzz_rng ^= fuzz_rng << 25;
+	fuzz_rng ^= fuzz_rng >> 27;
+	return fuzz_rng * 0x2545F4914F6CDD1DULL;
+}
+
+unsigned long long below(unsigned long long n)
+{
+	return n ? rnd() % n : 0;
+}
+
 long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);

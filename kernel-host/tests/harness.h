@@ -103,6 +103,12 @@ unsigned long scaled(unsigned long n);
 /* Integer from the environment, or def. */
 long env_long(const char *name, long def);
 
+/* The fuzzers' seeded walks: xorshift64* over fuzz_rng (seed it first). */
+extern unsigned long long fuzz_rng;
+unsigned long long rnd(void);
+/* rnd() below n (0 for n == 0). */
+unsigned long long below(unsigned long long n);
+
 /*
  * Runs briefly on every allowed CPU: an idle CPU keeps the last exited
  * process's mm_struct as its lazy-TLB mm until it runs a user task again.

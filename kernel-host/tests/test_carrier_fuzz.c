@@ -35,22 +35,6 @@
 
 #define MAX_BATCH	(PROC_MM_MAX_OPS + 64)
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545F4914F6CDD1DULL;
-}
-
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
 static uint64_t pick_value(void)
 {
 	static const uint64_t interesting[] = {
@@ -299,7 +283,7 @@ TEST(carrier_fuzz, 400)
 	double t0 = now();
 	long i;
 
-	rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(seed + 1);
+	fuzz_rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(seed + 1);
 	note("carrier fuzz: seed %ld, %ld steps", seed, runs);
 	carrier_start(&c);
 	{

@@ -37,22 +37,6 @@
 #define NPROC		3
 #define MAX_SPACES	6
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545F4914F6CDD1DULL;
-}
-
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
 static const unsigned long interesting_addr[] = {
 	0, 0x1000, 0x10000, CODE_ADDR, STACK_ADDR, DATA_ADDR, FREE_ADDR,
 	0x7ffffffff000UL, 0x800000000000UL, 0xffff800000000000UL,
@@ -317,7 +301,7 @@ static void walk(int id, int sock, unsigned long ops, double budget)
 	double t0 = now();
 	unsigned long i;
 
-	rng = (env_long("SKAS_FUZZ_SEED", 1) + 1) * 0x9E3779B97F4A7C15ULL * (id + 1);
+	fuzz_rng = (env_long("SKAS_FUZZ_SEED", 1) + 1) * 0x9E3779B97F4A7C15ULL * (id + 1);
 	memset(&w, 0, sizeof(w));
 	for (i = 0; i < MAX_SPACES; i++)
 		w.spaces[i] = -1;
