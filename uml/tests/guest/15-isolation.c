@@ -25,6 +25,7 @@
  */
 #include "t.h"
 #include <cpuid.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -57,6 +58,7 @@ struct low_data {
 	struct utsname buf;
 	long value;		/* results of 64-bit children */
 	long pid;
+	long step[2];		/* turns taken by each process of a pair */
 };
 
 _Static_assert(__builtin_offsetof(struct low_data, far_off) == D_FARPTR, "layout");
@@ -84,7 +86,8 @@ __asm__(
 	"	push %r14\n"
 	"	push %r15\n"
 	"	mov %rsp, " STR(LOW_DATA) "+" STR(D_SAVED_RSP) "\n"
-	"	mov $" STR(LOW_STACK_TOP) ", %esp\n"
+	/* sysenter's entry reads a word at %esp: it must be mapped. */
+	"	mov $" STR(LOW_STACK_TOP) "-64, %esp\n"
 	/* A 64-bit process may run with a null %ds; 32-bit code may not. */
 	"	mov %ss, %eax\n"
 	"	mov %eax, %ds\n"
@@ -173,10 +176,18 @@ static int buf_untouched(void)
 	return 1;
 }
 
+/* The child ended by itself or by a fault: not by its alarm (a hang). */
+static int ended(int st)
+{
+	return st != -1 && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM);
+}
+
 /* The uname buffer holds nothing, or the guest's own answer. */
 static void check_uname(const char *name, int st)
 {
-	if (buf_untouched())
+	if (!ended(st))
+		t_fail(name, "the child did not end by itself: %s", how(st));
+	else if (buf_untouched())
 		t_ok(name);
 	else if (memcmp(&low->buf, &guest_uts, sizeof(guest_uts)) == 0)
 		t_ok(name);
@@ -238,12 +249,15 @@ static void sysenter64_child(void)
 	long a = 122, di = -1, si = -1;
 
 	/* sysenter does not keep the return address: if it comes back at
-	 * all, it is somewhere else, and the child ends there.
+	 * all, it is somewhere else, and the child ends there.  Its entry
+	 * reads a word at the 32-bit %esp, so the stack is the low one.
 	 */
-	__asm__ volatile("push %%rbp\n\tmov %%rsp, %%rbp\n\tsysenter\n\tpop %%rbp"
+	__asm__ volatile("push %%rbp\n\tmov %%rsp, %%r12\n\t"
+			 "mov $" STR(LOW_STACK_TOP) "-64, %%esp\n\tmov %%esp, %%ebp\n\t"
+			 "sysenter\n\tmov %%r12, %%rsp\n\tpop %%rbp"
 			 : "+a"(a), "+D"(di), "+S"(si)
 			 : "b"((long)&low->buf)
-			 : "memory", "rcx", "rdx", "r8", "r9", "r10", "r11");
+			 : "memory", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12");
 	low->value = a;
 }
 
@@ -262,7 +276,8 @@ static void vsyscall_child(void)
 static void check_pid(const char *name, int st)
 {
 	/* Passing: killed, an error, or the guest's pid; a host pid fails. */
-	int ok = !WIFEXITED(st) || low->value < 0 || low->value == low->pid;
+	int ok = ended(st) &&
+		 (!WIFEXITED(st) || low->value < 0 || low->value == low->pid);
 
 	t_check(name, ok, "returned %ld, the guest pid is %ld: a host kernel answered",
 		low->value, low->pid);
@@ -371,10 +386,25 @@ static void instructions(void)
 			 __VA_ARGS__)
 
 static int turns = 300;
+static int me;			/* 0 or 1: which process of the pair */
+static long other_moves;	/* times the other's step changed under us */
+
+/* Counts a turn, and whether the other process moved since our last. */
+static void mark_turn(void)
+{
+	static long last = -1;
+	long other = __atomic_load_n(&low->step[1 - me], __ATOMIC_RELAXED);
+
+	__atomic_add_fetch(&low->step[me], 1, __ATOMIC_RELAXED);
+	if (last != -1 && other != last)
+		other_moves++;
+	last = other;
+}
 
 static int keep_vector(uint64_t mine)
 {
 	for (int i = 0; i < turns; i++) {
+		mark_turn();
 		uint64_t seen;
 
 		YIELD_KEEPING("movq %1, %%xmm15", "movq %%xmm15, %0",
@@ -388,6 +418,7 @@ static int keep_vector(uint64_t mine)
 static int keep_mxcsr(uint32_t mine)
 {
 	for (int i = 0; i < turns; i++) {
+		mark_turn();
 		uint32_t seen;
 
 		YIELD_KEEPING("ldmxcsr %1", "stmxcsr %0",
@@ -410,14 +441,17 @@ static int keep_mxcsr(uint32_t mine)
 
 static int write_gsbase(void)
 {
-	for (int i = 0; i < turns; i++)
+	for (int i = 0; i < turns; i++) {
+		mark_turn();
 		YIELD_KEEPING("wrgsbase %0", "", : : "r"(GS_MINE) : "rax", "rcx", "r11", "memory");
+	}
 	return 0;
 }
 
 static int read_gsbase(void)
 {
 	for (int i = 0; i < turns; i++) {
+		mark_turn();
 		uint64_t seen;
 
 		YIELD_KEEPING("", "rdgsbase %0", : "=r"(seen) : : "rax", "rcx", "r11", "memory");
@@ -429,15 +463,18 @@ static int read_gsbase(void)
 
 static int write_pkru(void)
 {
-	for (int i = 0; i < turns; i++)
+	for (int i = 0; i < turns; i++) {
+		mark_turn();
 		YIELD_KEEPING("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\tmov %0, %%eax\n\twrpkru",
 			      "", : : "r"(PKRU_MINE) : "rax", "rcx", "rdx", "r11", "memory");
+	}
 	return 0;
 }
 
 static int read_pkru(void)
 {
 	for (int i = 0; i < turns; i++) {
+		mark_turn();
 		uint32_t seen;
 
 		YIELD_KEEPING("", "xor %%ecx, %%ecx\n\trdpkru\n\tmov %%eax, %0",
@@ -450,9 +487,26 @@ static int read_pkru(void)
 
 enum state_kind { VECTOR, MXCSR, GSBASE, PKRU };
 
-/* Process 0 and 1 of a pair; exit 1: it read the other's value. */
+static int part(enum state_kind k, int which);
+
+/*
+ * Process 0 and 1 of a pair; exit 1: it read the other's value, exit 2:
+ * the two never took turns (so the check would have proved nothing).
+ */
 static int play(enum state_kind k, int which)
 {
+	int r = part(k, which);
+
+	return r ? r : other_moves >= turns / 10 ? 0 : 2;
+}
+
+static int part(enum state_kind k, int which)
+{
+	/* Both start together: neither may finish before the other began. */
+	me = which;
+	__atomic_store_n(&low->step[me], 1, __ATOMIC_RELAXED);
+	while (!__atomic_load_n(&low->step[1 - me], __ATOMIC_RELAXED))
+		sched_yield();
 	switch (k) {
 	case VECTOR:
 		return keep_vector(which ? 0x0123456789abcdefULL : 0xfedcba9876543210ULL);
@@ -472,6 +526,7 @@ static void pair(const char *name, enum state_kind k)
 	pid_t pid[2];
 	int st[2] = { -1, -1 };
 
+	low->step[0] = low->step[1] = 0;
 	for (int w = 0; w < 2; w++) {
 		pid[w] = fork();
 		if (pid[w] == 0) {
@@ -484,7 +539,8 @@ static void pair(const char *name, enum state_kind k)
 			waitpid(pid[w], &st[w], 0);
 	t_check(name, WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 &&
 		      WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0,
-		"first process %s, second %s (exit 1: it read the other's value)",
+		"first process %s, second %s (exit 1: it read the other's value; "
+		"exit 2: the two did not take turns)",
 		how(st[0]), how(st[1]));
 }
 
@@ -550,8 +606,10 @@ static void preemption(void)
 	for (int i = 0; i < 10; i++)
 		nanosleep(&nap, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	kill(spinner, SIGKILL);
-	waitpid(spinner, NULL, 0);
+	if (spinner > 0) {
+		kill(spinner, SIGKILL);
+		waitpid(spinner, NULL, 0);
+	}
 	waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* Ten 20 ms naps beside a spinner: a few seconds at the very most
 	 * on a slow emulated host, never the spinner's 30 s alarm.
