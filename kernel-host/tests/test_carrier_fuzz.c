@@ -10,8 +10,10 @@
  * runner, so guest code that spins still stops).  Carriers that die are
  * replaced.
  *
- * Pass means: every request returns (the test's timeout), every RUN that
- * succeeds names a known stop, no kernel splat (the VM runner reads the
+ * The walk runs as the instance's user would: nobody, in the module's
+ * group.  Pass means: every request returns (the test's timeout), every
+ * RUN that succeeds names a known stop, and every stop shows user code
+ * and stack segments with IF on and IOPL, NT and VM off; no kernel splat (the VM runner reads the
  * log) and the slab counts are back at their baseline (the harness).
  *
  * SKAS_FUZZ_SEED (default 1) chooses the walk, SKAS_CARRIER_FUZZ_RUNS
@@ -147,6 +149,12 @@ struct tally {
 	unsigned long runs, errors, stops[8], restarts, xstate, ldt, signals;
 };
 
+/*
+ * The kick timer's SIGALRM is blocked except around RUN, so that nothing
+ * else (a first RUN, a waitpid, a space's setup write) sees EINTR.
+ */
+static sigset_t alarm_set;
+
 static void restart(struct carrier *c, struct tally *t)
 {
 	struct skas_run run = { 0 };
@@ -186,7 +194,9 @@ static void do_run(struct carrier *c, struct tally *t)
 	run.reserved = below(50) ? 0 : (uint32_t)rnd();
 	if (!below(50))
 		run.exit.reserved[below(3)] = rnd();
+	sigprocmask(SIG_UNBLOCK, &alarm_set, NULL);
 	ret = ioctl(c->dev, SKAS_CARRIER_RUN, &run);
+	sigprocmask(SIG_BLOCK, &alarm_set, NULL);
 	t->runs++;
 	if (fresh >= 0)
 		close(fresh);
@@ -198,6 +208,17 @@ static void do_run(struct carrier *c, struct tally *t)
 	}
 	CHECK(run.exit.reason >= SKAS_EXIT_SYSCALL && run.exit.reason <= SKAS_EXIT_REFUSED,
 	      "RUN returned 0 with stop reason %u", run.exit.reason);
+	/* Where the carrier stopped, it was a user program, whatever it was handed. */
+	if (run.exit.reason <= SKAS_EXIT_KICK) {
+		CHECK((run.regs.cs == USER_CS || run.regs.cs == USER32_CS) &&
+		      run.regs.ss == USER_DS,
+		      "stop %s with cs %#llx ss %#llx", reason_str(run.exit.reason),
+		      (unsigned long long)run.regs.cs, (unsigned long long)run.regs.ss);
+		CHECK((run.regs.eflags & 0x200) &&
+		      !(run.regs.eflags & ((3 << 12) | (1 << 14) | (1 << 17))),
+		      "stop %s with flags %#llx (IF off, or IOPL, NT or VM on)",
+		      reason_str(run.exit.reason), (unsigned long long)run.regs.eflags);
+	}
 	t->stops[run.exit.reason]++;
 	if (run.exit.reason == SKAS_EXIT_DEAD)
 		restart(c, t);
@@ -271,20 +292,21 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-TEST(carrier_fuzz, 400)
+/* The walk, as the instance's user: nobody, in the module's group. */
+static void walk(void)
 {
 	long seed = env_long("SKAS_FUZZ_SEED", 1);
 	long runs = env_long("SKAS_CARRIER_FUZZ_RUNS", 6000);
 	double budget = env_long("SKAS_FUZZ_BUDGET", 300);
 	struct sigaction sa = { .sa_handler = on_alarm }, old;
-	struct itimerval it = { { 0, 5000 }, { 0, 5000 } }, off = { 0 };
+	struct itimerval it = { { 0, 5000 }, { 0, 5000 } }, off = { 0 }, saved;
 	struct tally t = { 0 };
 	struct carrier c;
 	double t0 = now();
 	long i;
 
 	fuzz_rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(seed + 1);
-	note("carrier fuzz: seed %ld, %ld steps", seed, runs);
+	note("carrier fuzz: seed %ld, %ld steps, as nobody in the group", seed, runs);
 	carrier_start(&c);
 	{
 		struct skas_run run = { 0 };
@@ -294,7 +316,10 @@ TEST(carrier_fuzz, 400)
 	}
 	/* No SA_RESTART: the timer interrupts RUN, which kicks (as in UML). */
 	SYSCHK(sigaction(SIGALRM, &sa, &old));
-	SYSCHK(setitimer(ITIMER_REAL, &it, NULL));
+	sigemptyset(&alarm_set);
+	sigaddset(&alarm_set, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alarm_set, NULL);
+	SYSCHK(setitimer(ITIMER_REAL, &it, &saved));
 	for (i = 0; i < runs && now() - t0 < budget; i++) {
 		switch (below(40)) {
 		case 0:
@@ -322,6 +347,9 @@ TEST(carrier_fuzz, 400)
 	}
 	SYSCHK(setitimer(ITIMER_REAL, &off, NULL));
 	SYSCHK(sigaction(SIGALRM, &old, NULL));
+	sigprocmask(SIG_UNBLOCK, &alarm_set, NULL);
+	/* The harness's own alarm, what is left of it. */
+	SYSCHK(setitimer(ITIMER_REAL, &saved, NULL));
 	if (i < runs)
 		note("carrier fuzz: budget of %.0f s spent after %ld steps", budget, i);
 	note("carrier fuzz: %lu RUNs (%lu errors; stops: %lu syscall, %lu fault, %lu signal, "
@@ -335,4 +363,18 @@ TEST(carrier_fuzz, 400)
 	waitpid(c.pid, NULL, 0);
 	close(c.dev);
 	close(c.mm);
+}
+
+TEST(carrier_fuzz, 400)
+{
+	pid_t pid = SYSCHK(fork());
+	int st;
+
+	if (!pid) {
+		become_nobody(1);
+		walk();
+		_exit(0);
+	}
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the walk ended with status %#x", st);
 }
