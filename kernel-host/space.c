@@ -32,7 +32,12 @@
  *
  * End of life is seen through an mmu notifier registered at open: its
  * release callback runs when the mm's last user goes (exit_mmap), and
- * free_notifier once no callback can run any more.
+ * free_notifier once no callback can run any more.  That last user is
+ * usually dropped with mmput_async() (a /proc/mm close, a switch away):
+ * exit_mmap waits for an SRCU grace period because of the notifier, and
+ * must not stall a guest.  So teardowns run in the system workqueue,
+ * outside the opener's CPU cgroup; max_spaces_per_user bounds how many
+ * one user can have pending.
  *
  * Locking: skas_users_lock (irq-safe: the count drops in an SRCU
  * callback) protects the per-user table.  A struct skas_space is owned by
