@@ -286,27 +286,24 @@ static void check_pid(const char *name, int st)
 
 static void entries(void)
 {
+	static const struct {
+		const char *name;
+		void (*child)(void);
+		void (*check)(const char *name, int st);
+	} calls[] = {
+		{ "int80-uname-from-64bit", int80_uname_child, check_uname },
+		{ "int80-getpid-from-64bit", int80_getpid_child, check_pid },
+		{ "x32-uname", x32_uname_child, check_uname },
+		{ "x32-getpid", x32_getpid_child, check_pid },
+		{ "sysenter-from-64bit", sysenter64_child, check_uname },
+	};
 	int st;
 
-	reset_low();
-	st = in_child(int80_uname_child);
-	check_uname("int80-uname-from-64bit", st);
-
-	reset_low();
-	st = in_child(int80_getpid_child);
-	check_pid("int80-getpid-from-64bit", st);
-
-	reset_low();
-	st = in_child(x32_uname_child);
-	check_uname("x32-uname", st);
-
-	reset_low();
-	st = in_child(x32_getpid_child);
-	check_pid("x32-getpid", st);
-
-	reset_low();
-	st = in_child(sysenter64_child);
-	check_uname("sysenter-from-64bit", st);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		reset_low();
+		st = in_child(calls[i].child);
+		calls[i].check(calls[i].name, st);
+	}
 
 	for (uint32_t m = 0; m < 2; m++) {
 		reset_low();
