@@ -144,6 +144,9 @@ struct skas_carrier {
 	int ops_err;
 	struct skas_regs regs;		/* in: to load; out: at the stop */
 	struct skas_exit exit;
+	/* Used only by the seat holder; lives as long as the file. */
+	void *xbuf;			/* a RUN's xstate, or NULL: no XSAVE */
+	unsigned int xbuf_size;
 };
 
 /* Non-canonical: delivery to it faults and kills the carrier. */
@@ -672,6 +675,52 @@ static bool skas_carrier_done(struct skas_carrier *c)
 }
 
 static int skas_carrier_xstate_reset(struct skas_carrier *c);
+static int skas_carrier_xstate_io(struct skas_carrier *c, void *buf,
+				  unsigned int size, bool set);
+
+#define SKAS_RUN_XSTATE	(SKAS_RUN_XSTATE_IN | SKAS_RUN_XSTATE_OUT)
+
+static int skas_run_check_xstate(const struct skas_carrier *c,
+				 const struct skas_run *run)
+{
+	if (run->flags & ~SKAS_RUN_XSTATE)
+		return -EINVAL;
+	if (!(run->flags & SKAS_RUN_XSTATE))
+		return run->xstate_size || run->xstate ? -EINVAL : 0;
+	if (!c->xbuf)
+		return -EOPNOTSUPP;
+	return run->xstate_size == c->xbuf_size ? 0 : -EINVAL;
+}
+
+/*
+ * The xstate a RUN brings (or else the reset one, never the state of the
+ * process the carrier was), with the seat held and the carrier stopped.
+ */
+static int skas_carrier_xstate_in(struct skas_carrier *c,
+				  const struct skas_run *run)
+{
+	if (!(run->flags & SKAS_RUN_XSTATE_IN))
+		return c->xstate_ours ? 0 : skas_carrier_xstate_reset(c);
+	if (copy_from_user(c->xbuf, u64_to_user_ptr(run->xstate), c->xbuf_size))
+		return -EFAULT;
+	return skas_carrier_xstate_io(c, c->xbuf, c->xbuf_size, true);
+}
+
+/* And at its stop, with the carrier settled off its CPU. */
+static int skas_carrier_xstate_out(struct skas_carrier *c,
+				   const struct skas_run *run)
+{
+	int ret;
+
+	if (!(run->flags & SKAS_RUN_XSTATE_OUT))
+		return 0;
+	ret = skas_carrier_xstate_io(c, c->xbuf, c->xbuf_size, false);
+	if (ret)
+		return ret;
+	if (copy_to_user(u64_to_user_ptr(run->xstate), c->xbuf, c->xbuf_size))
+		return -EFAULT;
+	return 0;
+}
 
 /*
  * The operations a RUN carries, checked and prepared in the runner as a
@@ -726,8 +775,11 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 
 	if (copy_from_user(&run, arg, sizeof(run)))
 		return -EFAULT;
-	if (run.version != SKAS_CARRIER_VERSION || run.flags || run.reserved)
+	if (run.version != SKAS_CARRIER_VERSION)
 		return -EINVAL;
+	ret = skas_run_check_xstate(c, &run);
+	if (ret)
+		return ret;
 	ret = skas_regs_check(&run.regs);
 	if (ret)
 		return ret;
@@ -768,11 +820,9 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	if (ret)
 		goto out_busy;
 	if (READ_ONCE(c->state) != SKAS_C_DEAD) {
-		if (!c->xstate_ours) {
-			ret = skas_carrier_xstate_reset(c);
-			if (ret)
-				goto out_busy;
-		}
+		ret = skas_carrier_xstate_in(c, &run);
+		if (ret)
+			goto out_busy;
 		skas_segs_load(c->task, &run.regs);
 	}
 
@@ -826,8 +876,10 @@ static long skas_carrier_run(struct skas_carrier *c, struct skas_run __user *arg
 	if (run.exit.reason != SKAS_EXIT_DEAD) {
 		skas_carrier_settle(c->task);
 		skas_segs_save(c->task, &run.regs);
+		ret = skas_carrier_xstate_out(c, &run);
 	}
-	ret = copy_to_user(arg, &run, sizeof(run)) ? -EFAULT : 0;
+	if (copy_to_user(arg, &run, sizeof(run)))
+		ret = -EFAULT;
 out_busy:
 	spin_lock_irq(&c->lock);
 	c->runner_busy = false;
@@ -1140,6 +1192,7 @@ static long skas_carrier_enter(struct skas_carrier *c, struct file *file,
 
 static int skas_carrier_open(struct inode *inode, struct file *file)
 {
+	long xsize = skas_xstate_size();
 	struct skas_carrier *c;
 
 	if (!skas_space_may_open())
@@ -1147,6 +1200,14 @@ static int skas_carrier_open(struct inode *inode, struct file *file)
 	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return -ENOMEM;
+	if (xsize > 0) {
+		c->xbuf = kvzalloc(xsize, GFP_KERNEL_ACCOUNT);
+		if (!c->xbuf) {
+			kfree(c);
+			return -ENOMEM;
+		}
+		c->xbuf_size = xsize;
+	}
 	kref_init(&c->ref);
 	spin_lock_init(&c->lock);
 	raw_spin_lock_init(&c->work_lock);
@@ -1178,6 +1239,9 @@ static int skas_carrier_file_release(struct inode *inode, struct file *file)
 		mmput(mm);
 	if (ops)
 		skas_batch_drop(ops);
+	/* No request is in progress: they hold the file. */
+	kvfree(c->xbuf);
+	c->xbuf = NULL;
 	/* Nobody can run it any more. */
 	if (tsk)
 		send_sig(SIGKILL, tsk, 1);

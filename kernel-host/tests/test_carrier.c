@@ -824,6 +824,131 @@ TEST(carrier_xstate, T_DEFAULT)
 	free(buf);
 }
 
+static long run_xs(struct carrier *c, struct skas_run *run, uint64_t flags,
+		   void *buf, size_t size)
+{
+	run->version = SKAS_CARRIER_VERSION;
+	run->mm_fd = -1;
+	run->flags = flags;
+	run->xstate = (unsigned long)buf;
+	run->xstate_size = size;
+	return ioctl(c->dev, SKAS_CARRIER_RUN, run);
+}
+
+static unsigned long xs_u64(const unsigned char *buf, size_t off)
+{
+	unsigned long v;
+
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+/* The xstate carried by RUN itself (one request per guest event). */
+TEST(carrier_run_xstate, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run = { 0 };
+
+	carrier_start(&c);
+	long size = SYSCHK(ioctl(c.dev, SKAS_CARRIER_XSTATE_SIZE));
+	unsigned char *buf = calloc(1, size), *good = calloc(1, size);
+	unsigned long v;
+
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	run_first(&c, &run);
+	reported(&run);
+
+	/* OUT: the state at the stop, what the guest wrote. */
+	regs_init(&run.regs, BLOB(blob_xmm_in), 0x1122334455667788UL, 0, 0);
+	SYSCHK(run_xs(&c, &run, SKAS_RUN_XSTATE_OUT, buf, size));
+	reported(&run);
+	CHECK(xs_u64(buf, XS_XMM0) == 0x1122334455667788UL, "OUT: xmm0 %#lx",
+	      xs_u64(buf, XS_XMM0));
+	memcpy(good, buf, size);
+
+	/* IN: loaded before the guest runs; without OUT the buffer stays. */
+	v = 0x0102030405060708UL;
+	memcpy(buf + XS_XMM1, &v, sizeof(v));
+	buf[XS_XFEATURES] |= 2;	/* SSE */
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	SYSCHK(run_xs(&c, &run, SKAS_RUN_XSTATE_IN, buf, size));
+	CHECK(reported(&run) == 0x1122334455667788UL && run.regs.rsi == v,
+	      "IN: xmm0 %#llx xmm1 %#llx", (unsigned long long)run.regs.rdi,
+	      (unsigned long long)run.regs.rsi);
+	CHECK(xs_u64(buf, XS_XMM1) == v, "IN alone wrote the buffer");
+
+	/* Both: in before, out after, in one request. */
+	v = 0xa5a5a5a5a5a5a5a5UL;
+	memcpy(buf + XS_XMM0, &v, sizeof(v));
+	regs_init(&run.regs, BLOB(blob_xmm_in), 0x5566778899aabbccUL, 0, 0);
+	SYSCHK(run_xs(&c, &run, SKAS_RUN_XSTATE_IN | SKAS_RUN_XSTATE_OUT, buf, size));
+	reported(&run);
+	CHECK(xs_u64(buf, XS_XMM0) == 0x5566778899aabbccUL &&
+	      xs_u64(buf, XS_XMM1) == 0x0102030405060708UL,
+	      "IN|OUT: xmm0 %#lx xmm1 %#lx", xs_u64(buf, XS_XMM0), xs_u64(buf, XS_XMM1));
+	memcpy(good, buf, size);
+
+	/*
+	 * Refused before anything ran: the kernel's checks of the state (a
+	 * bad MXCSR, reserved header bits), a wrong size, flags we do not
+	 * know, a pointer without flags, a bad pointer.
+	 */
+	unsigned int bad = 0xffffffff;
+
+	regs_init(&run.regs, BLOB(blob_xmm_in), 0x77UL, 0, 0);
+	memcpy(buf + XS_MXCSR, &bad, sizeof(bad));
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_IN, buf, size), EINVAL);
+	memcpy(buf, good, size);
+	buf[XS_XFEATURES + 8 + 7] = 0x80;	/* xcomp_bv's compacted bit */
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_IN, buf, size), EINVAL);
+	memcpy(buf, good, size);
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_OUT, buf, size - 8), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_IN, buf, size + 8), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_OUT, buf, 0), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, 4, buf, size), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, 1ULL << 63, buf, size), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, 0, buf, size), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, 0, NULL, size), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, 0, buf, 0), EINVAL);
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_IN, (void *)8, size), EFAULT);
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_IN,
+			    (void *)0xffff800000000000UL, size), EFAULT);
+	CHECK(run.regs.rip == BLOB(blob_xmm_in), "a refused RUN ran the guest");
+
+	/* None of that reached the carrier. */
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	SYSCHK(run_xs(&c, &run, SKAS_RUN_XSTATE_OUT, buf, size));
+	CHECK(reported(&run) == 0x5566778899aabbccUL &&
+	      run.regs.rsi == 0x0102030405060708UL && !memcmp(buf, good, size),
+	      "after refused RUNs: xmm0 %#llx xmm1 %#llx, buffer %s",
+	      (unsigned long long)run.regs.rdi, (unsigned long long)run.regs.rsi,
+	      memcmp(buf, good, size) ? "changed" : "same");
+
+	/* A bad OUT pointer: the guest ran, its stop is reported as lost. */
+	regs_init(&run.regs, BLOB(blob_xmm_in), 0x99UL, 0, 0);
+	EXPECT_ERRNO(run_xs(&c, &run, SKAS_RUN_XSTATE_OUT, (void *)8, size), EFAULT);
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	SYSCHK(run_xs(&c, &run, 0, NULL, 0));
+	CHECK(reported(&run) == 0x99UL, "after the lost stop: xmm0 %#llx",
+	      (unsigned long long)run.regs.rdi);
+
+	/* A dead carrier: stop DEAD, the buffer left alone. */
+	int st;
+
+	SYSCHK(kill(c.pid, SIGKILL));
+	SYSCHK(waitpid(c.pid, &st, 0));
+	memset(buf, 0x5a, size);
+	memcpy(good, buf, size);
+	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
+	SYSCHK(run_xs(&c, &run, SKAS_RUN_XSTATE_IN | SKAS_RUN_XSTATE_OUT, buf, size));
+	expect_stop(&run, SKAS_EXIT_DEAD);
+	CHECK(!memcmp(buf, good, size), "a DEAD stop wrote the buffer");
+	close(c.dev);
+	close(c.mm);
+	free(buf);
+	free(good);
+}
+
 /* CPUID.7.EBX bit 0 and the kernel's HWCAP2_FSGSBASE: user rd/wrgsbase. */
 static int have_fsgsbase(void)
 {
@@ -944,9 +1069,11 @@ TEST(carrier_run_applies_ops, T_DEFAULT)
 	EXPECT_ERRNO(run_raw(&c, &run, -1), EFAULT);
 	run.ops = 0;
 	run.nr_ops = 0;
-	run.reserved = 1;
-	EXPECT_ERRNO(run_raw(&c, &run, -1), EINVAL);
-	run.reserved = 0;
+	run.xstate_size = 1;	/* no flags: must be zero */
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_RUN, &run), EINVAL);
+	run.xstate_size = 0;
+	run.version = 1;	/* the interface before RUN carried xstate */
+	EXPECT_ERRNO(ioctl(c.dev, SKAS_CARRIER_RUN, &run), EINVAL);
 
 	/* Still a working carrier. */
 	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);

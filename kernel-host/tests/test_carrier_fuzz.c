@@ -4,11 +4,11 @@
  * of /dev/uml-skas.  RUN requests with mutated registers (non-canonical and
  * kernel addresses, any selector, any flag bit), stray request flags,
  * foreign or fresh address spaces and batches of valid, boundary and
- * garbage /proc/mm operations; SET_XSTATE with mutated state (reserved
- * header bits, bad MXCSR, wrong sizes); LDT requests with random
- * arguments; signals to the carrier and kicks (an interval timer on the
- * runner, so guest code that spins still stops).  Carriers that die are
- * replaced.
+ * garbage /proc/mm operations, carrying xstate in and out; SET_XSTATE and
+ * RUN with mutated state (reserved header bits, bad MXCSR, wrong sizes
+ * and pointers); LDT requests with random arguments; signals to the
+ * carrier and kicks (an interval timer on the runner, so guest code that
+ * spins still stops).  Carriers that die are replaced.
  *
  * The walk runs as the instance's user would: nobody, in the module's
  * group.  Pass means: every request returns (the test's timeout), every
@@ -169,6 +169,28 @@ static void restart(struct carrier *c, struct tally *t)
 	t->restarts++;
 }
 
+/* The last state read from the carrier, mutated: SET's and RUN's input. */
+static unsigned char xs_buf[1 << 16] __attribute__((aligned(64)));
+
+static void mutate_xstate(unsigned char *buf, size_t size);
+
+/* RUN's xstate fields: mostly none, else valid, mutated or garbage. */
+static void pick_run_xstate(struct carrier *c, struct skas_run *run)
+{
+	long size = ioctl(c->dev, SKAS_CARRIER_XSTATE_SIZE);
+
+	run->flags = 0;
+	run->xstate = 0;
+	run->xstate_size = 0;
+	if (below(3) || size <= 0 || size > (long)sizeof(xs_buf))
+		return;
+	run->flags = below(50) ? 1 + below(3) : rnd();
+	run->xstate = below(20) ? (uint64_t)(uintptr_t)xs_buf : pick_value();
+	run->xstate_size = below(20) ? (uint32_t)size : (uint32_t)rnd();
+	if (!below(4))
+		mutate_xstate(xs_buf, (size_t)size);
+}
+
 static void do_run(struct carrier *c, struct tally *t)
 {
 	struct skas_run run = { 0 };
@@ -190,8 +212,7 @@ static void do_run(struct carrier *c, struct tally *t)
 	}
 	run.version = below(50) ? SKAS_CARRIER_VERSION : (uint32_t)rnd();
 	run.mm_fd = mm_fd;
-	run.flags = below(50) ? 0 : rnd();
-	run.reserved = below(50) ? 0 : (uint32_t)rnd();
+	pick_run_xstate(c, &run);
 	if (!below(50))
 		run.exit.reserved[below(3)] = rnd();
 	sigprocmask(SIG_UNBLOCK, &alarm_set, NULL);
@@ -226,16 +247,28 @@ static void do_run(struct carrier *c, struct tally *t)
 
 static void do_xstate(struct carrier *c, struct tally *t)
 {
-	static unsigned char buf[1 << 16] __attribute__((aligned(64)));
+	unsigned char *buf = xs_buf;
 	long size = ioctl(c->dev, SKAS_CARRIER_XSTATE_SIZE);
 	struct skas_xstate x = { (uint64_t)(uintptr_t)buf, 0, 0 };
 
 	t->xstate++;
-	if (size <= 0 || size > (long)sizeof(buf))
+	if (size <= 0 || size > (long)sizeof(xs_buf))
 		return;
 	x.size = (uint32_t)size;
 	if (ioctl(c->dev, SKAS_CARRIER_GET_XSTATE, &x) < 0)
 		return;
+	mutate_xstate(buf, (size_t)size);
+	if (!below(10))
+		x.size = (uint32_t)below(sizeof(xs_buf) + 1);
+	if (!below(20))
+		x.flags = (uint32_t)rnd();
+	if (!below(20))
+		x.buf = pick_value();
+	ioctl(c->dev, SKAS_CARRIER_SET_XSTATE, &x);
+}
+
+static void mutate_xstate(unsigned char *buf, size_t size)
+{
 	for (uint64_t n = 1 + below(4); n > 0; n--) {
 		size_t off;
 
@@ -251,13 +284,6 @@ static void do_xstate(struct carrier *c, struct tally *t)
 		}
 		buf[off] = (unsigned char)rnd();
 	}
-	if (!below(10))
-		x.size = (uint32_t)below(sizeof(buf) + 1);
-	if (!below(20))
-		x.flags = (uint32_t)rnd();
-	if (!below(20))
-		x.buf = pick_value();
-	ioctl(c->dev, SKAS_CARRIER_SET_XSTATE, &x);
 }
 
 static void do_ldt(struct carrier *c, struct tally *t)

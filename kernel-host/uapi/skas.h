@@ -9,6 +9,7 @@
 #ifndef _UAPI_UML_SKAS_H
 #define _UAPI_UML_SKAS_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -106,7 +107,7 @@ struct ptrace_ldt {
  * holding the file) loads registers into it, moves it into an address
  * space, lets it run, and returns when it stops, with the reason.
  */
-#define SKAS_CARRIER_VERSION	1
+#define SKAS_CARRIER_VERSION	2
 
 /* Registers, in the order and meaning of struct user_regs_struct. */
 struct skas_regs {
@@ -134,15 +135,26 @@ struct skas_exit {
 	__u64 reserved[3];	/* zero */
 };
 
+/*
+ * struct skas_run.flags: the FPU and extended state travels with the RUN,
+ * in the layout of struct skas_xstate's buffer (below), so that a guest
+ * event costs one request.  Loading it fails the RUN before anything
+ * happened if the kernel's checks refuse it (reserved bits, MXCSR).  It
+ * is stored at every stop but DEAD.
+ */
+#define SKAS_RUN_XSTATE_IN	_BITULL(0)	/* load xstate into the carrier first */
+#define SKAS_RUN_XSTATE_OUT	_BITULL(1)	/* store the carrier's into xstate at the stop */
+
 struct skas_run {
 	__u32 version;		/* in: SKAS_CARRIER_VERSION */
 	__s32 mm_fd;		/* in: /proc/mm file to run in; -1: the same as before */
-	__u64 flags;		/* in: zero */
+	__u64 flags;		/* in: SKAS_RUN_* */
 	__u64 ops;		/* in: struct proc_mm_op[nr_ops], applied to that space first */
 	__u32 nr_ops;		/* in: at most PROC_MM_MAX_OPS */
 	__u32 ops_done;		/* out: how many were applied */
 	__s32 ops_err;		/* out: errno of the first that failed (stop REFUSED), or 0 */
-	__u32 reserved;		/* in: zero */
+	__u32 xstate_size;	/* in: with SKAS_RUN_XSTATE_*, SKAS_CARRIER_XSTATE_SIZE's; else 0 */
+	__u64 xstate;		/* in: user pointer to xstate_size bytes, or 0 */
 	struct skas_regs regs;	/* in: registers to load; out: at the stop */
 	struct skas_exit exit;	/* out */
 };
