@@ -88,6 +88,7 @@
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/elf.h>
+#include <asm/fpu/types.h>
 #include <asm/segment.h>
 #include <asm/traps.h>
 #include <trace/events/signal.h>
@@ -265,6 +266,12 @@ static void skas_carrier_exited(struct task_struct *p)
 	unsigned long flags;
 
 	if (likely(!atomic_read(&skas_carriers_live)))
+		return;
+	/* Every exit on the host passes: most are not carriers. */
+	rcu_read_lock();
+	c = skas_carrier_find(p);
+	rcu_read_unlock();
+	if (!c)
 		return;
 	spin_lock_irqsave(&skas_carriers_lock, flags);
 	c = skas_carrier_find(p);
@@ -966,21 +973,30 @@ static int skas_carrier_xstate_io(struct skas_carrier *c, void *buf,
 }
 
 /*
- * Before the first RUN, unless the runner set it: the initial state (a
- * header with no feature bits), so that no register of the process the
- * carrier was reaches the guest.
+ * Before the first RUN, unless the runner set it: the initial state, so
+ * that no register of the process the carrier was reaches the guest.  FP
+ * and SSE are written out, with the default control words: a header
+ * without them would leave MXCSR as the process had it (the kernel keeps
+ * it then, and XRSTOR loads it whenever SSE state is requested).
  */
 static int skas_carrier_xstate_reset(struct skas_carrier *c)
 {
 	long size = skas_xstate_size();
+	struct fxregs_state *fx;
 	void *buf;
 	int ret;
 
 	if (size < 0)
 		return size;
+	if (size < sizeof(*fx) + sizeof(struct xstate_header))
+		return -EOPNOTSUPP;
 	buf = kvzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
+	fx = buf;
+	fx->cwd = 0x37f;		/* what FNINIT loads */
+	fx->mxcsr = MXCSR_DEFAULT;
+	((struct xstate_header *)(fx + 1))->xfeatures = XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
 	ret = skas_carrier_xstate_io(c, buf, size, true);
 	kvfree(buf);
 	return ret;
@@ -1175,16 +1191,20 @@ static long skas_carrier_enter(struct skas_carrier *c, struct file *file,
 	 * and the last fput() of a user task is deferred to its task works),
 	 * but if nobody else holds it its release, which would stop us, runs
 	 * among our task works, perhaps after our first stop has parked for
-	 * good: so then we are closing already.
+	 * good: so then we are closing already.  Our own reference keeps
+	 * the file readable meanwhile: a runner may close its last copy at
+	 * the same time.
 	 */
+	get_file(file);
 	close_fd(fd);
-	if (!file_count(file)) {
+	if (file_count(file) == 1) {
 		spin_lock_irq(&c->lock);
 		c->closing = true;
 		spin_unlock_irq(&c->lock);
 	}
 	/* The first stop, on the way out of this call. */
 	skas_carrier_queue(c, TWA_RESUME);
+	fput(file);
 	return 0;
 }
 

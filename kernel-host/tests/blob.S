@@ -138,11 +138,13 @@ blob_fs:
 	movq	%fs:0, %rdi
 	jmp	report
 
-/* Report rdi = low 64 bits of %xmm0, rsi = those of %xmm1. */
+/* Report rdi = low 64 bits of %xmm0, rsi = those of %xmm1, rdx = MXCSR. */
 	.globl blob_xmm_out
 blob_xmm_out:
 	movq	%xmm0, %rdi
 	movq	%xmm1, %rsi
+	stmxcsr	-8(%rsp)
+	movl	-8(%rsp), %edx
 	jmp	report
 
 /* %xmm0 = rdi (low 64 bits); report rdi = 0. */

@@ -121,6 +121,9 @@ pid_t carrier_spawn(int dev, unsigned int skip)
 		_exit(200);
 	/* What the process was must not reach the guest: a vector register. */
 	__asm__ volatile("movq %0, %%xmm0\n\tmovq %0, %%xmm1" : : "r"(CARRIER_XMM_DIRT) : "xmm0", "xmm1");
+	unsigned int mxcsr = CARRIER_MXCSR_DIRT;
+
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
 	ioctl(dev, SKAS_CARRIER_ENTER, dev);
 	_exit(errno);
 }

@@ -27,6 +27,8 @@
 
 /* In %xmm0 and %xmm1 of every carrier child before ENTER. */
 #define CARRIER_XMM_DIRT	0x5ca1ab1e5ca1ab1eUL
+/* And its MXCSR: round toward zero, not the default 0x1f80. */
+#define CARRIER_MXCSR_DIRT	0x7f80U
 
 struct carrier {
 	int dev;	/* /dev/uml-skas */

@@ -763,6 +763,11 @@ TEST(carrier_xstate, T_DEFAULT)
 	memcpy(&early, buf + XS_XMM0, sizeof(early));
 	CHECK(early == 0, "GET before the first RUN: xmm0 %#lx (dirt %#lx)", early,
 	      CARRIER_XMM_DIRT);
+	unsigned int early_mxcsr;
+
+	memcpy(&early_mxcsr, buf + XS_MXCSR, sizeof(early_mxcsr));
+	CHECK(early_mxcsr == 0x1f80, "GET before the first RUN: MXCSR %#x (dirt %#x)",
+	      early_mxcsr, CARRIER_MXCSR_DIRT);
 
 	/* The carrier's own vector registers are gone before the guest runs. */
 	regs_init(&run.regs, BLOB(blob_xmm_out), 0, 0, 0);
@@ -771,6 +776,9 @@ TEST(carrier_xstate, T_DEFAULT)
 	      "xmm0 %#llx xmm1 %#llx reached the guest (dirt %#lx)",
 	      (unsigned long long)run.regs.rdi, (unsigned long long)run.regs.rsi,
 	      CARRIER_XMM_DIRT);
+	/* Nor its MXCSR: the guest starts with the default. */
+	CHECK(run.regs.rdx == 0x1f80, "MXCSR %#llx reached the guest (dirt %#x)",
+	      (unsigned long long)run.regs.rdx, CARRIER_MXCSR_DIRT);
 
 	/* What the guest wrote is what GET reads. */
 	regs_init(&run.regs, BLOB(blob_xmm_in), 0x1122334455667788UL, 0, 0);
