@@ -4,13 +4,16 @@
  * offers must reach the guest kernel (or end in a signal), never the host's.
  *
  *  - System calls through the other entry paths: int $0x80 and sysenter from
- *    64-bit code and from a 32-bit code segment, x32 numbers, the vsyscall
- *    page.  The calls chosen (uname, getpid) answer differently on the host:
- *    the host's uname names another release and the carrier's host pid is not
- *    the guest pid.  So each check passes when the buffer is untouched or
- *    holds the guest's own answer, and fails when it holds anything else.
- *    The 64-bit argument registers are set to values that make the 64-bit
- *    reading of the same number harmless (fd -1).
+ *    64-bit code and from a 32-bit code segment, syscall from that segment
+ *    too, x32 numbers, the vsyscall page.  The calls chosen (uname, getpid,
+ *    gettimeofday's timezone) answer differently on the host: the host's
+ *    uname names another release, the carrier's host pid is not the guest
+ *    pid, and the guest sets a timezone of its own.  So each check passes
+ *    when the buffer is untouched or holds the guest's own answer, and fails
+ *    when it holds anything else.  int $0x80 from the 32-bit segment must
+ *    come back to 64-bit code, so the trip is known to work.  The 64-bit
+ *    argument registers are set to values that make the 64-bit reading of
+ *    the same number harmless (fd -1).
  *  - Instructions a user process may not run: each gives the process the
  *    signal the host would give a native process, and nothing else.
  *  - Per-process CPU state that user code writes directly, without a system
@@ -29,6 +32,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,7 +46,7 @@
 /* Layout of the shared data page, also used by the 32-bit code below. */
 #define D_SAVED_RSP	0x00	/* 8 bytes */
 #define D_FARPTR	0x08	/* m16:32 to the 32-bit entry */
-#define D_METHOD	0x10	/* 0: int $0x80, 1: sysenter */
+#define D_METHOD	0x10	/* 0: int $0x80, 1: sysenter, 2: syscall, 3: none */
 #define D_RESULT	0x14	/* eax after the call */
 #define D_REACHED	0x18	/* set by the 64-bit code after the way back */
 #define D_BUF		0x40	/* uname buffer, 390 bytes */
@@ -98,11 +103,18 @@ __asm__(
 	"	mov $122, %eax\n"			/* i386 newuname */
 	"	mov $" STR(LOW_DATA) "+" STR(D_BUF) ", %ebx\n"
 	"	mov %esp, %ebp\n"
+	"	cmpl $3, " STR(LOW_DATA) "+" STR(D_METHOD) "\n"
+	"	je 2f\n"
 	"	cmpl $1, " STR(LOW_DATA) "+" STR(D_METHOD) "\n"
 	"	je 1f\n"
+	"	cmpl $2, " STR(LOW_DATA) "+" STR(D_METHOD) "\n"
+	"	je 3f\n"
 	"	int $0x80\n"
 	"	jmp 2f\n"
 	"1:	sysenter\n"
+	"	jmp 2f\n"
+	/* Intel CPUs raise #UD here; AMD's enter the host's compat path. */
+	"3:	syscall\n"
 	"2:	mov %eax, " STR(LOW_DATA) "+" STR(D_RESULT) "\n"
 	"	ljmpl $0x33, $" STR(LOW_CODE) "+(trip32_back-trip32_start)\n"
 	"	.code64\n"
@@ -273,6 +285,23 @@ static void vsyscall_child(void)
 	low->value = vtime(NULL);
 }
 
+/*
+ * gettimeofday's timezone is the kernel's own (settimeofday sets it), not
+ * the clock: a distinctive one in the guest tells the kernels apart.
+ */
+#define GUEST_TZ_MINUTES	567	/* within settimeofday's +-15 hours */
+
+static void vsyscall_tz_child(void)
+{
+	long (*vgtod)(struct timeval *, struct timezone *) =
+		(long (*)(struct timeval *, struct timezone *))0xffffffffff600000UL;
+	struct timezone tz = { -1, -1 };
+	struct timeval tv;
+
+	low->result = (int32_t)vgtod(&tv, &tz);
+	low->value = tz.tz_minuteswest;
+}
+
 static void check_pid(const char *name, int st)
 {
 	/* Passing: killed, an error, or the guest's pid; a host pid fails. */
@@ -305,16 +334,44 @@ static void entries(void)
 		calls[i].check(calls[i].name, st);
 	}
 
-	for (uint32_t m = 0; m < 2; m++) {
+	static const char *const trips[] = { "int80-from-32bit-segment",
+					     "sysenter-from-32bit-segment",
+					     "syscall-from-32bit-segment" };
+	int trip_works, int80_back = 0;
+
+	/* First a trip with no call: hosts without 32-bit code refuse 0x23. */
+	reset_low();
+	low->method = 3;
+	low->far_off = (uint32_t)LOW_CODE + trip32_in_off;
+	low->far_sel = 0x23;
+	st = in_child(trip32_child);
+	trip_works = WIFEXITED(st) && WEXITSTATUS(st) == 0 && low->reached == 1;
+	t_note("32-bit trip without a call: child %s, came back %u", how(st), low->reached);
+
+	for (uint32_t m = 0; m < 3; m++) {
 		reset_low();
 		low->method = m;
 		low->far_off = (uint32_t)LOW_CODE + trip32_in_off;
 		low->far_sel = 0x23;
 		st = in_child(trip32_child);
-		check_uname(m ? "sysenter-from-32bit-segment" : "int80-from-32bit-segment", st);
+		check_uname(trips[m], st);
+		t_note("%s: result %d, came back %u", trips[m], low->result, low->reached);
 		if (m == 0)
-			t_note("32-bit trip: result %d, came back %u", low->result, low->reached);
+			int80_back = WIFEXITED(st) && WEXITSTATUS(st) == 0 && low->reached == 1;
 	}
+	/*
+	 * int $0x80 is the system call every x86 kernel takes: where 32-bit
+	 * code runs at all, the guest's must return to it, and it comes back
+	 * (else the int80 check above saw no trip).  What it answered is the
+	 * guest's affair: UML has no 32-bit system calls and reads the number
+	 * as a 64-bit one.
+	 */
+	if (trip_works)
+		t_check("int80-from-32bit-segment-came-back", int80_back,
+			"the trip without a call came back, the one with int $0x80 did not");
+	else
+		t_skip("int80-from-32bit-segment-came-back",
+		       "this host runs no 32-bit code (far jump to 0x23 failed)");
 
 	/* vsyscall: time() is the same on both sides, so only the guest's
 	 * survival and a sane answer (or a signal) are checked.
@@ -330,6 +387,24 @@ static void entries(void)
 			how(st), low->value, now);
 		t_note("vsyscall-time: child %s", how(st));
 	}
+
+	/* Passing: a signal, an error, or the guest's timezone. */
+	struct timezone tz = { GUEST_TZ_MINUTES, 0 }, utc = { 0, 0 };
+
+	if (syscall(SYS_settimeofday, NULL, &tz) != 0) {
+		t_skip("vsyscall-gettimeofday-timezone", "settimeofday: %s", strerror(errno));
+		return;
+	}
+	reset_low();
+	st = in_child(vsyscall_tz_child);
+	syscall(SYS_settimeofday, NULL, &utc);
+	t_check("vsyscall-gettimeofday-timezone",
+		ended(st) && (!WIFEXITED(st) || low->result != 0 ||
+			      low->value == GUEST_TZ_MINUTES),
+		"child %s, returned %d with timezone %ld (the guest's is %d): a host kernel answered",
+		how(st), low->result, low->value, GUEST_TZ_MINUTES);
+	t_note("vsyscall-gettimeofday-timezone: child %s, returned %d, timezone %ld", how(st),
+	       low->result, low->value);
 }
 
 /* --- instructions a user process may not run ------------------------------------ */
