@@ -372,8 +372,12 @@ static void walk(void)
 		}
 	}
 	SYSCHK(setitimer(ITIMER_REAL, &off, NULL));
-	SYSCHK(sigaction(SIGALRM, &old, NULL));
+	/*
+	 * A tick may be pending (blocked): let our handler take it before
+	 * the old action, the default one that kills, comes back.
+	 */
 	sigprocmask(SIG_UNBLOCK, &alarm_set, NULL);
+	SYSCHK(sigaction(SIGALRM, &old, NULL));
 	/* The harness's own alarm, what is left of it. */
 	SYSCHK(setitimer(ITIMER_REAL, &saved, NULL));
 	if (i < runs)
