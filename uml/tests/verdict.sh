@@ -184,7 +184,9 @@ addrspace_checks() {
 }
 
 # result_names FILE: the names of the checks that passed in a run's output
-# (without their numbers and skip reasons), sorted, one per line.
+# (without their numbers and skip reasons), sorted, one per line.  A name
+# ends at a '[' too: a kernel message ("[  32.15] ... segfault at ...")
+# can land on the console before the line's newline.
 result_names() {
-	sed -n -E 's/^ok [0-9]+ ([^ ]+).*/\1/p' "$1" | LC_ALL=C sort
+	sed -n -E 's/^ok [0-9]+ ([^ [:space:][]+).*/\1/p' "$1" | LC_ALL=C sort
 }
