@@ -23,15 +23,17 @@
  *    carrier, on its way back to user mode, before any signal is
  *    delivered.  It takes the signal off the queue, writes the stop for
  *    the runner and waits there, in the kernel, for the next RUN.
- *  - The fast path for system calls: an ftrace hook (IPMODIFY) on
- *    force_sig_info() sends a carrier's Syscall User Dispatch SIGSYS to
- *    skas_sud_stop(), which records the number and queues the work
- *    without queueing a signal (a guest system call's round trip ~9%
- *    cheaper in the VM benchmark).  The call
- *    is skipped either way; without the hook (no ftrace, or the function
- *    taken by a live patch or another IPMODIFY user) the SIGSYS takes the
- *    stop as above.  carrier_fast_syscalls=0 turns the hook's effect off.
- *    If the work cannot be queued the carrier is killed: no stop is lost.
+ *  - The fast paths: ftrace hooks (IPMODIFY) on force_sig_info() and
+ *    force_sig_fault() send a carrier's Syscall User Dispatch SIGSYS and
+ *    its traps' signals (page faults, ud2, divide errors, ...) to
+ *    skas_sud_stop() and skas_trap_stop(), which record the stop and queue
+ *    the work without queueing a signal (a guest system call's round trip
+ *    ~9% cheaper in the VM benchmark).  What the guest did is skipped or
+ *    undone either way; without a hook (no ftrace, or the function taken
+ *    by a live patch or another IPMODIFY user) the signal takes the stop
+ *    as above.  carrier_fast_syscalls=0 and carrier_fast_traps=0 turn the
+ *    hooks' effect off.  If the work cannot be queued the carrier is
+ *    killed: no stop is lost.
  *  - SKAS_CARRIER_KICK, or a signal to the runner while it waits, queues
  *    the same work with TWA_SIGNAL, which stops a carrier spinning in
  *    user mode.
@@ -77,9 +79,9 @@
  * queued" mean that it is on the carrier's task_work list, or taken off
  * it and about to run;
  * c->wait wakes both sides.  The carrier's registers are only touched by
- * the carrier itself, in its task_work; so are sys_stop and sys_nr (set
- * in skas_sud_stop(), on the carrier's system call entry, read by its
- * work before it returns to user mode).
+ * the carrier itself, in its task_work; so are fast_sig and its details
+ * (set by the hooks, in the carrier on its way back to user mode, read by
+ * its work before it gets there) and in_work.
  */
 #include <linux/anon_inodes.h>
 #include <linux/fdtable.h>
@@ -157,9 +159,16 @@ struct skas_carrier {
 	int ops_err;
 	struct skas_regs regs;		/* in: to load; out: at the stop */
 	struct skas_exit exit;
-	/* Only in the carrier: a system call stop the fast path took. */
-	bool sys_stop;
+	/*
+	 * Only in the carrier (its hooks and its work): a stop the fast path
+	 * took, no signal queued.  fast_sig 0: none; SIGSYS: a system call
+	 * (sys_nr); else a trap's signal (fast_code, fast_addr).
+	 */
+	int fast_sig;
+	int fast_code;
 	int sys_nr;
+	unsigned long fast_addr;
+	bool in_work;			/* the carrier's work is running */
 	/* Used only by the seat holder; lives as long as the file. */
 	void *xbuf;			/* a RUN's xstate, or NULL: no XSAVE */
 	unsigned int xbuf_size;
@@ -182,9 +191,10 @@ struct skas_carrier {
 static DEFINE_SPINLOCK(skas_carriers_lock);
 static DEFINE_HASHTABLE(skas_carriers, 6);
 static atomic_t skas_carriers_live = ATOMIC_INIT(0);
-/* System call stops, by skas_sud_stop() and by signal. */
+/* Stops: system calls by skas_sud_stop() and by signal, traps by skas_trap_stop(). */
 static DEFINE_PER_CPU(unsigned long, skas_fast_stops);
 static DEFINE_PER_CPU(unsigned long, skas_slow_stops);
+static DEFINE_PER_CPU(unsigned long, skas_fast_traps);
 
 static void skas_carrier_free_rcu(struct rcu_head *rcu)
 {
@@ -395,6 +405,16 @@ static void skas_regs_load(struct pt_regs *regs, const struct skas_regs *r)
  * when there is nothing of ours to report (a signal for its default
  * action, a stale work).
  */
+/* A trap's details, from the thread as the kernel left them for the signal. */
+static void skas_exit_trap(struct skas_exit *e, unsigned long addr)
+{
+	e->trap_nr = current->thread.trap_nr;
+	e->error_code = current->thread.error_code;
+	e->addr = addr;
+	if ((e->signo == SIGSEGV || e->signo == SIGBUS) && e->trap_nr == X86_TRAP_PF)
+		e->reason = SKAS_EXIT_FAULT;
+}
+
 static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 {
 	struct task_struct *tsk = current;
@@ -409,13 +429,19 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 	if (fatal_signal_pending(tsk))
 		return false;
 
-	/* A system call the fast path caught: no signal was queued. */
-	if (c->sys_stop) {
-		c->sys_stop = false;
-		e->reason = SKAS_EXIT_SYSCALL;
-		e->signo = SIGSYS;
-		e->code = SYS_USER_DISPATCH;
-		e->syscall = c->sys_nr;
+	/* A stop the fast path caught: no signal was queued. */
+	if (c->fast_sig) {
+		e->signo = c->fast_sig;
+		c->fast_sig = 0;
+		if (e->signo == SIGSYS) {
+			e->reason = SKAS_EXIT_SYSCALL;
+			e->code = SYS_USER_DISPATCH;
+			e->syscall = c->sys_nr;
+		} else {
+			e->reason = SKAS_EXIT_SIGNAL;
+			e->code = c->fast_code;
+			skas_exit_trap(e, c->fast_addr);
+		}
 		if (skas_sync_pending(tsk))
 			skas_carrier_queue(c, TWA_RESUME);
 		return true;
@@ -441,14 +467,8 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 		}
 		e->reason = SKAS_EXIT_SIGNAL;
 		/* Raised by the kernel for an instruction: trap details. */
-		if (info.si_code > 0 && sig != SIGSYS) {
-			e->trap_nr = tsk->thread.trap_nr;
-			e->error_code = tsk->thread.error_code;
-			e->addr = (unsigned long)info.si_addr;
-			if ((sig == SIGSEGV || sig == SIGBUS) &&
-			    e->trap_nr == X86_TRAP_PF)
-				e->reason = SKAS_EXIT_FAULT;
-		}
+		if (info.si_code > 0 && sig != SIGSYS)
+			skas_exit_trap(e, (unsigned long)info.si_addr);
 		return true;
 	}
 
@@ -480,9 +500,12 @@ static int skas_carrier_load(struct skas_carrier *c)
 	c->ops_err = 0;
 	regs = c->regs;
 	spin_unlock_irq(&c->lock);
-	/* A stop is taken before the next RUN is loaded: none can be left. */
-	WARN_ON_ONCE(c->sys_stop);
-	c->sys_stop = false;
+	/*
+	 * A stop is taken before the next RUN is loaded, and the hooks take
+	 * none while the work runs: none can be left.
+	 */
+	WARN_ON_ONCE(c->fast_sig);
+	c->fast_sig = 0;
 
 	if (mm) {
 		ret = skas_switch_self(mm);
@@ -520,6 +543,7 @@ static void skas_carrier_work(struct callback_head *work)
 	raw_spin_lock_irq(&c->work_lock);
 	c->work_queued = false;
 	raw_spin_unlock_irq(&c->work_lock);
+	c->in_work = true;
 	if (current->flags & PF_EXITING)
 		goto out;
 	if (READ_ONCE(c->closing)) {
@@ -590,6 +614,7 @@ static void skas_carrier_work(struct callback_head *work)
 		break;
 	}
 out:
+	c->in_work = false;
 	skas_carrier_put(c);
 	/* Our code runs on for a few instructions: see skas_carrier_exit(). */
 	module_put(THIS_MODULE);
@@ -1361,31 +1386,53 @@ static struct miscdevice skas_carrier_dev = {
 };
 
 /*
- * The fast path for system call stops.  Syscall User Dispatch skips a
- * carrier's system call and calls force_sig_info() with a SIGSYS; an
- * ftrace hook there sends a carrier's into skas_sud_stop() instead, which
- * records the number and queues the carrier's work, without a signal.
- * The call is skipped either way (syscall_user_dispatch() returns true
- * whatever force_sig_info() did); without the hook (ftrace off, the
- * function live-patched) the SIGSYS path above takes the stop.
+ * The fast paths.  Syscall User Dispatch skips a carrier's system call and
+ * calls force_sig_info() with a SIGSYS; a trap in guest code (page fault,
+ * int3, ud2, divide error, ...) calls force_sig_fault() after it left its
+ * details in current->thread.  An ftrace hook on each sends a carrier's
+ * into skas_sud_stop() or skas_trap_stop() instead, which record the stop
+ * and queue the carrier's work, without a signal.  What the guest did is
+ * undone or skipped either way (syscall_user_dispatch() returns true
+ * whatever force_sig_info() did; a trap returns to the faulting
+ * instruction, or after it, as the signal path would).  Without a hook
+ * (no ftrace, the function taken by a live patch) the signal path above
+ * takes the stop.  The hooks take none while the carrier's work runs, or
+ * while a fast stop is still to be taken: those go by signal.
  */
 static bool carrier_fast_syscalls = true;
 module_param(carrier_fast_syscalls, bool, 0644);
 MODULE_PARM_DESC(carrier_fast_syscalls,
 		 "take carriers' system call stops without a signal (ftrace on force_sig_info; default: on)");
 
-static bool skas_sud_hooked;
+static bool carrier_fast_traps = true;
+module_param(carrier_fast_traps, bool, 0644);
+MODULE_PARM_DESC(carrier_fast_traps,
+		 "take carriers' fault and trap stops without a signal (ftrace on force_sig_fault; default: on)");
+
+struct skas_hook {
+	struct ftrace_ops ops;
+	char target[32];	/* ftrace_set_filter() wants it writable */
+	bool hooked;
+};
+
+static struct skas_hook skas_sud_hook_ops, skas_trap_hook_ops;
+
+static unsigned long skas_stops_sum(unsigned long __percpu *counter)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(*counter, cpu);
+	return sum;
+}
 
 static int skas_stops_get(char *buf, const struct kernel_param *kp)
 {
-	unsigned long fast = 0, slow = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		fast += per_cpu(skas_fast_stops, cpu);
-		slow += per_cpu(skas_slow_stops, cpu);
-	}
-	return sysfs_emit(buf, "fast %lu slow %lu hooked %d\n", fast, slow, skas_sud_hooked);
+	return sysfs_emit(buf, "fast %lu slow %lu hooked %d traps %lu traps_hooked %d\n",
+			  skas_stops_sum(&skas_fast_stops), skas_stops_sum(&skas_slow_stops),
+			  skas_sud_hook_ops.hooked, skas_stops_sum(&skas_fast_traps),
+			  skas_trap_hook_ops.hooked);
 }
 
 /* Read-only, also on the module's command line (parse_one() wants a set). */
@@ -1402,9 +1449,15 @@ static const struct kernel_param_ops skas_stops_ops = {
 /* Root only: the rate of every user's carriers' system calls. */
 module_param_cb(carrier_stops, &skas_stops_ops, NULL, 0400);
 MODULE_PARM_DESC(carrier_stops,
-		 "carriers' system call stops so far: by the fast path (ftrace), by signal");
+		 "carriers' stops so far: system calls by the fast path (ftrace) and by signal, traps by the fast path");
 
-static int notrace skas_sud_stop(struct kernel_siginfo *info)
+/*
+ * Records a fast stop (in the carrier, on its way back to user mode) and
+ * queues the work that takes it.  If the work cannot be queued no stop
+ * would be taken: fail closed, as the signal path would.
+ */
+static void notrace skas_fast_stop(int sig, int code, int nr, unsigned long addr,
+				   unsigned long __percpu *counter)
 {
 	struct skas_carrier *c;
 	bool queued = false;
@@ -1412,20 +1465,47 @@ static int notrace skas_sud_stop(struct kernel_siginfo *info)
 	rcu_read_lock();
 	c = skas_carrier_find(current);
 	if (c) {
-		c->sys_nr = info->si_syscall;
-		c->sys_stop = true;
+		c->fast_sig = sig;
+		c->fast_code = code;
+		c->sys_nr = nr;
+		c->fast_addr = addr;
 		queued = skas_carrier_queue(c, TWA_RESUME);
 		if (!queued)
-			c->sys_stop = false;
+			c->fast_sig = 0;
 	}
 	rcu_read_unlock();
-	/* No stop will be taken: fail closed, as the signal path would. */
 	if (!queued) {
 		send_sig(SIGKILL, current, 1);
-		return 0;
+		return;
 	}
-	this_cpu_inc(skas_fast_stops);
+	this_cpu_inc(*counter);
+}
+
+/* In place of force_sig_info(info). */
+static int notrace skas_sud_stop(struct kernel_siginfo *info)
+{
+	skas_fast_stop(SIGSYS, SYS_USER_DISPATCH, info->si_syscall, 0, &skas_fast_stops);
 	return 0;
+}
+
+/* In place of force_sig_fault(sig, code, addr). */
+static int notrace skas_trap_stop(int sig, int code, void __user *addr)
+{
+	skas_fast_stop(sig, code, 0, (unsigned long)addr, &skas_fast_traps);
+	return 0;
+}
+
+/* Whether current is a carrier that may take a fast stop now. */
+static bool notrace skas_fast_stop_ok(void)
+{
+	struct skas_carrier *c;
+	bool ok;
+
+	rcu_read_lock();
+	c = skas_carrier_find(current);
+	ok = c && !c->in_work && !c->fast_sig;
+	rcu_read_unlock();
+	return ok;
 }
 
 static void notrace skas_sud_hook(unsigned long ip, unsigned long parent_ip,
@@ -1433,7 +1513,6 @@ static void notrace skas_sud_hook(unsigned long ip, unsigned long parent_ip,
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	const struct kernel_siginfo *info;
-	bool ours;
 
 	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
 	    !READ_ONCE(carrier_fast_syscalls))
@@ -1443,46 +1522,72 @@ static void notrace skas_sud_hook(unsigned long ip, unsigned long parent_ip,
 	if (info->si_signo != SIGSYS || info->si_code != SYS_USER_DISPATCH ||
 	    !current->syscall_dispatch.on_dispatch)
 		return;
-	rcu_read_lock();
-	ours = skas_carrier_find(current);
-	rcu_read_unlock();
-	if (ours)
+	if (skas_fast_stop_ok())
 		skas_ftrace_set_ip(fregs, (unsigned long)skas_sud_stop);
 }
 
-static struct ftrace_ops skas_sud_ops = {
-	.func	= skas_sud_hook,
-	.flags	= FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		  FTRACE_OPS_FL_RECURSION,
-};
+static void notrace skas_trap_hook(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	unsigned long sig;
+
+	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
+	    !READ_ONCE(carrier_fast_traps))
+		return;
+	/* force_sig_fault(sig, code, addr): argument 1; only what a trap raises. */
+	sig = regs->di;
+	if (sig == 0 || sig >= SIGSYS || !(sigmask(sig) & SKAS_SYNC_SIGNALS) ||
+	    (int)regs->si <= 0)
+		return;
+	if (skas_fast_stop_ok())
+		skas_ftrace_set_ip(fregs, (unsigned long)skas_trap_stop);
+}
+
+static void skas_hook_init(struct skas_hook *h, const char *target, ftrace_func_t func)
+{
+	int ret;
+
+	h->ops.func = func;
+	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		       FTRACE_OPS_FL_RECURSION;
+	strscpy(h->target, target, sizeof(h->target));
+	ret = ftrace_set_filter(&h->ops, h->target, strlen(h->target), 0);
+	if (!ret) {
+		ret = register_ftrace_function(&h->ops);
+		if (ret)
+			ftrace_free_filter(&h->ops);
+	}
+	if (ret) {
+		pr_info("carrier: no fast stops through %s (%d): signals take them\n",
+			target, ret);
+		return;
+	}
+	h->hooked = true;
+}
+
+static void skas_hook_exit(struct skas_hook *h)
+{
+	if (!h->hooked)
+		return;
+	/* This waits until no task is in the hook or on its trampoline. */
+	unregister_ftrace_function(&h->ops);
+	ftrace_free_filter(&h->ops);
+	h->hooked = false;
+}
 
 static void skas_sud_hook_init(void)
 {
-	char target[] = "force_sig_info";	/* the API wants it writable */
-	int ret;
-
-	ret = ftrace_set_filter(&skas_sud_ops, target, strlen(target), 0);
-	if (!ret) {
-		ret = register_ftrace_function(&skas_sud_ops);
-		if (ret)
-			ftrace_free_filter(&skas_sud_ops);
-	}
-	if (ret) {
-		pr_info("carrier: no fast system call stops (%d): signals take them\n", ret);
-		return;
-	}
-	skas_sud_hooked = true;
+	skas_hook_init(&skas_sud_hook_ops, "force_sig_info", skas_sud_hook);
+	skas_hook_init(&skas_trap_hook_ops, "force_sig_fault", skas_trap_hook);
 }
 
 static void skas_sud_hook_exit(void)
 {
-	if (!skas_sud_hooked)
-		return;
-	unregister_ftrace_function(&skas_sud_ops);
-	ftrace_free_filter(&skas_sud_ops);
-	/* Carriers sent into skas_sud_stop() may still be leaving it. */
+	skas_hook_exit(&skas_trap_hook_ops);
+	skas_hook_exit(&skas_sud_hook_ops);
+	/* Carriers sent into skas_sud_stop() or skas_trap_stop() may still be leaving them. */
 	synchronize_rcu_tasks();
-	skas_sud_hooked = false;
 }
 
 static struct tracepoint *skas_tp_signal, *skas_tp_exit;

@@ -81,24 +81,55 @@ static unsigned long reported(const struct skas_run *run)
 
 #define PARAMS "/sys/module/uml_skas_host/parameters/"
 
-/* carrier_stops: "fast N slow M hooked H". */
-static void read_stops(long *fast, long *slow, int *hooked)
+/* carrier_stops: "fast N slow M hooked H traps T traps_hooked TH". */
+struct stops {
+	long fast, slow, traps;
+	int hooked, traps_hooked;
+};
+
+static void read_stops(struct stops *st)
 {
 	FILE *f = fopen(PARAMS "carrier_stops", "r");
 
 	CHECK(f, "cannot read " PARAMS "carrier_stops");
-	CHECK(fscanf(f, "fast %ld slow %ld hooked %d", fast, slow, hooked) == 3,
+	CHECK(fscanf(f, "fast %ld slow %ld hooked %d traps %ld traps_hooked %d", &st->fast,
+		     &st->slow, &st->hooked, &st->traps, &st->traps_hooked) == 5,
 	      "carrier_stops unreadable");
 	fclose(f);
 }
 
-static void set_fast_syscalls(int on)
+static void set_knob(const char *knob, int on)
 {
-	FILE *f = fopen(PARAMS "carrier_fast_syscalls", "w");
+	char path[128];
+	FILE *f;
 
-	CHECK(f, "cannot write " PARAMS "carrier_fast_syscalls");
+	snprintf(path, sizeof(path), PARAMS "%s", knob);
+	f = fopen(path, "w");
+	CHECK(f, "cannot write %s", path);
 	fputs(on ? "1" : "0", f);
-	CHECK(fclose(f) == 0, "carrier_fast_syscalls: %s", errstr(errno));
+	CHECK(fclose(f) == 0, "%s: %s", knob, errstr(errno));
+}
+
+/*
+ * Runs body in a child with knob off, then switches it back on whatever
+ * happened there; fails when the child failed.
+ */
+static void with_knob_off(const char *knob, void (*body)(void))
+{
+	int st = -1;
+	pid_t pid;
+
+	set_knob(knob, 0);
+	pid = fork();
+	if (pid == 0) {
+		body();
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	set_knob(knob, 1);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "the run with %s=0 failed (see above)", knob);
 }
 
 static void syscall_stops(void)
@@ -148,32 +179,19 @@ static void syscall_stops(void)
  */
 TEST(carrier_syscall_stops, T_DEFAULT)
 {
-	long fast0, slow0, fast1, slow1, fast2, slow2;
-	int hooked, st;
-	pid_t pid;
+	struct stops s0, s1, s2;
 
-	read_stops(&fast0, &slow0, &hooked);
-	CHECK(hooked == 1, "the fast path is not hooked (is ftrace on?)");
+	read_stops(&s0);
+	CHECK(s0.hooked == 1, "the fast path is not hooked (is ftrace on?)");
 	syscall_stops();
-	read_stops(&fast1, &slow1, &hooked);
-	CHECK(fast1 >= fast0 + 4 && slow1 == slow0,
-	      "fast path: fast %ld -> %ld, slow %ld -> %ld", fast0, fast1, slow0, slow1);
+	read_stops(&s1);
+	CHECK(s1.fast >= s0.fast + 4 && s1.slow == s0.slow,
+	      "fast path: fast %ld -> %ld, slow %ld -> %ld", s0.fast, s1.fast, s0.slow, s1.slow);
 
-	set_fast_syscalls(0);
-	pid = fork();
-	if (pid == 0) {
-		syscall_stops();
-		_exit(0);
-	}
-	st = -1;
-	if (pid > 0)
-		waitpid(pid, &st, 0);
-	set_fast_syscalls(1);
-	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "the signal path's run failed (see above)");
-	read_stops(&fast2, &slow2, &hooked);
-	CHECK(fast2 == fast1 && slow2 >= slow1 + 4,
-	      "signal path: fast %ld -> %ld, slow %ld -> %ld", fast1, fast2, slow1, slow2);
+	with_knob_off("carrier_fast_syscalls", syscall_stops);
+	read_stops(&s2);
+	CHECK(s2.fast == s1.fast && s2.slow >= s1.slow + 4,
+	      "signal path: fast %ld -> %ld, slow %ld -> %ld", s1.fast, s2.fast, s1.slow, s2.slow);
 }
 
 /* What another process's Syscall User Dispatch handler saw. */
@@ -202,37 +220,65 @@ static void sud_child(void)
 	_exit(sud_code == 2 /* SYS_USER_DISPATCH */ && sud_nr == SYS_getppid ? 0 : 3);
 }
 
+static void segv_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	_exit(sig == SIGSEGV && info->si_code == SEGV_MAPERR && info->si_addr == (void *)0x10 ?
+	      0 : 5);
+}
+
+static void fault_child(void)
+{
+	struct sigaction sa = { .sa_sigaction = segv_handler, .sa_flags = SA_SIGINFO };
+
+	if (sigaction(SIGSEGV, &sa, NULL))
+		_exit(2);
+	/* Through a volatile pointer: the compiler may not see the address. */
+	static volatile uintptr_t where = 0x10;
+
+	*(volatile int *)where = 1;
+	_exit(4);
+}
+
+/* Forks a child running fn, which must exit 0; what says what fn does. */
+static void expect_child_ok(void (*fn)(void), const char *what)
+{
+	int st;
+	pid_t pid = fork();
+
+	SYSCHK(pid);
+	if (pid == 0)
+		fn();
+	SYSCHK(waitpid(pid, &st, 0));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s %d", what,
+	      WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
 /*
- * The fast path takes carriers' stops only: another process's own
- * dispatch SIGSYS (an emulator such as Wine) reaches its handler while a
- * carrier lives and the hook is placed.
+ * The fast paths take carriers' stops only: another process's own
+ * dispatch SIGSYS (an emulator such as Wine) and its page fault reach its
+ * handlers while a carrier lives and the hooks are placed.
  */
-TEST(carrier_leaves_other_dispatch_alone, T_DEFAULT)
+TEST(carrier_leaves_other_tasks_alone, T_DEFAULT)
 {
 	struct carrier c;
 	struct skas_run run = { 0 };
-	long fast, slow;
-	int hooked, st;
-	pid_t pid;
+	struct stops s0;
 
-	read_stops(&fast, &slow, &hooked);
-	CHECK(hooked == 1, "the fast path is not hooked (is ftrace on?)");
+	read_stops(&s0);
+	CHECK(s0.hooked == 1 && s0.traps_hooked == 1, "the fast paths are not hooked (is ftrace on?)");
 	carrier_start(&c);
 	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
 	expect_stop(&run, SKAS_EXIT_SYSCALL);
 
-	pid = fork();
-	SYSCHK(pid);
-	if (pid == 0)
-		sud_child();
-	SYSCHK(waitpid(pid, &st, 0));
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "a process with its own dispatch: %s %d (2: no dispatch, 3: its handler saw another code or number)",
-	      WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	expect_child_ok(sud_child,
+			"a process with its own dispatch (2: no dispatch, 3: its handler saw another code or number)");
+	expect_child_ok(fault_child,
+			"a process with a SIGSEGV handler (4: no fault, 5: another signal or address)");
 	carrier_end(&c);
 }
 
-TEST(carrier_fault_stops, T_DEFAULT)
+static void fault_stops(void)
 {
 	struct carrier c;
 	struct skas_run run = { 0 };
@@ -268,6 +314,25 @@ TEST(carrier_fault_stops, T_DEFAULT)
 	CHECK(run.exit.signo == SIGILL && run.exit.trap_nr == 6, "signal %d trap %d",
 	      run.exit.signo, run.exit.trap_nr);
 	carrier_end(&c);
+}
+
+/*
+ * The same stops by both paths: two page faults and the invalid opcode
+ * by the fast one (int3 raises a plain SIGTRAP: always the signal), then
+ * all by signal.
+ */
+TEST(carrier_fault_stops, T_DEFAULT)
+{
+	struct stops s0, s1, s2;
+
+	read_stops(&s0);
+	CHECK(s0.traps_hooked == 1, "the fast trap path is not hooked (is ftrace on?)");
+	fault_stops();
+	read_stops(&s1);
+	CHECK(s1.traps >= s0.traps + 3, "fast path: traps %ld -> %ld", s0.traps, s1.traps);
+	with_knob_off("carrier_fast_traps", fault_stops);
+	read_stops(&s2);
+	CHECK(s2.traps == s1.traps, "signal path: traps %ld -> %ld", s1.traps, s2.traps);
 }
 
 TEST(carrier_tls_and_flags, T_DEFAULT)
