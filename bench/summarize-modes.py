@@ -3,7 +3,8 @@
 log of bench/skas-modes into per-mode medians, spreads and ratios.
 
 The log has lines "BENCH[who]: RESULT name ns ns/op ops" (who: host,
-skas4, skas3, seccomp, ptrace: our kernel; sid-7.2-seccomp: Debian sid's UML in
+skas4, skas3, seccomp, ptrace: our kernel; skas4-signals: skas4 with the
+module's fast stops off; sid-7.2-seccomp: Debian sid's UML in
 seccomp mode; skas4-2cpu, seccomp-2cpu: our kernel unpinned on two CPUs), one per benchmark per round.  Writes the figures
 as JSON and a markdown table with the ratios the UML-kernel issue sets
 targets for (reported, never asserted).  With CCRUNS > 0 the log also has
@@ -17,10 +18,10 @@ import sys
 
 PINNED = ["host", "skas4", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
 TWO_CPUS = ["skas4-2cpu", "seccomp-2cpu"]
-WHO = PINNED + TWO_CPUS
+WHO = PINNED + ["skas4-signals"] + TWO_CPUS
 # The mode each run must report in /proc/cpuinfo: upstream's kernel says
 # "skas" whatever its mode (seccomp=on makes it seccomp or fail to boot).
-WANT_MODE = {"skas4": "skas4", "skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
+WANT_MODE = {"skas4": "skas4", "skas4-signals": "skas4", "skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
              "sid-7.2-seccomp": "skas", "skas4-2cpu": "skas4", "seccomp-2cpu": "seccomp"}
 NAMES = {
     "syscall": "null syscall",
@@ -89,6 +90,7 @@ def main():
             "skas4/seccomp": med(n, "skas4") / med(n, "seccomp"),
             "skas4/sid-7.2-seccomp": med(n, "skas4") / med(n, "sid-7.2-seccomp"),
             "skas4-2cpu/seccomp-2cpu": med(n, "skas4-2cpu") / med(n, "seccomp-2cpu"),
+            "skas4/skas4-signals": med(n, "skas4") / med(n, "skas4-signals"),
         }
         for n in NAMES
     }
@@ -127,6 +129,18 @@ def main():
                     f" {r['skas4/sid-7.2-seccomp']:.2f}"
                     f" | {r['skas3/ptrace']:.2f} | {r['skas3/seccomp']:.2f} |"
                     f" {r['skas3/sid-7.2-seccomp']:.2f} |")
+    rows += [
+        "",
+        "skas4's fast stops (ftrace hooks on force_sig_info and force_sig_fault) "
+        "against the same kernel and module with both switched off, every stop "
+        "by signal (pinned):",
+        "",
+        "| benchmark | skas4 | skas4, stops by signal | fast/signal |",
+        "|---|---|---|---|",
+    ]
+    for n, label in NAMES.items():
+        rows.append(f"| {label} | {cell(n, 'skas4')} | {cell(n, 'skas4-signals')} | "
+                    f"{ratios[n]['skas4/skas4-signals']:.2f} |")
     rows += [
         "",
         "Unpinned on two CPUs of the same VM (the vCPU thread and its carrier or "
