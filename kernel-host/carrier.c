@@ -167,6 +167,8 @@ struct skas_carrier {
 	int fast_sig;
 	int fast_code;
 	int sys_nr;
+	int fast_trap_nr;		/* the thread's, when the trap was raised */
+	unsigned long fast_error_code;
 	unsigned long fast_addr;
 	bool in_work;			/* the carrier's work is running */
 	/* Used only by the seat holder; lives as long as the file. */
@@ -405,11 +407,12 @@ static void skas_regs_load(struct pt_regs *regs, const struct skas_regs *r)
  * when there is nothing of ours to report (a signal for its default
  * action, a stale work).
  */
-/* A trap's details, from the thread as the kernel left them for the signal. */
-static void skas_exit_trap(struct skas_exit *e, unsigned long addr)
+/* A trap's details, as the kernel left them in the thread for its signal. */
+static void skas_exit_trap(struct skas_exit *e, unsigned long addr, int trap_nr,
+			   unsigned long error_code)
 {
-	e->trap_nr = current->thread.trap_nr;
-	e->error_code = current->thread.error_code;
+	e->trap_nr = trap_nr;
+	e->error_code = error_code;
 	e->addr = addr;
 	if ((e->signo == SIGSEGV || e->signo == SIGBUS) && e->trap_nr == X86_TRAP_PF)
 		e->reason = SKAS_EXIT_FAULT;
@@ -440,7 +443,16 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 		} else {
 			e->reason = SKAS_EXIT_SIGNAL;
 			e->code = c->fast_code;
-			skas_exit_trap(e, c->fast_addr);
+			skas_exit_trap(e, c->fast_addr, c->fast_trap_nr, c->fast_error_code);
+			/*
+			 * The same event may have forced the signal once more
+			 * (vsyscall emulation: a fault, then SIGSEGV): queued,
+			 * it would have merged with the trap's.  So it goes.
+			 */
+			siginitsetinv(&mask, sigmask(e->signo));
+			spin_lock_irq(&tsk->sighand->siglock);
+			skas_dequeue_signal(&mask, &info, &type);
+			spin_unlock_irq(&tsk->sighand->siglock);
 		}
 		if (skas_sync_pending(tsk))
 			skas_carrier_queue(c, TWA_RESUME);
@@ -468,7 +480,8 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 		e->reason = SKAS_EXIT_SIGNAL;
 		/* Raised by the kernel for an instruction: trap details. */
 		if (info.si_code > 0 && sig != SIGSYS)
-			skas_exit_trap(e, (unsigned long)info.si_addr);
+			skas_exit_trap(e, (unsigned long)info.si_addr, tsk->thread.trap_nr,
+				       tsk->thread.error_code);
 		return true;
 	}
 
@@ -1388,7 +1401,8 @@ static struct miscdevice skas_carrier_dev = {
 /*
  * The fast paths.  Syscall User Dispatch skips a carrier's system call and
  * calls force_sig_info() with a SIGSYS; a trap in guest code (page fault,
- * int3, ud2, divide error, ...) calls force_sig_fault() after it left its
+ * ud2, divide error, debug trap; int3 uses force_sig()) calls
+ * force_sig_fault() after it left its
  * details in current->thread.  An ftrace hook on each sends a carrier's
  * into skas_sud_stop() or skas_trap_stop() instead, which record the stop
  * and queue the carrier's work, without a signal.  What the guest did is
@@ -1469,6 +1483,8 @@ static void notrace skas_fast_stop(int sig, int code, int nr, unsigned long addr
 		c->fast_code = code;
 		c->sys_nr = nr;
 		c->fast_addr = addr;
+		c->fast_trap_nr = current->thread.trap_nr;
+		c->fast_error_code = current->thread.error_code;
 		queued = skas_carrier_queue(c, TWA_RESUME);
 		if (!queued)
 			c->fast_sig = 0;
@@ -1503,7 +1519,7 @@ static bool notrace skas_fast_stop_ok(void)
 
 	rcu_read_lock();
 	c = skas_carrier_find(current);
-	ok = c && !c->in_work && !c->fast_sig;
+	ok = c && READ_ONCE(c->state) == SKAS_C_RUNNING && !c->in_work && !c->fast_sig;
 	rcu_read_unlock();
 	return ok;
 }
@@ -1530,14 +1546,14 @@ static void notrace skas_trap_hook(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
-	unsigned long sig;
+	int sig;
 
 	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
 	    !READ_ONCE(carrier_fast_traps))
 		return;
 	/* force_sig_fault(sig, code, addr): argument 1; only what a trap raises. */
-	sig = regs->di;
-	if (sig == 0 || sig >= SIGSYS || !(sigmask(sig) & SKAS_SYNC_SIGNALS) ||
+	sig = (int)regs->di;
+	if (sig <= 0 || sig >= SIGSYS || !(sigmask(sig) & SKAS_SYNC_SIGNALS) ||
 	    (int)regs->si <= 0)
 		return;
 	if (skas_fast_stop_ok())

@@ -194,6 +194,13 @@ blob_flags:
 	popq	%rdi
 	jmp	report
 
+/* rsi = an address: call it (a vsyscall entry, say); report rdi = rax. */
+	.globl blob_call
+blob_call:
+	call	*%rsi
+	movq	%rax, %rdi
+	jmp	report
+
 /* rdi = status: a real exit(status), for use under PTRACE_CONT. */
 	.globl blob_exit
 blob_exit:

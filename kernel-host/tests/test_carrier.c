@@ -289,6 +289,7 @@ static void fault_stops(void)
 	CHECK(run.exit.signo == SIGSEGV && run.exit.trap_nr == 14, "signal %d trap %d",
 	      run.exit.signo, run.exit.trap_nr);
 	CHECK(run.exit.addr == FREE_ADDR + 8, "addr %#llx", (unsigned long long)run.exit.addr);
+	CHECK(run.exit.code == SEGV_MAPERR, "read fault: code %d", run.exit.code);
 	CHECK((run.exit.error_code & 6) == 4, "read fault: error code %#llx",
 	      (unsigned long long)run.exit.error_code);
 	CHECK(run.regs.rip == BLOB(blob_load), "rip %#llx", (unsigned long long)run.regs.rip);
@@ -302,6 +303,7 @@ static void fault_stops(void)
 	expect_stop(&run, SKAS_EXIT_FAULT);
 	CHECK((run.exit.error_code & 6) == 6, "write fault: error code %#llx",
 	      (unsigned long long)run.exit.error_code);
+	CHECK(run.exit.code == SEGV_MAPERR, "write fault: code %d", run.exit.code);
 
 	/* A trap, then an invalid opcode. */
 	call(&c, &run, 0, BLOB(blob_trap), 41, 0);
@@ -313,6 +315,51 @@ static void fault_stops(void)
 	expect_stop(&run, SKAS_EXIT_SIGNAL);
 	CHECK(run.exit.signo == SIGILL && run.exit.trap_nr == 6, "signal %d trap %d",
 	      run.exit.signo, run.exit.trap_nr);
+	CHECK(run.exit.code == ILL_ILLOPN, "ud2: code %d", run.exit.code);
+	carrier_end(&c);
+}
+
+/* Whether this host maps the vsyscall page (vsyscall=xonly or emulate). */
+static int host_vsyscall_page(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		found |= strstr(line, "[vsyscall]") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * One fault, one stop.  A call into the vsyscall page with a kernel
+ * address as its buffer makes the host's emulation (vsyscall=xonly) raise
+ * the fault and then force a SIGSEGV once more: the next RUN must run the
+ * guest, not report that second signal against the new registers.
+ * Without emulation the call itself faults: one stop as well.
+ */
+TEST(carrier_one_stop_per_fault, T_DEFAULT)
+{
+	const unsigned long kbuf = 0xffff800000000000UL, vgtod = 0xffffffffff600000UL;
+	int emulated = host_vsyscall_page();
+	struct carrier c;
+	struct skas_run run = { 0 };
+
+	carrier_start(&c);
+	call(&c, &run, 1, BLOB(blob_call), kbuf, vgtod);
+	expect_stop(&run, SKAS_EXIT_FAULT);
+	CHECK(run.exit.signo == SIGSEGV && run.exit.code == SEGV_MAPERR, "signal %d code %d",
+	      run.exit.signo, run.exit.code);
+	CHECK(run.exit.addr == (emulated ? kbuf : vgtod), "addr %#llx (vsyscall page: %s)",
+	      (unsigned long long)run.exit.addr, emulated ? "emulated" : "none");
+	note("vsyscall page %s: the fault at %#llx", emulated ? "emulated" : "none",
+	     (unsigned long long)run.exit.addr);
+
+	call(&c, &run, 0, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	CHECK(run.exit.syscall == 39, "syscall %lld", (long long)run.exit.syscall);
 	carrier_end(&c);
 }
 

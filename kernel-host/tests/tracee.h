@@ -31,7 +31,7 @@ extern const char blob_start[], blob_end[];
 extern const char blob_load[], blob_store[], blob_trap[], blob_trap_int3[];
 extern const char blob_getpid[], blob_getpid_syscall[], blob_gs[], blob_lsl[];
 extern const char blob_incr[], blob_touch[], blob_spin[], blob_exit[], blob_report_syscall[];
-extern const char blob_int80[], blob_fs[], blob_flags[], blob_syscall_loop[];
+extern const char blob_int80[], blob_fs[], blob_flags[], blob_syscall_loop[], blob_call[];
 extern const char blob_xmm_out[], blob_xmm_in[], blob_gs0[], blob_wrgsbase[];
 extern const char blob_rdsegs[], blob_rdsels[], blob_ldsegs[];
 
