@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""summarize-modes.py LOG TAG JSON MD [CCRUNS CCSET]: turns the console
-log of bench/skas-modes into per-mode medians, spreads and ratios.
+"""summarize-modes.py LOG TAG JSON MD [CCRUNS CCSET [EXTRA]]: turns the
+console log of bench/skas-modes into per-mode medians, spreads and ratios.
 
 The log has lines "BENCH[who]: RESULT name ns ns/op ops" (who: host,
 skas4, skas3, seccomp, ptrace: our kernel; skas4-signals: skas4 with the
@@ -9,7 +9,10 @@ seccomp mode; skas4-2cpu, seccomp-2cpu: our kernel unpinned on two CPUs), one pe
 as JSON and a markdown table with the ratios the UML-kernel issue sets
 targets for (reported, never asserted).  With CCRUNS > 0 the log also has
 "BENCH[mode]: RESULT compile ns ns/op 1" lines of the compile workload
-(make -j1 SET=CCSET of bench/compile) in each of COMPILE_MODES.
+(make -j1 SET=CCSET of bench/compile) in each of COMPILE_MODES.  EXTRA:
+the runs beyond PINNED that the log must have, comma-separated, of
+skas4-signals, skas4-2cpu and seccomp-2cpu (default: all three; the
+quick run has none); their tables are written only for those.
 """
 import json
 import re
@@ -18,7 +21,7 @@ import sys
 
 PINNED = ["host", "skas4", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
 TWO_CPUS = ["skas4-2cpu", "seccomp-2cpu"]
-WHO = PINNED + ["skas4-signals"] + TWO_CPUS
+EXTRAS = ["skas4-signals"] + TWO_CPUS
 # The mode each run must report in /proc/cpuinfo: upstream's kernel says
 # "skas" whatever its mode (seccomp=on makes it seccomp or fail to boot).
 WANT_MODE = {"skas4": "skas4", "skas4-signals": "skas4", "skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
@@ -40,6 +43,14 @@ def main():
     log, tag, json_out, md_out = sys.argv[1:5]
     ccruns = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     ccset = sys.argv[6] if len(sys.argv) > 6 else ""
+    extra = sys.argv[7].split(",") if len(sys.argv) > 7 else EXTRAS
+    extra = [x for x in extra if x]
+    bad = [x for x in extra if x not in EXTRAS]
+    if bad:
+        sys.exit(f"summarize-modes: unknown runs {bad} (known: {EXTRAS})")
+    if any(x in extra for x in TWO_CPUS) and not all(x in extra for x in TWO_CPUS):
+        sys.exit(f"summarize-modes: the two-CPU runs come together: {TWO_CPUS}")
+    who_all = PINNED + extra
     samples, modes, ccmodes = {}, {}, {}
     with open(log, errors="replace") as f:
         for raw in f:
@@ -53,7 +64,7 @@ def main():
             m = CCMODE.match(line)
             if m:
                 ccmodes.setdefault(m[1], set()).add(m[2])
-    for who in WHO[1:]:
+    for who in who_all[1:]:
         if modes.get(who) != WANT_MODE[who]:
             sys.exit(f"summarize-modes: the {who} run reported mode "
                      f"'{modes.get(who)}' (see {log})")
@@ -71,7 +82,7 @@ def main():
             "max_ns": max(vals),
             "runs": len(vals),
         }
-    missing = [(n, w) for n in NAMES for w in WHO if w not in fig.get(n, {})]
+    missing = [(n, w) for n in NAMES for w in who_all if w not in fig.get(n, {})]
     if ccruns:
         missing += [("compile", w) for w in COMPILE_MODES
                     if fig.get("compile", {}).get(w, {}).get("runs") != ccruns]
@@ -89,11 +100,14 @@ def main():
             "skas4/skas3": med(n, "skas4") / med(n, "skas3"),
             "skas4/seccomp": med(n, "skas4") / med(n, "seccomp"),
             "skas4/sid-7.2-seccomp": med(n, "skas4") / med(n, "sid-7.2-seccomp"),
-            "skas4-2cpu/seccomp-2cpu": med(n, "skas4-2cpu") / med(n, "seccomp-2cpu"),
-            "skas4/skas4-signals": med(n, "skas4") / med(n, "skas4-signals"),
         }
         for n in NAMES
     }
+    for n in NAMES:
+        if "skas4-2cpu" in extra:
+            ratios[n]["skas4-2cpu/seccomp-2cpu"] = med(n, "skas4-2cpu") / med(n, "seccomp-2cpu")
+        if "skas4-signals" in extra:
+            ratios[n]["skas4/skas4-signals"] = med(n, "skas4") / med(n, "skas4-signals")
     if ccruns:
         ratios["compile"] = {
             "skas4/seccomp": med("compile", "skas4") / med("compile", "seccomp"),
@@ -129,29 +143,31 @@ def main():
                     f" {r['skas4/sid-7.2-seccomp']:.2f}"
                     f" | {r['skas3/ptrace']:.2f} | {r['skas3/seccomp']:.2f} |"
                     f" {r['skas3/sid-7.2-seccomp']:.2f} |")
-    rows += [
-        "",
-        "skas4's fast stops (ftrace hooks on force_sig_info and force_sig_fault) "
-        "against the same kernel and module with both switched off, every stop "
-        "by signal (pinned):",
-        "",
-        "| benchmark | skas4 | skas4, stops by signal | fast/signal |",
-        "|---|---|---|---|",
-    ]
-    for n, label in NAMES.items():
-        rows.append(f"| {label} | {cell(n, 'skas4')} | {cell(n, 'skas4-signals')} | "
-                    f"{ratios[n]['skas4/skas4-signals']:.2f} |")
-    rows += [
-        "",
-        "Unpinned on two CPUs of the same VM (the vCPU thread and its carrier or "
-        "stub may run on different CPUs), skas4 with carrier_spin_us=50:",
-        "",
-        "| benchmark | skas4, 2 CPUs | seccomp, 2 CPUs | skas4/seccomp, 2 CPUs |",
-        "|---|---|---|---|",
-    ]
-    for n, label in NAMES.items():
-        rows.append(f"| {label} | {cell(n, 'skas4-2cpu')} | {cell(n, 'seccomp-2cpu')} | "
-                    f"{ratios[n]['skas4-2cpu/seccomp-2cpu']:.2f} |")
+    if "skas4-signals" in extra:
+        rows += [
+            "",
+            "skas4's fast stops (ftrace hooks on force_sig_info and force_sig_fault) "
+            "against the same kernel and module with both switched off, every stop "
+            "by signal (pinned):",
+            "",
+            "| benchmark | skas4 | skas4, stops by signal | fast/signal |",
+            "|---|---|---|---|",
+        ]
+        for n, label in NAMES.items():
+            rows.append(f"| {label} | {cell(n, 'skas4')} | {cell(n, 'skas4-signals')} | "
+                        f"{ratios[n]['skas4/skas4-signals']:.2f} |")
+    if "skas4-2cpu" in extra:
+        rows += [
+            "",
+            "Unpinned on two CPUs of the same VM (the vCPU thread and its carrier or "
+            "stub may run on different CPUs), skas4 with carrier_spin_us=50:",
+            "",
+            "| benchmark | skas4, 2 CPUs | seccomp, 2 CPUs | skas4/seccomp, 2 CPUs |",
+            "|---|---|---|---|",
+        ]
+        for n, label in NAMES.items():
+            rows.append(f"| {label} | {cell(n, 'skas4-2cpu')} | {cell(n, 'seccomp-2cpu')} | "
+                        f"{ratios[n]['skas4-2cpu/seccomp-2cpu']:.2f} |")
     if ccruns:
         def sec(who):
             s = fig["compile"][who]
