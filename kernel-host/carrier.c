@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/uml-skas: carriers, the ptrace-free process mode (skas4).
- * EXPERIMENTAL: registered only with the module parameter carrier=1.
+ * Registered unless the module parameter carrier=0 says otherwise.
  *
  * A carrier is a process that gives itself up with SKAS_CARRIER_ENTER on
  * a /dev/uml-skas file and from then on runs nothing but guest code, in
@@ -27,13 +27,14 @@
  *    force_sig_fault() send a carrier's Syscall User Dispatch SIGSYS and
  *    its traps' signals (page faults, ud2, divide errors, ...) to
  *    skas_sud_stop() and skas_trap_stop(), which record the stop and queue
- *    the work without queueing a signal (a guest system call's round trip
- *    ~9% cheaper in the VM benchmark).  What the guest did is skipped or
- *    undone either way; without a hook (no ftrace, or the function taken
- *    by a live patch or another IPMODIFY user) the signal takes the stop
- *    as above.  carrier_fast_syscalls=0 and carrier_fast_traps=0 turn the
- *    hooks' effect off.  If the work cannot be queued the carrier is
- *    killed: no stop is lost.
+ *    the work without queueing a signal (no siginfo to allocate, queue
+ *    and take back; docs/skas-modes.md has what that saves).  What the
+ *    guest did is skipped or undone either way; without a hook (no
+ *    ftrace, or the function taken by a live patch or another IPMODIFY
+ *    user) the signal takes the stop as above.  carrier_fast_syscalls=0
+ *    and carrier_fast_traps=0 turn the hooks' effect off.  The hooks are
+ *    registered only while /dev/uml-skas is in use (skas_fast_hooks_get()).
+ *    If the work cannot be queued the carrier is killed: no stop is lost.
  *  - SKAS_CARRIER_KICK, or a signal to the runner while it waits, queues
  *    the same work with TWA_SIGNAL, which stops a carrier spinning in
  *    user mode.
@@ -81,7 +82,8 @@
  * c->wait wakes both sides.  The carrier's registers are only touched by
  * the carrier itself, in its task_work; so are fast_sig and its details
  * (set by the hooks, in the carrier on its way back to user mode, read by
- * its work before it gets there) and in_work.
+ * its work before it gets there) and in_work.  The hooks' registration
+ * belongs to skas_hooks_work alone (see skas_fast_hooks_get()).
  */
 #include <linux/anon_inodes.h>
 #include <linux/fdtable.h>
@@ -101,6 +103,7 @@
 #include <linux/task_work.h>
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <linux/elf.h>
 #include <asm/fpu/types.h>
 #include <asm/segment.h>
@@ -110,10 +113,10 @@
 #include "compat.h"
 #include "skas_host.h"
 
-static bool carrier;
+static bool carrier = true;
 module_param(carrier, bool, 0444);
 MODULE_PARM_DESC(carrier,
-		 "register /dev/uml-skas, the experimental carrier interface for skas4 (default: off)");
+		 "register /dev/uml-skas, the carrier interface of skas4 mode (default: on)");
 
 /*
  * Spin before sleeping: a runner and its carrier on two CPUs hand a stop
@@ -1287,6 +1290,9 @@ static long skas_carrier_enter(struct skas_carrier *c, struct file *file,
 
 /* ---- the file ------------------------------------------------------- */
 
+static void skas_fast_hooks_get(void);
+static void skas_fast_hooks_put(void);
+
 static int skas_carrier_open(struct inode *inode, struct file *file)
 {
 	long xsize = skas_xstate_size();
@@ -1313,6 +1319,7 @@ static int skas_carrier_open(struct inode *inode, struct file *file)
 	c->euid = current_euid();
 	init_task_work(&c->work, skas_carrier_work);
 	file->private_data = c;
+	skas_fast_hooks_get();
 	return 0;
 }
 
@@ -1344,6 +1351,7 @@ static int skas_carrier_file_release(struct inode *inode, struct file *file)
 		send_sig(SIGKILL, tsk, 1);
 	wake_up_all(&c->wait);
 	skas_carrier_put(c);
+	skas_fast_hooks_put();
 	return 0;
 }
 
@@ -1426,7 +1434,9 @@ MODULE_PARM_DESC(carrier_fast_traps,
 struct skas_hook {
 	struct ftrace_ops ops;
 	char target[32];	/* ftrace_set_filter() wants it writable */
-	bool hooked;
+	bool hooked;		/* read unlocked by carrier_stops */
+	bool stuck;		/* ftrace would not let it go: never touched again */
+	int last_err;		/* of the last registration, logged on change */
 };
 
 static struct skas_hook skas_sud_hook_ops, skas_trap_hook_ops;
@@ -1445,8 +1455,8 @@ static int skas_stops_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "fast %lu slow %lu hooked %d traps %lu traps_hooked %d\n",
 			  skas_stops_sum(&skas_fast_stops), skas_stops_sum(&skas_slow_stops),
-			  skas_sud_hook_ops.hooked, skas_stops_sum(&skas_fast_traps),
-			  skas_trap_hook_ops.hooked);
+			  READ_ONCE(skas_sud_hook_ops.hooked), skas_stops_sum(&skas_fast_traps),
+			  READ_ONCE(skas_trap_hook_ops.hooked));
 }
 
 /* Read-only, also on the module's command line (parse_one() wants a set). */
@@ -1564,6 +1574,10 @@ static void skas_hook_init(struct skas_hook *h, const char *target, ftrace_func_
 {
 	int ret;
 
+	if (h->hooked || h->stuck)
+		return;
+	/* As at load: nothing uses the ops of an earlier registration. */
+	memset(&h->ops, 0, sizeof(h->ops));
 	h->ops.func = func;
 	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
 		       FTRACE_OPS_FL_RECURSION;
@@ -1571,39 +1585,110 @@ static void skas_hook_init(struct skas_hook *h, const char *target, ftrace_func_
 	ret = ftrace_set_filter(&h->ops, h->target, strlen(h->target), 0);
 	if (!ret) {
 		ret = register_ftrace_function(&h->ops);
-		if (ret)
+		if (ret) {
+			/* A refused ops may have been on the list a moment. */
+			synchronize_rcu();
 			ftrace_free_filter(&h->ops);
+		}
 	}
 	if (ret) {
-		pr_info("carrier: no fast stops through %s (%d): signals take them\n",
-			target, ret);
+		if (ret != h->last_err)
+			pr_info("carrier: no fast stops through %s (%d): signals take them\n",
+				target, ret);
+		h->last_err = ret;
 		return;
 	}
-	h->hooked = true;
+	h->last_err = 0;
+	WRITE_ONCE(h->hooked, true);
 }
 
-static void skas_hook_exit(struct skas_hook *h)
+/*
+ * Waits until no task is in the hook or on its trampoline.  If ftrace
+ * cannot take the hook back (it turned itself off after an internal
+ * error), the ops and our text stay in its hands: the hook is left alone
+ * from then on and the module pinned.
+ */
+static void skas_hook_exit(struct skas_hook *h, bool unloading)
 {
-	if (!h->hooked)
+	int ret;
+
+	if (!h->hooked || h->stuck)
 		return;
-	/* This waits until no task is in the hook or on its trampoline. */
-	unregister_ftrace_function(&h->ops);
+	ret = unregister_ftrace_function(&h->ops);
+	if (ret) {
+		WARN_ONCE(1, "uml_skas_host: ftrace kept the hook on %s (%d)%s\n", h->target,
+			  ret, unloading ? "" : ": module pinned");
+		h->stuck = true;
+		if (!unloading)
+			__module_get(THIS_MODULE);
+		return;
+	}
 	ftrace_free_filter(&h->ops);
-	h->hooked = false;
+	WRITE_ONCE(h->hooked, false);
 }
 
-static void skas_sud_hook_init(void)
+static void skas_fast_hooks_init(void)
 {
 	skas_hook_init(&skas_sud_hook_ops, "force_sig_info", skas_sud_hook);
 	skas_hook_init(&skas_trap_hook_ops, "force_sig_fault", skas_trap_hook);
 }
 
-static void skas_sud_hook_exit(void)
+static void skas_fast_hooks_exit(bool unloading)
 {
-	skas_hook_exit(&skas_trap_hook_ops);
-	skas_hook_exit(&skas_sud_hook_ops);
-	/* Carriers sent into skas_sud_stop() or skas_trap_stop() may still be leaving them. */
-	synchronize_rcu_tasks();
+	skas_hook_exit(&skas_trap_hook_ops, unloading);
+	skas_hook_exit(&skas_sud_hook_ops, unloading);
+}
+
+/*
+ * The hooks are there only while /dev/uml-skas is in use: registered soon
+ * after the first open, taken away carrier_hooks_idle_ms after the last
+ * file was closed (an open meanwhile keeps them; registering patches
+ * kernel text, which a group member's open/close loop must not do at
+ * will).  While they are registered no live patch of force_sig_info() or
+ * force_sig_fault() can be applied (both are IPMODIFY users); on a host
+ * that runs no instance the functions are as if the module were not
+ * there.  A carrier may take its first stops, or its last ones (closing
+ * the file kills it), without hooks: by signal.
+ *
+ * open and release only count and queue skas_hooks_work: they run under
+ * the misc device mutex of the whole host (open) or at any task's exit
+ * (release), where the grace periods of registering must not be waited
+ * for.  The work, never running twice at once, makes the hooks follow
+ * the count; skas_hooks_on is its own.
+ */
+static unsigned int carrier_hooks_idle_ms = 10000;
+module_param(carrier_hooks_idle_ms, uint, 0644);
+MODULE_PARM_DESC(carrier_hooks_idle_ms,
+		 "milliseconds the fast-stop hooks stay after the last /dev/uml-skas file is closed (100-60000, default 10000)");
+
+static atomic_t skas_hooks_users = ATOMIC_INIT(0);
+static bool skas_hooks_on;
+
+static void skas_hooks_fn(struct work_struct *work)
+{
+	if (atomic_read(&skas_hooks_users) && !skas_hooks_on) {
+		skas_fast_hooks_init();
+		skas_hooks_on = true;
+	} else if (!atomic_read(&skas_hooks_users) && skas_hooks_on) {
+		skas_fast_hooks_exit(false);
+		skas_hooks_on = false;
+	}
+}
+
+static DECLARE_DELAYED_WORK(skas_hooks_work, skas_hooks_fn);
+
+static void skas_fast_hooks_get(void)
+{
+	if (atomic_inc_return(&skas_hooks_users) == 1)
+		mod_delayed_work(system_long_wq, &skas_hooks_work, 0);
+}
+
+static void skas_fast_hooks_put(void)
+{
+	unsigned int ms = clamp(READ_ONCE(carrier_hooks_idle_ms), 100U, 60000U);
+
+	if (atomic_dec_and_test(&skas_hooks_users))
+		mod_delayed_work(system_long_wq, &skas_hooks_work, msecs_to_jiffies(ms));
 }
 
 static struct tracepoint *skas_tp_signal, *skas_tp_exit;
@@ -1625,30 +1710,32 @@ int skas_carrier_init(void)
 		return 0;
 	for_each_kernel_tracepoint(skas_find_tracepoint, NULL);
 	if (!skas_tp_signal || !skas_tp_exit) {
-		pr_err("carrier: tracepoints signal_generate and sched_process_exit not found\n");
-		return -ENOENT;
+		pr_warn("carrier: tracepoints signal_generate and sched_process_exit not found\n");
+		ret = -ENOENT;
+		goto out_warn;
 	}
 	ret = tracepoint_probe_register(skas_tp_exit, skas_probe_exit, NULL);
 	if (ret)
-		return ret;
+		goto out_warn;
 	ret = tracepoint_probe_register(skas_tp_signal, skas_probe_signal, NULL);
 	if (ret)
 		goto out_exit;
-	skas_sud_hook_init();
 	ret = misc_register(&skas_carrier_dev);
 	if (ret)
 		goto out_signal;
 	skas_carrier_registered = true;
-	pr_info("carrier: /dev/uml-skas ready (experimental)\n");
+	pr_info("carrier: /dev/uml-skas ready\n");
 	return 0;
 
 out_signal:
-	skas_sud_hook_exit();
 	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
 out_exit:
 	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);
 	tracepoint_synchronize_unregister();
-	return ret;
+out_warn:
+	/* /proc/mm and skas3 do not need carriers: the module loads without. */
+	pr_warn("carrier: /dev/uml-skas not registered (%d): no skas4 mode\n", ret);
+	return 0;
 }
 
 /*
@@ -1661,7 +1748,13 @@ void skas_carrier_exit(void)
 	if (!skas_carrier_registered)
 		return;
 	misc_deregister(&skas_carrier_dev);
-	skas_sud_hook_exit();
+	/* No file is open (each holds a module reference): nobody queues it. */
+	cancel_delayed_work_sync(&skas_hooks_work);
+	if (skas_hooks_on)
+		skas_fast_hooks_exit(true);
+	skas_hooks_on = false;
+	/* Carriers sent into skas_sud_stop() or skas_trap_stop() may still be leaving them. */
+	synchronize_rcu_tasks();
 	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
 	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);
 	tracepoint_synchronize_unregister();

@@ -11,7 +11,7 @@
  *   mm_ops.c    the operations a /proc/mm write carries, run by a worker
  *   switch_mm.c PTRACE_SWITCH_MM: moving a tracee into an address space
  *   ptrace.c    the ptrace hook and the other requests
- *   carrier.c   /dev/uml-skas: carriers for skas4 (experimental)
+ *   carrier.c   /dev/uml-skas: carriers for skas4
  */
 #ifndef _UML_SKAS_HOST_H
 #define _UML_SKAS_HOST_H

@@ -29,7 +29,7 @@ static void check_carrier_param(void)
 	CHECK(f, "no module parameter 'carrier': the module has no carrier support");
 	CHECK(fscanf(f, " %c", &c) == 1, "cannot read the parameter 'carrier'");
 	fclose(f);
-	CHECK(c == 'Y', "the module was loaded without carrier=1 (the suite needs it)");
+	CHECK(c == 'Y', "the module was loaded with carrier=0 (the suite needs its carriers)");
 }
 
 int dev_open(void)

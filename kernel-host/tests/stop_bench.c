@@ -18,7 +18,7 @@
  * on CPU 0 unless -u.  Timings are reported, never asserted.
  *
  *   skas-stop-bench [-r ROUNDS] [-n CALLS] [-f PAGES] [-u]
- * needs the module loaded with carrier=1.
+ * needs the module's carriers (not loaded with carrier=0).
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/uml-skas carriers (skas4, experimental; the suite loads the module
- * with carrier=1): guest code runs in a /proc/mm space on a carrier
+ * /dev/uml-skas carriers (skas4; the module must not be loaded with
+ * carrier=0): guest code runs in a /proc/mm space on a carrier
  * process, and every system call, fault and signal of it comes back to
  * the runner as a stop, without ptrace.  The blob's "report" is a real
  * exit system call: a call that ever ran on the host would end the
@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ static void read_stops(struct stops *st)
 	fclose(f);
 }
 
-static void set_knob(const char *knob, int on)
+static void set_param(const char *knob, const char *value)
 {
 	char path[128];
 	FILE *f;
@@ -106,8 +107,21 @@ static void set_knob(const char *knob, int on)
 	snprintf(path, sizeof(path), PARAMS "%s", knob);
 	f = fopen(path, "w");
 	CHECK(f, "cannot write %s", path);
-	fputs(on ? "1" : "0", f);
+	fputs(value, f);
 	CHECK(fclose(f) == 0, "%s: %s", knob, errstr(errno));
+}
+
+static void set_knob(const char *knob, int on)
+{
+	set_param(knob, on ? "1" : "0");
+}
+
+static int open_device(void)
+{
+	int fd = open("/dev/uml-skas", O_RDWR | O_CLOEXEC);
+
+	CHECK(fd >= 0, "open /dev/uml-skas: %s", errstr(errno));
+	return fd;
 }
 
 /*
@@ -171,27 +185,106 @@ static void syscall_stops(void)
 	carrier_end(&c);
 }
 
+/* Whether both hooks are registered: 1, neither: 0, one of them: -1. */
+static int hooks_state(void)
+{
+	struct stops st;
+
+	read_stops(&st);
+	if (st.hooked == st.traps_hooked)
+		return st.hooked;
+	return -1;
+}
+
+/* Polls for the hooks' state for up to 3 s; returns it then. */
+static int wait_hooks(int want)
+{
+	int i, h = -1;
+
+	for (i = 0; i < 300; i++) {
+		h = hooks_state();
+		if (h == want)
+			break;
+		usleep(10000);
+	}
+	return h;
+}
+
+/* The fast stops that carrier_stops counts for one kind of stop. */
+static long fast_stops(const struct stops *st, bool traps)
+{
+	return traps ? st->traps : st->fast;
+}
+
 /*
- * The same stops by both paths: the fast one (no signal queued) and the
- * signal it falls back to when the hook is off or missing.  Debian's
- * kernels have ftrace, so the hook must be there.  The signal path runs
- * in a child so that the knob is switched back whatever happens in it.
+ * Runs body by both paths: the fast one (no signal queued), which must
+ * take at least min stops, then, with knob off, the signal path it falls
+ * back to, which must take none (for system calls: min signal stops).
+ * Debian's kernels have ftrace, so the hook must be there soon after a
+ * file is opened.  The signal path runs in a child so that the knob is switched
+ * back whatever happens in it.
  */
-TEST(carrier_syscall_stops, T_DEFAULT)
+static void both_paths(const char *knob, bool traps, long min, void (*body)(void))
 {
 	struct stops s0, s1, s2;
+	int fd = open_device();
 
+	wait_hooks(1);
 	read_stops(&s0);
-	CHECK(s0.hooked == 1, "the fast path is not hooked (is ftrace on?)");
-	syscall_stops();
+	CHECK((traps ? s0.traps_hooked : s0.hooked) == 1,
+	      "%s: the fast path is not hooked (is ftrace on?)", knob);
+	body();
 	read_stops(&s1);
-	CHECK(s1.fast >= s0.fast + 4 && s1.slow == s0.slow,
-	      "fast path: fast %ld -> %ld, slow %ld -> %ld", s0.fast, s1.fast, s0.slow, s1.slow);
+	CHECK(fast_stops(&s1, traps) >= fast_stops(&s0, traps) + min,
+	      "%s: fast path: %ld -> %ld fast stops", knob, fast_stops(&s0, traps),
+	      fast_stops(&s1, traps));
+	CHECK(traps || s1.slow == s0.slow, "%s: fast path: slow %ld -> %ld", knob, s0.slow,
+	      s1.slow);
 
-	with_knob_off("carrier_fast_syscalls", syscall_stops);
+	with_knob_off(knob, body);
 	read_stops(&s2);
-	CHECK(s2.fast == s1.fast && s2.slow >= s1.slow + 4,
-	      "signal path: fast %ld -> %ld, slow %ld -> %ld", s1.fast, s2.fast, s1.slow, s2.slow);
+	CHECK(fast_stops(&s2, traps) == fast_stops(&s1, traps),
+	      "%s: signal path: %ld -> %ld fast stops", knob, fast_stops(&s1, traps),
+	      fast_stops(&s2, traps));
+	CHECK(traps || s2.slow >= s1.slow + min, "%s: signal path: slow %ld -> %ld", knob,
+	      s1.slow, s2.slow);
+	close(fd);
+}
+
+/*
+ * The hooks are registered while /dev/uml-skas is open (by a work queued
+ * at the first open), and taken away carrier_hooks_idle_ms after the last
+ * file closed (a host without instances leaves force_sig_info() and
+ * force_sig_fault() to live patches); an open within that time keeps
+ * them.  Needs a host where nothing else has the device open, as the VM
+ * of the suite.
+ */
+TEST(carrier_hooks_only_while_used, T_DEFAULT)
+{
+	int a, b;
+
+	/* Restart the idle time with a short one. */
+	set_param("carrier_hooks_idle_ms", "100");
+	close(open_device());
+	CHECK(wait_hooks(0) == 0, "hooks still there (%d) 3 s after the last close", hooks_state());
+
+	a = open_device();
+	CHECK(wait_hooks(1) == 1, "hooks %d 3 s after an open", hooks_state());
+	b = open_device();
+	close(a);
+	usleep(400000);
+	CHECK(hooks_state() == 1, "hooks %d with the second file still open", hooks_state());
+	close(b);
+	CHECK(wait_hooks(0) == 0, "hooks still there (%d) after the last close", hooks_state());
+
+	/* Re-registered, and a carrier takes its system call stops by them. */
+	set_param("carrier_hooks_idle_ms", "10000");
+	both_paths("carrier_fast_syscalls", false, 4, syscall_stops);
+}
+
+TEST(carrier_syscall_stops, T_DEFAULT)
+{
+	both_paths("carrier_fast_syscalls", false, 4, syscall_stops);
 }
 
 /* What another process's Syscall User Dispatch handler saw. */
@@ -265,9 +358,10 @@ TEST(carrier_leaves_other_tasks_alone, T_DEFAULT)
 	struct skas_run run = { 0 };
 	struct stops s0;
 
+	carrier_start(&c);
+	wait_hooks(1);
 	read_stops(&s0);
 	CHECK(s0.hooked == 1 && s0.traps_hooked == 1, "the fast paths are not hooked (is ftrace on?)");
-	carrier_start(&c);
 	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
 	expect_stop(&run, SKAS_EXIT_SYSCALL);
 
@@ -364,22 +458,12 @@ TEST(carrier_one_stop_per_fault, T_DEFAULT)
 }
 
 /*
- * The same stops by both paths: two page faults and the invalid opcode
- * by the fast one (int3 raises a plain SIGTRAP: always the signal), then
- * all by signal.
+ * Two page faults and the invalid opcode take the fast path (int3 raises
+ * a plain SIGTRAP: always the signal).
  */
 TEST(carrier_fault_stops, T_DEFAULT)
 {
-	struct stops s0, s1, s2;
-
-	read_stops(&s0);
-	CHECK(s0.traps_hooked == 1, "the fast trap path is not hooked (is ftrace on?)");
-	fault_stops();
-	read_stops(&s1);
-	CHECK(s1.traps >= s0.traps + 3, "fast path: traps %ld -> %ld", s0.traps, s1.traps);
-	with_knob_off("carrier_fast_traps", fault_stops);
-	read_stops(&s2);
-	CHECK(s2.traps == s1.traps, "signal path: traps %ld -> %ld", s1.traps, s2.traps);
+	both_paths("carrier_fast_traps", true, 3, fault_stops);
 }
 
 TEST(carrier_tls_and_flags, T_DEFAULT)

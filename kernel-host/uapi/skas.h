@@ -94,10 +94,9 @@ struct ptrace_ldt {
 };
 
 /*
- * /dev/uml-skas: carriers, for skas4 mode.  EXPERIMENTAL: the device
- * exists only when the module is loaded with carrier=1, and this part of
- * the interface may still change (SKAS_CARRIER_VERSION says which one a
- * caller speaks).
+ * /dev/uml-skas: carriers, for skas4 mode.  The device exists unless the
+ * module is loaded with carrier=0.  SKAS_CARRIER_VERSION says which
+ * version of this part of the interface a caller speaks.
  *
  * One open file per virtual CPU.  A carrier is a process of the opener's
  * that gives itself up to the module with SKAS_CARRIER_ENTER and never
