@@ -19,6 +19,20 @@ say() {
 	echo "${name:-script}: $*" >&2
 }
 
+# vsyscall_for TAG TAG...: the vsyscall= that a VM test run over the host
+# kernels TAG... boots TAG with.  The first of several keeps Debian's
+# default, none; the others emulate the page (xonly, the default of many
+# distributions), so one run covers both ways.
+vsyscall_for() {
+	local tag=$1
+	shift
+	if [ "$tag" = "$1" ] && [ $# -gt 1 ]; then
+		echo none
+	else
+		echo xonly
+	fi
+}
+
 # build_lock FILE WHAT: holds the lock FILE (fd 9) until the script exits,
 # so that one build of WHAT runs at a time: `make check` runs builds in the
 # background (scripts/prebuild) while suites that need them may start the

@@ -129,8 +129,14 @@ static void check_module(const struct global_conf *g, struct verdict *v)
 		report(v, "warn", fix,
 		       "host module: /proc/mm is %04o group %s, not 0660 group %s: instances cannot open it and run in seccomp mode",
 		       st.st_mode & 07777, gr ? gr->gr_name : "?", g->group);
+	} else if (access("/dev/uml-skas", F_OK) == 0) {
+		report(v, "ok", NULL,
+		       "host module: loaded%s%s, /proc/mm 0660 group %s, /dev/uml-skas: skas4 mode",
+		       version[0] ? ", version " : "", version, g->group);
 	} else {
-		report(v, "ok", NULL, "host module: loaded%s%s, /proc/mm 0660 group %s: skas3 mode",
+		/* carrier=0 is the administrator's choice: not a warning. */
+		report(v, "ok", NULL,
+		       "host module: loaded%s%s, /proc/mm 0660 group %s, no /dev/uml-skas (carrier=0): skas3 mode",
 		       version[0] ? ", version " : "", version, g->group);
 	}
 	if (version[0] && strcmp(version, UMLCTL_VERSION))

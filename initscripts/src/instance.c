@@ -913,9 +913,10 @@ static void guest_mode(const char *name, char *out, size_t len)
 	}
 }
 
-/* After a start: where the instance runs in a mode other than skas3 for
- * want of the host module, says so and what to do (not when the
- * instance file chooses its mode with skas= itself). */
+/* After a start: where the instance runs in a mode other than the best
+ * the host module offers (skas4, or skas3 where it has no carriers), says
+ * so and what to do (not when the instance file chooses its mode with
+ * skas= itself). */
 void instance_mode_note(const struct instance_conf *ic)
 {
 	char mode[32];
@@ -925,11 +926,14 @@ void instance_mode_note(const struct instance_conf *ic)
 	guest_mode(ic->name, mode, sizeof(mode));
 	if (!strcmp(mode, "seccomp") || !strcmp(mode, "ptrace")) {
 		if (access("/proc/mm", F_OK) < 0)
-			err("%s: runs in %s mode: the host module is not loaded, so skas3 mode is not available (modprobe uml_skas_host; umlctl doctor tells more)",
+			err("%s: runs in %s mode: the host module is not loaded, so skas4 and skas3 mode are not available (modprobe uml_skas_host; umlctl doctor tells more)",
 			    ic->name, mode);
 		else
 			err("%s: runs in %s mode although the host module is loaded: umlctl doctor tells why",
 			    ic->name, mode);
+	} else if (!strcmp(mode, "skas3") && access("/dev/uml-skas", F_OK) == 0) {
+		err("%s: runs in skas3 mode although the host module offers skas4 (/dev/uml-skas): its console log says why",
+		    ic->name);
 	}
 }
 
