@@ -153,6 +153,7 @@ UNITDIR ?= $(or $(call systemd_var,systemdsystemunitdir),$(PREFIX)/lib/systemd/s
 GENERATORDIR ?= $(or $(call systemd_var,systemdsystemgeneratordir),$(PREFIX)/lib/systemd/system-generators)
 MODULESLOADDIR ?= $(or $(call systemd_var,modulesloaddir),$(PREFIX)/lib/modules-load.d)
 SYSUSERSDIR ?= $(or $(call systemd_var,sysusersdir),$(PREFIX)/lib/sysusers.d)
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 INIT_SYSV ?= yes
 # Not $(INSTALL): dh_auto_install sets it to one that warns without -s.
 INSTALL_PROGRAM ?= install -m 0755
@@ -200,9 +201,11 @@ install-tools: $(UMLCTL)
 	install -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(LIBDIR_UML)" \
 		"$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(GENERATORDIR)" "$(DESTDIR)$(SYSUSERSDIR)" \
 		"$(DESTDIR)$(SYSCONFDIR)/uml-skas/instances" \
+		"$(DESTDIR)$(SYSCONFDIR)/uml-skas/networks" "$(DESTDIR)$(BASHCOMPDIR)" \
 		"$(DESTDIR)$(LOCALSTATEDIR)/lib/uml-skas" \
 		"$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man7" "$(DESTDIR)$(MANDIR)/man8"
 	$(INSTALL_PROGRAM) $(UMLCTL) "$(DESTDIR)$(SBINDIR)/umlctl"
+	$(INSTALL_DATA) initscripts/completion/umlctl "$(DESTDIR)$(BASHCOMPDIR)/umlctl"
 	install -m 0755 initscripts/host/host-module-group \
 		initscripts/host/autostart-units "$(DESTDIR)$(LIBDIR_UML)/"
 	$(INSTALL_DATA) initscripts/systemd/uml-skas-network.service \

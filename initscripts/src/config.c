@@ -1,5 +1,6 @@
-/* config.c: /etc/uml-skas/uml-skas.conf and /etc/uml-skas/instances/NAME.conf,
- * in ini format, read with inih.  Every error names the file and line. */
+/* config.c: /etc/uml-skas/uml-skas.conf, instances/NAME.conf and
+ * networks/NAME.conf, in ini format, read with inih.  Every error names
+ * the file and line. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -226,17 +227,52 @@ static bool valid_cidr(const char *v, struct in_addr *addr, int *prefix)
 	return inet_pton(AF_INET, ip, addr) == 1;
 }
 
-static bool in_subnet(const struct global_conf *g, const char *ip)
+bool config_in_subnet(const char *cidr, const char *ip)
 {
 	struct in_addr net, a;
 	int prefix;
 	uint32_t mask;
 
-	if (!valid_cidr(g->address, &net, &prefix) ||
-	    inet_pton(AF_INET, ip, &a) != 1)
+	if (!valid_cidr(cidr, &net, &prefix) || inet_pton(AF_INET, ip, &a) != 1)
 		return false;
 	mask = htonl(~0u << (32 - prefix));
 	return (net.s_addr & mask) == (a.s_addr & mask);
+}
+
+static bool in_subnet(const struct global_conf *g, const char *ip)
+{
+	return config_in_subnet(g->address, ip);
+}
+
+/* Whether two subnets (CIDR) share an address. */
+static bool subnets_overlap(const char *a, const char *b)
+{
+	struct in_addr na, nb;
+	int pa, pb;
+	uint32_t mask;
+
+	if (!valid_cidr(a, &na, &pa) || !valid_cidr(b, &nb, &pb))
+		return false;
+	mask = htonl(~0u << (32 - (pa < pb ? pa : pb)));
+	return (na.s_addr & mask) == (nb.s_addr & mask);
+}
+
+/* A name for an nft rule, an ip command or a dnsmasq option: letters,
+ * digits, '_', '.', '-' and at most 15 of them. */
+static bool valid_ifname(const char *v)
+{
+	return *v && strlen(v) <= 15 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789_.-") == strlen(v);
+}
+
+/* A DNS domain as dnsmasq's --domain takes it: labels of letters,
+ * digits and '-', separated by dots. */
+static bool valid_domain(const char *v)
+{
+	return *v && strlen(v) < 64 && v[0] != '.' && v[0] != '-' &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.-") == strlen(v) &&
+	       !strstr(v, "..") && v[strlen(v) - 1] != '.';
 }
 
 static int set_str(struct parse *p, char *dst, size_t len, const char *key,
@@ -257,8 +293,7 @@ static int global_handler(void *user, const char *section, const char *key,
 	if (!strcmp(section, "network")) {
 		if (!strcmp(key, "bridge")) {
 			/* It goes into nft rules and ip commands: a plain name. */
-			if (!*v || strlen(v) > 15 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v))
+			if (!valid_ifname(v))
 				return perr(p, "bridge: not an interface name (up to 15 of A-Z, a-z, 0-9, '_', '.', '-'): '%s'", v);
 			return set_str(p, g->bridge, sizeof(g->bridge), key, v);
 		}
@@ -399,6 +434,286 @@ int config_load_global(struct global_conf *g)
 	return r;
 }
 
+/* ---- networks/NAME.conf ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+struct net_parse {
+	struct network *n;
+	bool dhcp_set;
+	int nat_line, dhcp_line, range_line, isolated_line;
+};
+
+static int network_handler(void *user, const char *section, const char *key,
+			   const char *v)
+{
+	struct parse *p = user;
+	struct net_parse *np = p->conf;
+	struct network *n = np->n;
+
+	if (strcmp(section, "network"))
+		return perr(p, "unknown section [%s] (want [network])", section);
+	if (!strcmp(key, "bridge")) {
+		if (!valid_ifname(v))
+			return perr(p, "bridge: not an interface name (up to 15 of A-Z, a-z, 0-9, '_', '.', '-'): '%s'", v);
+		return set_str(p, n->bridge, sizeof(n->bridge), key, v);
+	}
+	if (!strcmp(key, "address")) {
+		struct in_addr a;
+		int prefix;
+
+		if (!strcmp(v, "none")) {
+			n->address[0] = '\0';
+			return 1;
+		}
+		if (!valid_cidr(v, &a, &prefix))
+			return perr(p, "address: want IPv4/PREFIX (8-30) or none, got '%s'", v);
+		return set_str(p, n->address, sizeof(n->address), key, v);
+	}
+	if (!strcmp(key, "nat")) {
+		np->nat_line = p->line;
+		return parse_bool(v, &n->nat) ? perr(p, "nat: want yes or no, got '%s'", v) : 1;
+	}
+	if (!strcmp(key, "dhcp")) {
+		np->dhcp_set = true;
+		np->dhcp_line = p->line;
+		return parse_bool(v, &n->dhcp) ? perr(p, "dhcp: want yes or no, got '%s'", v) : 1;
+	}
+	if (!strcmp(key, "isolated")) {
+		np->isolated_line = p->line;
+		return parse_bool(v, &n->isolated) ?
+			perr(p, "isolated: want yes or no, got '%s'", v) : 1;
+	}
+	if (!strcmp(key, "dhcp_range")) {
+		char a[64], b[64], extra;
+
+		if (sscanf(v, "%63[0-9.] , %63[0-9.]%c", a, b, &extra) != 2)
+			return perr(p, "dhcp_range: want FIRST,LAST, got '%s'", v);
+		np->range_line = p->line;
+		return set_str(p, n->dhcp_range, sizeof(n->dhcp_range), key, v);
+	}
+	if (!strcmp(key, "domain")) {
+		if (!valid_domain(v))
+			return perr(p, "domain: want a DNS domain like lab1 or lab.example, got '%s'", v);
+		return set_str(p, n->domain, sizeof(n->domain), key, v);
+	}
+	return perr(p, "unknown key '%s' in section [network]", key);
+}
+
+/* The upper half of the subnet, less the broadcast address: where
+ * dnsmasq leases unless dhcp_range says otherwise. */
+static void default_range(const char *cidr, char *out, size_t len)
+{
+	struct in_addr net, first, last;
+	int prefix;
+	uint32_t size, base;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	if (!valid_cidr(cidr, &net, &prefix))
+		return;
+	size = 1u << (32 - prefix);
+	base = ntohl(net.s_addr) & ~(size - 1);
+	first.s_addr = htonl(base + size / 2);
+	last.s_addr = htonl(base + size - 2);
+	inet_ntop(AF_INET, &first, a, sizeof(a));
+	inet_ntop(AF_INET, &last, b, sizeof(b));
+	snprintf(out, len, "%s,%s", a, b);
+}
+
+static int load_network(const struct global_conf *g, const char *name,
+			struct network *n, bool quiet)
+{
+	char dir[PATH_LEN];
+	struct net_parse np = { .n = n };
+	struct parse p = { .conf = &np, .file = n->file, .g = g, .quiet = quiet };
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	if (!strcmp(name, DEFAULT_NETWORK)) {
+		strcpy(n->name, name);
+		snprintf(n->file, sizeof(n->file), "%s", g->file);
+		strcpy(n->bridge, g->bridge);
+		strcpy(n->address, g->address);
+		n->nat = g->nat;
+		n->dhcp = true;
+		strcpy(n->dhcp_range, g->dhcp_range);
+		strcpy(n->domain, g->domain);
+		return 0;
+	}
+	if (!valid_name(name)) {
+		if (!quiet)
+			err("bad network name '%s': %s", name, NAME_RULE);
+		return -1;
+	}
+	strcpy(n->name, name);
+	snprintf(n->bridge, sizeof(n->bridge), "usn-%s", name);
+	snprintf(n->domain, sizeof(n->domain), "%s", name);
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(n->file, sizeof(n->file), "%s/networks/%s.conf", dir, name) < 0)
+		return -1;
+	r = run_parse(&p, network_handler);
+	if (r == -ENOENT) {
+		if (!quiet)
+			err("no network '%s' (%s does not exist)", name, n->file);
+		return -2;
+	}
+	if (r < -1) {
+		if (!quiet)
+			err("%s: %s", n->file, strerror(-r));
+		return -1;
+	}
+	if (r < 0)
+		return -1;
+	if (!np.dhcp_set)
+		n->dhcp = n->address[0] != '\0';
+#define NET_ERR(line, ...) do { \
+		if (!quiet) { \
+			fprintf(stderr, "%s: %s:%d: ", prog, n->file, line); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+		} \
+		return -1; \
+	} while (0)
+	if (n->nat && n->isolated)
+		NET_ERR(np.nat_line, "nat: an isolated network has no uplink to masquerade to");
+	if (n->nat && !n->address[0])
+		NET_ERR(np.nat_line, "nat: needs an address (the bridge routes the traffic)");
+	if (n->dhcp && !n->address[0])
+		NET_ERR(np.dhcp_line, "dhcp: needs an address (dnsmasq serves from it)");
+	if (n->dhcp && !n->dhcp_range[0])
+		default_range(n->address, n->dhcp_range, sizeof(n->dhcp_range));
+	if (n->dhcp_range[0]) {
+		char a[64], b[64];
+
+		if (!n->dhcp)
+			NET_ERR(np.range_line, "dhcp_range: DHCP is off on this network");
+		if (sscanf(n->dhcp_range, "%63[0-9.] , %63[0-9.]", a, b) != 2 ||
+		    !config_in_subnet(n->address, a) || !config_in_subnet(n->address, b))
+			NET_ERR(np.range_line, "dhcp_range %s is not inside the network's subnet %s",
+				n->dhcp_range, n->address);
+	}
+#undef NET_ERR
+	return 0;
+}
+
+/* name: DEFAULT_NETWORK or a file networks/NAME.conf.  0, -2 when there
+ * is no such network, -1 on other errors (reported). */
+int config_load_network(const struct global_conf *g, const char *name,
+			struct network *n)
+{
+	return load_network(g, name, n, false);
+}
+
+/* The names of the files NAME.conf in the folder (instances, networks)
+ * whose NAME passes the name rule (valid_name) and is not reserved,
+ * sorted.  Any other *.conf is left alone, and counted in *odd (may be
+ * NULL); `umlctl check` names them. */
+static int folder_names(const char *folder, const char *what, const char *reserved,
+			char names[][NAME_MAX_LEN + 1], int max, bool report, int *odd)
+{
+	char dir[PATH_LEN], sub[PATH_LEN];
+	DIR *d;
+	struct dirent *e;
+	int n = 0, bad = 0;
+
+	if (etc_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(sub, sizeof(sub), "%s/%s", dir, folder) < 0)
+		return -1;
+	d = opendir(sub);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < max) {
+		size_t len = strlen(e->d_name);
+		char name[NAME_MAX_LEN + 1] = "";
+
+		if (len < 5 || strcmp(e->d_name + len - 5, ".conf"))
+			continue;
+		if (len - 5 <= NAME_MAX_LEN) {
+			memcpy(name, e->d_name, len - 5);
+			name[len - 5] = '\0';
+		}
+		if (!name[0] || !valid_name(name) || (reserved && !strcmp(name, reserved))) {
+			if (report)
+				err("%s/%s: not NAME.conf with a valid %s name (%s%s%s): ignored",
+				    folder, e->d_name, what, NAME_RULE,
+				    reserved ? "; not " : "", reserved ? reserved : "");
+			bad++;
+			continue;
+		}
+		memcpy(names[n], name, sizeof(name));
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	if (odd)
+		*odd = bad;
+	return n;
+}
+
+static int network_names(char names[][NAME_MAX_LEN + 1], int max, bool report,
+			 int *odd)
+{
+	return folder_names("networks", "network", DEFAULT_NETWORK, names, max,
+			    report, odd);
+}
+
+int config_network_names(char names[][NAME_MAX_LEN + 1], int max)
+{
+	return network_names(names, max, false, NULL);
+}
+
+/* Errors when n shares a bridge or addresses with another network whose
+ * file loads.  0 or -1. */
+int config_network_conflicts(const struct global_conf *g, const struct network *n)
+{
+	static char names[MAX_NETWORKS + 1][NAME_MAX_LEN + 1];
+	static struct network other;
+	int count = config_network_names(names, MAX_NETWORKS), bad = 0;
+
+	if (count < 0)
+		return -1;
+	strcpy(names[count++], DEFAULT_NETWORK);
+	for (int i = 0; i < count; i++) {
+		if (!strcmp(names[i], n->name) || load_network(g, names[i], &other, true) < 0)
+			continue;
+		if (!strcmp(other.bridge, n->bridge)) {
+			err("%s: bridge %s is network %s's too (%s)", n->file, n->bridge,
+			    other.name, other.file);
+			bad++;
+		}
+		if (n->address[0] && other.address[0] &&
+		    subnets_overlap(n->address, other.address)) {
+			err("%s: address %s overlaps network %s's %s (%s)", n->file,
+			    n->address, other.name, other.address, other.file);
+			bad++;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* `umlctl check`: every network file, and no two networks on one bridge
+ * or subnet.  The number of network files, or -1. */
+int config_check_networks(const struct global_conf *g)
+{
+	static char names[MAX_NETWORKS][NAME_MAX_LEN + 1];
+	static struct network n;
+	int bad = 0, count = network_names(names, MAX_NETWORKS, true, &bad);
+
+	for (int i = 0; i < count; i++) {
+		if (load_network(g, names[i], &n, false) < 0) {
+			bad++;
+			continue;
+		}
+		/* a pair of files in conflict is named from both sides */
+		if (config_network_conflicts(g, &n) < 0)
+			bad++;
+	}
+	return bad ? -1 : count;
+}
+
 void config_default_mac(const char *name, int idx, char mac[18])
 {
 	uint32_t h = 2166136261u;   /* FNV-1a of "name/idx" */
@@ -535,15 +850,60 @@ static int instance_handler(void *user, const char *section, const char *key,
 		if (!strcmp(key, "address")) {
 			struct in_addr a;
 
-			if (inet_pton(AF_INET, v, &a) != 1 || !in_subnet(p->g, v))
-				return perr(p, "address: want an IPv4 address inside %s, got '%s'",
-					    p->g->address, v);
+			/* inside the network's subnet: checked once the
+			 * section's network is known (check_nics) */
+			if (inet_pton(AF_INET, v, &a) != 1)
+				return perr(p, "address: want an IPv4 address, got '%s'", v);
+			n->address_line = p->line;
 			return set_str(p, n->address, sizeof(n->address), key, v);
+		}
+		if (!strcmp(key, "network")) {
+			if (strcmp(v, DEFAULT_NETWORK) && !valid_name(v))
+				return perr(p, "network: want %s or a network name (%s), got '%s'",
+					    DEFAULT_NETWORK, NAME_RULE, v);
+			n->network_line = p->line;
+			return set_str(p, n->network, sizeof(n->network), key, v);
 		}
 		return perr(p, "unknown key '%s' in section [%s]", key, section);
 	}
 	return perr(p, "unknown section [%s] (want [instance] or [net0]..[net%d])",
 		    section, MAX_NETS - 1);
+}
+
+/* Each interface's network exists, and a fixed address is inside it. */
+static int check_nics(const struct global_conf *g, const struct instance_conf *ic,
+		      bool quiet)
+{
+	static struct network n;
+	int bad = 0;
+
+	for (int i = 0; i < MAX_NETS; i++) {
+		const struct net_conf *nc = &ic->nets[i];
+		int r;
+
+		if (!nc->used)
+			continue;
+		r = load_network(g, nc->network, &n, true);
+		if (r < 0) {
+			if (!quiet)
+				err("%s:%d: network %s: %s (umlctl check names its errors)",
+				    ic->file, nc->network_line, nc->network,
+				    r == -2 ? "no such network (no networks/NAME.conf)"
+					    : "its file has errors");
+			bad++;
+			continue;
+		}
+		if (!nc->address[0])
+			continue;
+		if (!n.dhcp || !config_in_subnet(n.address, nc->address)) {
+			if (!quiet)
+				err("%s:%d: address: %s is not a DHCP address of network %s (%s)",
+				    ic->file, nc->address_line, nc->address, n.name,
+				    n.dhcp ? n.address : "no DHCP there");
+			bad++;
+		}
+	}
+	return bad ? -1 : 0;
 }
 
 static int load_instance(const struct global_conf *g, const char *name,
@@ -618,9 +978,16 @@ static int load_instance(const struct global_conf *g, const char *name,
 			any |= ic->nets[i].used;
 		if (!any)
 			ic->nets[0].used = true;
-		for (int i = 0; i < MAX_NETS; i++)
-			if (ic->nets[i].used && !ic->nets[i].mac[0])
+		for (int i = 0; i < MAX_NETS; i++) {
+			if (!ic->nets[i].used)
+				continue;
+			if (!ic->nets[i].mac[0])
 				config_default_mac(name, i, ic->nets[i].mac);
+			if (!ic->nets[i].network[0])
+				strcpy(ic->nets[i].network, DEFAULT_NETWORK);
+		}
+		if (check_nics(g, ic, quiet) < 0)
+			return -1;
 	} else {
 		memset(ic->nets, 0, sizeof(ic->nets));
 	}
@@ -683,55 +1050,11 @@ int config_check_macs(const struct global_conf *g,
 	return bad ? -1 : 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* The instance names of the instances folder: files NAME.conf whose NAME
- * passes the name rule (valid_name), sorted.  Any other *.conf is left
- * alone, and counted in *odd (may be NULL); `umlctl check` names them. */
+/* The instance names of the instances folder (folder_names). */
 static int instance_names(char names[][NAME_MAX_LEN + 1], int max, bool report,
 			  int *odd)
 {
-	char dir[PATH_LEN], idir[PATH_LEN];
-	DIR *d;
-	struct dirent *e;
-	int n = 0, bad = 0;
-
-	if (etc_dir(dir, sizeof(dir)) < 0 ||
-	    snprintf_ok(idir, sizeof(idir), "%s/instances", dir) < 0)
-		return -1;
-	d = opendir(idir);
-	if (!d)
-		return 0;
-	while ((e = readdir(d)) && n < max) {
-		size_t len = strlen(e->d_name);
-		char name[NAME_MAX_LEN + 1];
-
-		if (len < 5 || strcmp(e->d_name + len - 5, ".conf"))
-			continue;
-		if (len - 5 > NAME_MAX_LEN || len == 5) {
-			name[0] = '\0';
-		} else {
-			memcpy(name, e->d_name, len - 5);
-			name[len - 5] = '\0';
-		}
-		if (!name[0] || !valid_name(name)) {
-			if (report)
-				err("instances/%s: not NAME.conf with a valid instance name (%s): ignored",
-				    e->d_name, NAME_RULE);
-			bad++;
-			continue;
-		}
-		memcpy(names[n], name, sizeof(name));
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_names);
-	if (odd)
-		*odd = bad;
-	return n;
+	return folder_names("instances", "instance", NULL, names, max, report, odd);
 }
 
 int config_instance_names(char names[][NAME_MAX_LEN + 1], int max)

@@ -192,9 +192,11 @@ static void check_disk(struct verdict *v)
 static void check_network(const struct global_conf *g, struct verdict *v)
 {
 	struct proc_id id;
+	static struct network def;
 	char chains[2048];
 	int n;
 
+	config_load_network(g, DEFAULT_NETWORK, &def);
 	/* Under systemd an instance's unit requires the network's unit:
 	 * starting an instance brings the bridge up. */
 	if (!net_bridge_exists(g) && systemd_in_charge()) {
@@ -211,12 +213,12 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		return;
 	}
 	report(v, "ok", NULL, "network: bridge %s", g->bridge);
-	if (hostnet_dnsmasq(&id))
+	if (hostnet_dnsmasq(&def, &id))
 		report(v, "ok", NULL, "network: dnsmasq runs (pid %d): DHCP and DNS", (int)id.pid);
 	else
 		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
 		       "network: dnsmasq is not running: instances get no address");
-	n = firewall_unopened(g, chains, sizeof(chains));
+	n = firewall_unopened(&def, chains, sizeof(chains));
 	if (n < 0)
 		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",
 		       "firewall: cannot read the nftables rules (nft -j list ruleset)");

@@ -12,7 +12,9 @@
  *            iifname BRIDGE tcp dport 53 accept
  *   forward: iifname BRIDGE accept
  *            oifname BRIDGE ct state established,related accept
- * and `network down` deletes every rule so commented (by handle).  The
+ * and `network down` deletes every rule so commented (by handle).  A
+ * named network's rules are commented "uml-skas:NAME" and are only the
+ * ones it needs: input with DHCP on, forward unless it is isolated.  The
  * chains are found with `nft -j list chains`, the rules with `nft -j list
  * ruleset` (json-c).  Tables of iptables-legacy are not seen; firewalld
  * hosts get a zone for the bridge instead (packaging). */
@@ -30,6 +32,22 @@
 
 #define OUR_TABLE "uml_skas"
 #define COMMENT "uml-skas"
+
+/* The comment on a network's rules. */
+static void comment_of(const struct network *n, char out[32])
+{
+	if (!strcmp(n->name, DEFAULT_NETWORK))
+		strcpy(out, COMMENT);
+	else
+		snprintf(out, 32, COMMENT ":%s", n->name);
+}
+
+/* ip uml_skas and uml_skas_NAME are ours (hostnet.c). */
+static bool our_table(const char *table)
+{
+	return !strcmp(table, OUR_TABLE) ||
+	       !strncmp(table, OUR_TABLE "_", strlen(OUR_TABLE) + 1);
+}
 #define JSON_MAX (16 * 1024 * 1024)
 
 /* The standard output of `nft -j ARGS...`, parsed; NULL on failure. */
@@ -125,12 +143,13 @@ static bool host_chain(struct json_object *c, const char **hook)
 	*hook = str(c, "hook");
 	return family && table && *hook &&
 	       (!strcmp(family, "ip") || !strcmp(family, "inet")) &&
-	       strcmp(table, OUR_TABLE) &&
+	       !our_table(table) &&
 	       (!strcmp(*hook, "input") || !strcmp(*hook, "forward"));
 }
 
 struct opening {
-	const struct global_conf *g;
+	const struct network *n;
+	char comment[32];
 	int bad;
 	int chains;
 };
@@ -139,26 +158,30 @@ static void open_chain(struct json_object *c, void *arg)
 {
 	struct opening *op = arg;
 	const char *hook, *family = str(c, "family"), *table = str(c, "table"),
-		   *chain = str(c, "name");
+		   *chain = str(c, "name"), *b = op->n->bridge, *cm = op->comment;
 	char rules[1024];
 	char *nft[] = { "nft", "-f", "-", NULL };
+	bool input;
 
 	if (!host_chain(c, &hook) || !chain)
 		return;
+	input = !strcmp(hook, "input");
+	if (input ? !op->n->dhcp : op->n->isolated || !op->n->address[0])
+		return;
 	/* insert puts each rule first: the second one given ends up first */
-	if (!strcmp(hook, "input"))
+	if (input)
 		snprintf(rules, sizeof(rules),
-			 "insert rule %s %s %s iifname \"%s\" tcp dport 53 accept comment \"" COMMENT "\"\n"
-			 "insert rule %s %s %s iifname \"%s\" udp dport { 53, 67 } accept comment \"" COMMENT "\"\n",
-			 family, table, chain, op->g->bridge, family, table, chain, op->g->bridge);
+			 "insert rule %s %s %s iifname \"%s\" tcp dport 53 accept comment \"%s\"\n"
+			 "insert rule %s %s %s iifname \"%s\" udp dport { 53, 67 } accept comment \"%s\"\n",
+			 family, table, chain, b, cm, family, table, chain, b, cm);
 	else
 		snprintf(rules, sizeof(rules),
-			 "insert rule %s %s %s oifname \"%s\" ct state established,related accept comment \"" COMMENT "\"\n"
-			 "insert rule %s %s %s iifname \"%s\" accept comment \"" COMMENT "\"\n",
-			 family, table, chain, op->g->bridge, family, table, chain, op->g->bridge);
+			 "insert rule %s %s %s oifname \"%s\" ct state established,related accept comment \"%s\"\n"
+			 "insert rule %s %s %s iifname \"%s\" accept comment \"%s\"\n",
+			 family, table, chain, b, cm, family, table, chain, b, cm);
 	if (run_cmd_input(nft, rules, false)) {
-		err("network: cannot open %s chain %s %s %s for %s", hook, family, table,
-		    chain, op->g->bridge);
+		err("network %s: cannot open %s chain %s %s %s for %s", op->n->name,
+		    hook, family, table, chain, b);
 		op->bad++;
 		return;
 	}
@@ -166,6 +189,7 @@ static void open_chain(struct json_object *c, void *arg)
 }
 
 struct closing {
+	char comment[32];
 	int bad;
 	int rules;
 };
@@ -179,8 +203,8 @@ static void close_rule(struct json_object *r, void *arg)
 	char *del[] = { "nft", "delete", "rule", (char *)family, (char *)table,
 			(char *)chain, "handle", (char *)handle, NULL };
 
-	if (!comment || strcmp(comment, COMMENT) || !family || !table || !chain ||
-	    !handle || !strcmp(table, OUR_TABLE))
+	if (!comment || strcmp(comment, cl->comment) || !family || !table ||
+	    !chain || !handle || our_table(table))
 		return;
 	if (run_cmd(del, false)) {
 		err("network: cannot delete rule %s of %s %s %s", handle, family, table, chain);
@@ -190,13 +214,15 @@ static void close_rule(struct json_object *r, void *arg)
 	cl->rules++;
 }
 
-/* Deletes our rules from the host's chains.  0, or -1 when one stays. */
-int firewall_close(void)
+/* Deletes the network's rules from the host's chains.  0, or -1 when
+ * one stays. */
+int firewall_close(const struct network *n)
 {
 	char *args[] = { "list", "ruleset", NULL };
 	struct json_object *j = nft_json(args);
 	struct closing cl = { 0 };
 
+	comment_of(n, cl.comment);
 	if (!j)
 		return 0;	/* no nft ruleset to read: nothing of ours in it */
 	for_each(j, "rule", close_rule, &cl);
@@ -207,13 +233,14 @@ int firewall_close(void)
 /* Opens the host's input and forward chains for the bridge (after
  * removing what an earlier `network up` left).  The number of chains
  * opened, or -1. */
-int firewall_open(const struct global_conf *g)
+int firewall_open(const struct network *n)
 {
 	char *args[] = { "list", "chains", NULL };
-	struct opening op = { .g = g };
+	struct opening op = { .n = n };
 	struct json_object *j;
 
-	if (firewall_close() < 0)
+	comment_of(n, op.comment);
+	if (firewall_close(n) < 0)
 		return -1;
 	j = nft_json(args);
 	if (!j) {
@@ -233,6 +260,7 @@ int firewall_open(const struct global_conf *g)
 #define MAX_CHECKED 32
 struct unopened {
 	const char *bridge;   /* "\"umlbr0\"", as in the rules' JSON */
+	char comment[32];
 	char names[MAX_CHECKED][160];
 	bool opened[MAX_CHECKED];
 	int n;
@@ -260,7 +288,7 @@ static void note_our_rule(struct json_object *r, void *arg)
 	struct json_object *expr;
 
 	/* ours, and for this bridge (not one an older bridge name left) */
-	if (!comment || strcmp(comment, COMMENT) || !family || !table || !chain ||
+	if (!comment || strcmp(comment, u->comment) || !family || !table || !chain ||
 	    !json_object_object_get_ex(r, "expr", &expr) ||
 	    !strstr(json_object_to_json_string(expr), u->bridge))
 		return;
@@ -270,7 +298,7 @@ static void note_our_rule(struct json_object *r, void *arg)
 			u->opened[i] = true;
 }
 
-int firewall_unopened(const struct global_conf *g, char *out, size_t len)
+int firewall_unopened(const struct network *net, char *out, size_t len)
 {
 	char *args[] = { "list", "ruleset", NULL };
 	static struct unopened u;
@@ -281,7 +309,8 @@ int firewall_unopened(const struct global_conf *g, char *out, size_t len)
 	if (!j)
 		return -1;
 	memset(&u, 0, sizeof(u));
-	snprintf(bridge, sizeof(bridge), "\"%s\"", g->bridge);
+	comment_of(net, u.comment);
+	snprintf(bridge, sizeof(bridge), "\"%s\"", net->bridge);
 	u.bridge = bridge;
 	for_each(j, "chain", note_drop_chain, &u);
 	for_each(j, "rule", note_our_rule, &u);

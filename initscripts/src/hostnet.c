@@ -1,13 +1,24 @@
-/* hostnet.c: the host network the instances share, like libvirt's default
- * network: a bridge with the configured address, NAT to the outside in an
- * nftables table of its own (ip uml_skas), and dnsmasq serving DHCP (static
- * leases from the instances' MACs) and DNS for the instance names, on the
- * bridge only.  Up and down are idempotent. */
+/* hostnet.c: a host network the instances' interfaces are on, like
+ * libvirt's networks: a bridge with the configured address (if any),
+ * forwarding rules and NAT in an nftables table of its own (ip uml_skas
+ * for the default network, ip uml_skas_NAME for networks/NAME.conf), and
+ * a dnsmasq of its own serving DHCP (static leases from the instances'
+ * MACs) and DNS for the instance names, on that bridge only.  Each
+ * network's files are where net_files() says.  Up and down are
+ * idempotent and touch nothing of another network.
+ *
+ * Forwarding policy of a network's table: traffic from the bridge's
+ * subnet may leave through any interface; into the bridge only replies
+ * (so one network's instances cannot open connections into another's);
+ * an isolated network, or one without an address, forwards nothing at
+ * all, and of the host's own addresses reaches only the bridge's.  NAT
+ * masquerades what leaves the subnet. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,28 +28,42 @@
 
 #define NFT_TABLE "uml_skas"
 
-static int files(char *pidfile, char *hosts, char *leases)
+/* ip uml_skas, or uml_skas_NAME ('-' is not allowed in an nft name, and
+ * network names have no '_', so the mapping keeps names apart). */
+void hostnet_table(const struct network *n, char out[64])
+{
+	if (!strcmp(n->name, DEFAULT_NETWORK)) {
+		strcpy(out, NFT_TABLE);
+		return;
+	}
+	snprintf(out, 64, NFT_TABLE "_%s", n->name);
+	for (char *c = out; *c; c++)
+		if (*c == '-')
+			*c = '_';
+}
+
+static int files(const struct network *n, char *pidfile, char *hosts,
+		 char *leases)
 {
 	char run[PATH_LEN], state[PATH_LEN];
 
-	if (run_dir(run, sizeof(run), NULL) < 0 ||
+	if (net_files(n->name, run, leases) < 0 ||
 	    state_dir(state, sizeof(state), NULL) < 0 ||
 	    mkdir_p(run, 0755) < 0 || mkdir_p(state, 0755) < 0)
 		return -1;
 	if (snprintf_ok(pidfile, PATH_LEN, "%s/dnsmasq.pid", run) < 0 ||
-	    snprintf_ok(hosts, PATH_LEN, "%s/dhcp-hosts", run) < 0 ||
-	    snprintf_ok(leases, PATH_LEN, "%s/dnsmasq.leases", state) < 0)
+	    snprintf_ok(hosts, PATH_LEN, "%s/dhcp-hosts", run) < 0)
 		return -1;
 	return 0;
 }
 
-/* RUN/dnsmasq.id: the dnsmasq we started, as pid and start time (dnsmasq's
- * own pid file has the pid alone). */
-static int id_file(char *out)
+/* dnsmasq.id in the network's run folder: the dnsmasq we started, as pid
+ * and start time (dnsmasq's own pid file has the pid alone). */
+static int id_file(const struct network *n, char *out)
 {
-	char run[PATH_LEN];
+	char run[PATH_LEN], leases[PATH_LEN];
 
-	if (run_dir(run, sizeof(run), NULL) < 0)
+	if (net_files(n->name, run, leases) < 0)
 		return -1;
 	return snprintf_ok(out, PATH_LEN, "%s/dnsmasq.id", run);
 }
@@ -52,25 +77,25 @@ static bool is_dnsmasq(pid_t pid)
 }
 
 /* True, and its identity in *id, when the dnsmasq we started runs. */
-bool hostnet_dnsmasq(struct proc_id *id)
+bool hostnet_dnsmasq(const struct network *n, struct proc_id *id)
 {
 	char path[PATH_LEN];
 
-	if (id_file(path) < 0 || proc_id_read(path, id) < 0)
+	if (id_file(n, path) < 0 || proc_id_read(path, id) < 0)
 		return false;
 	return proc_id_alive(id) && is_dnsmasq(id->pid);
 }
 
 /* The bridge's network in CIDR form (10.77.0.0/24), its address and mask. */
-static int subnet(const struct global_conf *g, char *net, char *ip, char *mask)
+static int subnet(const struct network *n, char *net, char *ip, char *mask)
 {
 	struct in_addr a, m;
 	int prefix;
-	const char *slash = strchr(g->address, '/');
+	const char *slash = strchr(n->address, '/');
 
 	if (!slash)
 		return -1;
-	snprintf(ip, 64, "%.*s", (int)(slash - g->address), g->address);
+	snprintf(ip, 64, "%.*s", (int)(slash - n->address), n->address);
 	prefix = atoi(slash + 1);
 	if (inet_pton(AF_INET, ip, &a) != 1 || prefix < 8 || prefix > 30)
 		return -1;
@@ -82,24 +107,44 @@ static int subnet(const struct global_conf *g, char *net, char *ip, char *mask)
 	return 0;
 }
 
-static int bridge_up(const struct global_conf *g)
+/* A bridge without an address of its own set takes the lowest MAC of its
+ * ports: each TAP that comes or goes could change it, and every guest's
+ * ARP entry for the gateway would be wrong until it expires.  So the
+ * bridge gets a fixed one, locally administered, from its name
+ * (02:75:62 is "ub"; instances' MACs are 02:75:6d). */
+static void bridge_mac(const char *bridge, char mac[18])
 {
-	char *add[] = { "ip", "link", "add", "name", (char *)g->bridge, "type",
-			"bridge", NULL };
-	char *addr[] = { "ip", "addr", "replace", (char *)g->address, "dev",
-			 (char *)g->bridge, NULL };
-	char *up[] = { "ip", "link", "set", (char *)g->bridge, "up", NULL };
+	uint32_t h = 2166136261u;   /* FNV-1a */
 
-	if (link_exists(g->bridge) && !net_bridge_exists(g)) {
-		err("network: %s exists and is not a bridge", g->bridge);
+	for (const char *c = bridge; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	snprintf(mac, 18, "02:75:62:%02x:%02x:%02x", (h >> 16) & 0xff,
+		 (h >> 8) & 0xff, h & 0xff);
+}
+
+static int bridge_up(const struct network *n)
+{
+	char mac[18];
+	char *setmac[] = { "ip", "link", "set", (char *)n->bridge, "address", mac, NULL };
+	char *add[] = { "ip", "link", "add", "name", (char *)n->bridge, "type",
+			"bridge", NULL };
+	char *addr[] = { "ip", "addr", "replace", (char *)n->address, "dev",
+			 (char *)n->bridge, NULL };
+	char *flush[] = { "ip", "-4", "addr", "flush", "dev", (char *)n->bridge, NULL };
+	char *up[] = { "ip", "link", "set", (char *)n->bridge, "up", NULL };
+
+	if (link_exists(n->bridge) && !bridge_exists(n->bridge)) {
+		err("network %s: %s exists and is not a bridge", n->name, n->bridge);
 		return -1;
 	}
-	if (!link_exists(g->bridge) && run_cmd(add, false)) {
-		err("network: cannot create bridge %s", g->bridge);
+	if (!link_exists(n->bridge) && run_cmd(add, false)) {
+		err("network %s: cannot create bridge %s", n->name, n->bridge);
 		return -1;
 	}
-	if (run_cmd(addr, false) || run_cmd(up, false)) {
-		err("network: cannot configure bridge %s", g->bridge);
+	bridge_mac(n->bridge, mac);
+	if (run_cmd(setmac, false) || run_cmd(n->address[0] ? addr : flush, false) ||
+	    run_cmd(up, false)) {
+		err("network %s: cannot configure bridge %s", n->name, n->bridge);
 		return -1;
 	}
 	return 0;
@@ -141,59 +186,94 @@ static int forwarding_on(void)
 	return write_file(marker, "1\n", 0644);
 }
 
+/* Turns forwarding off again if we turned it on and no network of ours
+ * with NAT is left (their tables have a postrouting chain). */
 static void forwarding_restore(void)
 {
 	char marker[PATH_LEN];
+	static char tables[65536];
+	char *list[] = { "nft", "list", "tables", "ip", NULL };
+	char *p;
 
 	if (forward_marker(marker) < 0 || access(marker, F_OK) < 0)
 		return;
+	if (run_cmd_output(list, tables, sizeof(tables)) == 0) {
+		for (p = tables; (p = strstr(p, "table ip " NFT_TABLE)); p++) {
+			char name[64], *chains[] = { "nft", "list", "chain", "ip",
+						     name, "postrouting", NULL };
+
+			if (sscanf(p, "table ip %63s", name) == 1 &&
+			    run_cmd(chains, true) == 0)
+				return;	/* a NAT network is still up */
+		}
+	}
 	if (write_forward("0\n") < 0)
 		err("network: cannot turn IPv4 forwarding off again: %s", strerror(errno));
 	else
 		unlink(marker);
 }
 
-static int nat_up(const struct global_conf *g, const char *net)
+static int table_up(const struct network *n, const char *net)
 {
-	char rules[2048];
+	char rules[2048], table[64];
 	char *nft[] = { "nft", "-f", "-", NULL };
+	const char *b = n->bridge;
+	size_t len;
 
+	hostnet_table(n, table);
 	/* Declaring the table first makes the delete succeed when it is
 	 * new; the whole file is one transaction. */
-	snprintf(rules, sizeof(rules),
-		 "table ip " NFT_TABLE "\n"
-		 "delete table ip " NFT_TABLE "\n"
-		 "table ip " NFT_TABLE " {\n"
-		 "  chain forward {\n"
-		 "    type filter hook forward priority filter; policy accept;\n"
-		 "    iifname \"%s\" ip saddr %s accept\n"
-		 "    oifname \"%s\" ip daddr %s ct state established,related accept\n"
-		 "    oifname \"%s\" reject\n"
-		 "    iifname \"%s\" reject\n"
-		 "  }\n"
-		 "}\n",
-		 g->bridge, net, g->bridge, net, g->bridge, g->bridge);
-	if (g->nat) {
-		size_t n = strlen(rules) - 2;   /* before the final "}\n" */
+	len = (size_t)snprintf(rules, sizeof(rules),
+			       "table ip %s\n"
+			       "delete table ip %s\n"
+			       "table ip %s {\n"
+			       "  chain forward {\n"
+			       "    type filter hook forward priority filter; policy accept;\n",
+			       table, table, table);
+	if (n->isolated || !n->address[0])
+		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
+					"    iifname \"%s\" reject\n"
+					"    oifname \"%s\" reject\n"
+					"  }\n", b, b);
+	else
+		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
+					"    iifname \"%s\" ip saddr %s accept\n"
+					"    oifname \"%s\" ip daddr %s ct state established,related accept\n"
+					"    oifname \"%s\" reject\n"
+					"    iifname \"%s\" reject\n"
+					"  }\n", b, net, b, net, b, b);
+	/* An isolated network reaches the host at the bridge's own address
+	 * (DHCP, DNS) and no other address of the host. */
+	if (n->isolated || !n->address[0]) {
+		char ip[64];
 
-		snprintf(rules + n, sizeof(rules) - n,
-			 "  chain postrouting {\n"
-			 "    type nat hook postrouting priority srcnat; policy accept;\n"
-			 "    ip saddr %s ip daddr != %s masquerade\n"
-			 "  }\n"
-			 "}\n", net, net);
+		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(n->address, "/"), n->address);
+		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
+					"  chain input {\n"
+					"    type filter hook input priority filter; policy accept;\n"
+					"    iifname \"%s\" fib daddr type local%s%s reject\n"
+					"  }\n", b, ip[0] ? " ip daddr != " : "", ip);
 	}
+	if (n->nat)
+		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
+					"  chain postrouting {\n"
+					"    type nat hook postrouting priority srcnat; policy accept;\n"
+					"    ip saddr %s ip daddr != %s masquerade\n"
+					"  }\n", net, net);
+	if (len + 3 > sizeof(rules))
+		return -1;
+	strcat(rules, "}\n");
 	if (run_cmd_input(nft, rules, false)) {
-		err("network: nft could not load table ip " NFT_TABLE);
+		err("network %s: nft could not load table ip %s", n->name, table);
 		return -1;
 	}
-	if (g->nat && forwarding_on() < 0)
+	if (n->nat && forwarding_on() < 0)
 		return -1;
 	return 0;
 }
 
-static int dnsmasq_up(const struct global_conf *g, const char *ip,
-		      const char *mask)
+static int dnsmasq_up(const struct global_conf *g, const struct network *n,
+		      const char *ip, const char *mask)
 {
 	char pidfile[PATH_LEN], hosts[PATH_LEN], leases[PATH_LEN];
 	char a_pid[PATH_LEN + 16], a_hosts[PATH_LEN + 32], a_leases[PATH_LEN + 32];
@@ -203,21 +283,21 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 	struct proc_id id;
 	char idpath[PATH_LEN], buf[32];
 
-	if (hostnet_dnsmasq(&id))
+	if (hostnet_dnsmasq(n, &id))
 		return net_write_hosts(g);   /* running: new host list only */
-	if (files(pidfile, hosts, leases) < 0 || net_write_hosts(g) < 0)
+	if (files(n, pidfile, hosts, leases) < 0 || net_write_hosts(g) < 0)
 		return -1;
-	if (sscanf(g->dhcp_range, "%63[0-9.] , %63[0-9.]", first, last) != 2)
+	if (sscanf(n->dhcp_range, "%63[0-9.] , %63[0-9.]", first, last) != 2)
 		return -1;
 	snprintf(a_pid, sizeof(a_pid), "--pid-file=%s", pidfile);
 	snprintf(a_hosts, sizeof(a_hosts), "--dhcp-hostsfile=%s", hosts);
 	snprintf(a_leases, sizeof(a_leases), "--dhcp-leasefile=%s", leases);
 	snprintf(a_range, sizeof(a_range), "--dhcp-range=%s,%s,%s,%d", first,
 		 last, mask, DHCP_LEASE_SECONDS);
-	snprintf(a_if, sizeof(a_if), "--interface=%s", g->bridge);
+	snprintf(a_if, sizeof(a_if), "--interface=%s", n->bridge);
 	snprintf(a_listen, sizeof(a_listen), "--listen-address=%s", ip);
-	snprintf(a_domain, sizeof(a_domain), "--domain=%s", g->domain);
-	snprintf(a_local, sizeof(a_local), "--local=/%s/", g->domain);
+	snprintf(a_domain, sizeof(a_domain), "--domain=%s", n->domain);
+	snprintf(a_local, sizeof(a_local), "--local=/%s/", n->domain);
 
 	char *argv[] = { "dnsmasq", "--conf-file=/dev/null", a_pid, a_hosts,
 			 a_leases, a_range, a_if, a_listen, "--bind-interfaces",
@@ -230,11 +310,11 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 			  * journald or the syslog daemon, not by us. */
 			 "--log-dhcp", NULL };
 
-	if (id_file(idpath) < 0)
+	if (id_file(n, idpath) < 0)
 		return -1;
 	unlink(pidfile);
 	if (run_cmd(argv, false)) {
-		err("network: dnsmasq did not start on %s", g->bridge);
+		err("network %s: dnsmasq did not start on %s", n->name, n->bridge);
 		return -1;
 	}
 	/* dnsmasq writes its pid file before it returns to us (it forks
@@ -247,83 +327,137 @@ static int dnsmasq_up(const struct global_conf *g, const char *ip,
 			return proc_id_write(idpath, (pid_t)pid);
 		sleep_ms(100);
 	}
-	err("network: dnsmasq started but wrote no pid file %s", pidfile);
+	err("network %s: dnsmasq started but wrote no pid file %s", n->name, pidfile);
 	return -1;
 }
 
-int hostnet_up(const struct global_conf *g)
+/* The dnsmasq of a network with DHCP off, or left from before it was
+ * turned off: stopped. */
+static void dnsmasq_down(const struct network *n)
 {
-	char net[64], ip[64], mask[64];
-	int opened;
-
-	if (subnet(g, net, ip, mask) < 0) {
-		err("network: bad address %s", g->address);
-		return -1;
-	}
-	if (bridge_up(g) < 0 || nat_up(g, net) < 0)
-		return -1;
-	opened = firewall_open(g);
-	if (opened < 0 || dnsmasq_up(g, ip, mask) < 0)
-		return -1;
-	msg("network: %s %s up (NAT %s, DHCP %s, DNS .%s%s)", g->bridge,
-	    g->address, g->nat ? "on" : "off", g->dhcp_range, g->domain,
-	    opened ? "; the host firewall opened for it (input and forward)" : "");
-	return 0;
-}
-
-int hostnet_down(const struct global_conf *g)
-{
-	char pidfile[PATH_LEN], hosts[PATH_LEN], leases[PATH_LEN];
-	char *nft[] = { "nft", "delete", "table", "ip", NFT_TABLE, NULL };
-	char *list[] = { "nft", "list", "table", "ip", NFT_TABLE, NULL };
-	char *del[] = { "ip", "link", "del", (char *)g->bridge, NULL };
-	char idpath[PATH_LEN];
+	char pidfile[PATH_LEN], hosts[PATH_LEN], leases[PATH_LEN], idpath[PATH_LEN];
 	struct proc_id id;
-	int bad = 0;
 
-	if (files(pidfile, hosts, leases) < 0 || id_file(idpath) < 0)
-		return -1;
-	if (hostnet_dnsmasq(&id)) {
+	if (files(n, pidfile, hosts, leases) < 0 || id_file(n, idpath) < 0)
+		return;
+	if (hostnet_dnsmasq(n, &id)) {
 		proc_id_signal(&id, SIGTERM, false);
 		if (!proc_id_wait_gone(&id, 5000))
 			proc_id_signal(&id, SIGKILL, false);
 	}
 	unlink(pidfile);
 	unlink(idpath);
-	if (firewall_close() < 0)
+}
+
+int hostnet_up(const struct global_conf *g, const struct network *n)
+{
+	char net[64] = "", ip[64] = "", mask[64] = "", range[160];
+	int opened;
+
+	if (n->address[0] && subnet(n, net, ip, mask) < 0) {
+		err("network %s: bad address %s", n->name, n->address);
+		return -1;
+	}
+	if (config_network_conflicts(g, n) < 0)
+		return -1;
+	if (bridge_up(n) < 0 || table_up(n, net) < 0)
+		return -1;
+	opened = firewall_open(n);
+	if (opened < 0)
+		return -1;
+	if (n->dhcp) {
+		if (dnsmasq_up(g, n, ip, mask) < 0)
+			return -1;
+	} else {
+		dnsmasq_down(n);
+	}
+	snprintf(range, sizeof(range), "DHCP %s, DNS .%s", n->dhcp_range, n->domain);
+	msg("network %s: %s %s up (%s, %s%s)", n->name, n->bridge,
+	    n->address[0] ? n->address : "without address",
+	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off",
+	    n->dhcp ? range : "no DHCP",
+	    opened ? "; the host firewall opened for it" : "");
+	return 0;
+}
+
+int hostnet_down(const struct network *n)
+{
+	char table[64];
+	char *nft[] = { "nft", "delete", "table", "ip", table, NULL };
+	char *list[] = { "nft", "list", "table", "ip", table, NULL };
+	char *del[] = { "ip", "link", "del", (char *)n->bridge, NULL };
+	int bad = 0;
+
+	hostnet_table(n, table);
+	dnsmasq_down(n);
+	if (firewall_close(n) < 0)
 		bad++;
-	forwarding_restore();
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
-		err("network: cannot delete nftables table ip " NFT_TABLE);
+		err("network %s: cannot delete nftables table ip %s", n->name, table);
 		bad++;
 	}
-	if (net_bridge_exists(g) && run_cmd(del, false)) {
-		err("network: cannot delete bridge %s", g->bridge);
+	forwarding_restore();
+	if (bridge_exists(n->bridge) && run_cmd(del, false)) {
+		err("network %s: cannot delete bridge %s", n->name, n->bridge);
 		bad++;
 	}
 	if (!bad)
-		msg("network: %s down", g->bridge);
+		msg("network %s: %s down", n->name, n->bridge);
 	return bad ? -1 : 0;
 }
 
-/* 0: everything up; 3: down; 1: partly up (something is missing). */
-int hostnet_status(const struct global_conf *g)
+bool hostnet_is_up(const struct network *n)
 {
-	char *list[] = { "nft", "list", "table", "ip", NFT_TABLE, NULL };
-	bool br = net_bridge_exists(g);
-	struct proc_id id;
-	bool dns = hostnet_dnsmasq(&id);
-	bool nft = run_cmd(list, true) == 0;
+	char table[64];
+	char *list[] = { "nft", "list", "table", "ip", table, NULL };
 
-	msg("bridge   %s: %s", g->bridge, br ? "up" : "missing");
-	msg("address  %s", g->address);
-	msg("nftables table ip " NFT_TABLE ": %s (NAT %s)",
-	    nft ? "loaded" : "missing", g->nat ? "on" : "off");
-	if (dns)
+	hostnet_table(n, table);
+	return bridge_exists(n->bridge) && run_cmd(list, true) == 0;
+}
+
+/* EX_OK: everything up; EX_STOPPED: down; EX_FAIL: partly up (something
+ * is missing).  The running dnsmasq in *dns (pid 0: none). */
+int hostnet_state(const struct network *n, struct proc_id *dns)
+{
+	char table[64];
+	char *list[] = { "nft", "list", "table", "ip", table, NULL };
+	bool br, up_dns, nft;
+
+	hostnet_table(n, table);
+	br = bridge_exists(n->bridge);
+	up_dns = hostnet_dnsmasq(n, dns);
+	if (!up_dns)
+		dns->pid = 0;
+	nft = run_cmd(list, true) == 0;
+	if (br && nft && (up_dns || !n->dhcp))
+		return EX_OK;
+	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
+}
+
+const char *hostnet_kind(const struct network *n)
+{
+	return n->isolated || !n->address[0] ? "isolated" : n->nat ? "nat" : "routed";
+}
+
+int hostnet_status(const struct network *n)
+{
+	char table[64];
+	char *list[] = { "nft", "list", "table", "ip", table, NULL };
+	struct proc_id id;
+	int r = hostnet_state(n, &id);
+
+	hostnet_table(n, table);
+	msg("network  %s (%s)", n->name, n->file);
+	msg("bridge   %s: %s", n->bridge, bridge_exists(n->bridge) ? "up" : "missing");
+	msg("address  %s", n->address[0] ? n->address : "none");
+	msg("nftables table ip %s: %s (%s)", table,
+	    run_cmd(list, true) == 0 ? "loaded" : "missing",
+	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");
+	if (!n->dhcp)
+		msg("dnsmasq  none (DHCP off)");
+	else if (id.pid)
 		msg("dnsmasq  running, pid %d", (int)id.pid);
 	else
 		msg("dnsmasq  not running");
-	if (br && dns && nft)
-		return EX_OK;
-	return (br || dns || nft) ? EX_FAIL : EX_STOPPED;
+	return r;
 }

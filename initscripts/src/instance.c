@@ -46,7 +46,7 @@ static int run_file(const char *name, const char *file, char *out, size_t len)
 	return snprintf_ok(out, len, "%s/%s", dir, file);
 }
 
-static int state_file(const char *name, const char *file, char *out, size_t len)
+int state_file(const char *name, const char *file, char *out, size_t len)
 {
 	char dir[PATH_LEN];
 
@@ -425,30 +425,6 @@ static int wait_ready(int fd, const char *name, int timeout_s)
 }
 
 /* The lease expiry dnsmasq recorded for mac (0: none). */
-static long long lease_expiry(const char *mac)
-{
-	char file[PATH_LEN], line[512];
-	long long found = 0;
-	FILE *f;
-
-	if (state_dir(file, sizeof(file), NULL) < 0)
-		return 0;
-	strncat(file, "/dnsmasq.leases", sizeof(file) - strlen(file) - 1);
-	f = fopen(file, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		long long exp;
-		char lmac[32];
-
-		if (sscanf(line, "%lld %31s", &exp, lmac) == 2 &&
-		    !strcasecmp(lmac, mac))
-			found = exp;
-	}
-	fclose(f);
-	return found;
-}
-
 /* Waits until dnsmasq leases an address to net0 (a lease newer than the
  * one before the start, if any).  0 and the address, or -1 (also at once
  * when the instance stops meanwhile). */
@@ -458,10 +434,10 @@ static int wait_new_lease(const struct instance_conf *ic, long long before,
 	double end = now_s() + timeout;
 
 	for (int i = 0; now_s() < end; i++) {
-		long long exp = lease_expiry(ic->nets[0].mac);
+		long long exp = net_lease_expiry(&ic->nets[0]);
 
 		if (exp && exp != before &&
-		    net_lease_address(ic->nets[0].mac, ip, len))
+		    net_lease_address(&ic->nets[0], ip, len))
 			return 0;
 		if (i % 5 == 4) {
 			struct inst_info info;
@@ -488,14 +464,6 @@ static void leave_grant_second(long long before)
 	for (int i = 0; i < 25 && before &&
 	     (long long)time(NULL) <= before - DHCP_LEASE_SECONDS; i++)
 		sleep_ms(50);
-}
-
-static bool has_net(const struct instance_conf *ic)
-{
-	for (int i = 0; i < MAX_NETS; i++)
-		if (ic->nets[i].used)
-			return true;
-	return false;
 }
 
 /* Whether uid/gid may access path with all the given bits (owner, group,
@@ -533,6 +501,52 @@ int instance_wait_lease(const struct instance_conf *ic, int timeout, char *ip,
 static int start_locked(const struct global_conf *g, const struct instance_conf *ic,
 			int wait_lease);
 
+/* Each network the instance's interfaces are on: the default one must
+ * be up (uml-skas-network.service or `umlctl network up` own it); a
+ * named one that is down is brought up here, under the network lock,
+ * as nothing else brings it up at boot. */
+static int networks_ready(const struct global_conf *g, const struct instance_conf *ic)
+{
+	static struct network n;
+	struct proc_id dns;
+
+	for (int i = 0; i < MAX_NETS; i++) {
+		const struct net_conf *nc = &ic->nets[i];
+		bool seen = false;
+
+		if (!nc->used)
+			continue;
+		for (int j = 0; j < i; j++)
+			seen |= ic->nets[j].used && !strcmp(ic->nets[j].network, nc->network);
+		if (seen)
+			continue;
+		if (config_load_network(g, nc->network, &n) < 0)
+			return -1;
+		if (!strcmp(n.name, DEFAULT_NETWORK) && !bridge_exists(n.bridge)) {
+			err("%s: the bridge %s is missing: run 'umlctl network up' first",
+			    ic->name, n.bridge);
+			return -1;
+		}
+		if (strcmp(n.name, DEFAULT_NETWORK) &&
+		    (!hostnet_is_up(&n) || (n.dhcp && !hostnet_dnsmasq(&n, &dns)))) {
+			int nl = lock_network(), r = nl < 0 ? -1 : hostnet_up(g, &n);
+
+			unlock(nl);
+			if (r < 0) {
+				err("%s: network %s could not be brought up", ic->name, n.name);
+				return -1;
+			}
+		}
+		if (n.dhcp && !hostnet_dnsmasq(&n, &dns) && !strcmp(n.name, DEFAULT_NETWORK))
+			err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
+			    ic->name);
+		else if (n.dhcp && !hostnet_dnsmasq(&n, &dns))
+			err("%s: warning: dnsmasq of network %s is not running: no DHCP address (umlctl network up %s)",
+			    ic->name, n.name, n.name);
+	}
+	return 0;
+}
+
 int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		   int wait_lease)
 {
@@ -555,7 +569,6 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	int pfd[2];
 	long long before = 0;
 	double t0 = now_s();
-	struct proc_id dns;
 	pid_t pid;
 
 	instance_info(ic->name, &info);
@@ -598,14 +611,8 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 			return EX_CONFIG;
 		}
 	}
-	if (has_net(ic) && !net_bridge_exists(g)) {
-		err("%s: the bridge %s is missing: run 'umlctl network up' first",
-		    ic->name, g->bridge);
+	if (networks_ready(g, ic) < 0)
 		return EX_FAIL;
-	}
-	if (has_net(ic) && !hostnet_dnsmasq(&dns))
-		err("%s: warning: dnsmasq is not running: no DHCP address (umlctl network up)",
-		    ic->name);
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
 	    make_metadata(ic, state, run, l.gid) < 0) {
 		/* Nothing half-done (a full /run, say): the runtime folders
@@ -630,7 +637,7 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	if (ic->nets[0].used) {
 		char text[32];
 
-		before = lease_expiry(ic->nets[0].mac);
+		before = net_lease_expiry(&ic->nets[0]);
 		snprintf(text, sizeof(text), "%lld\n", before);
 		snprintf(path, sizeof(path), "%s/lease-before", run);
 		write_file(path, text, 0644);
@@ -892,7 +899,7 @@ int instance_kill(const char *name)
 }
 
 /* The process mode, from the guest's /proc/cpuinfo ("mode : seccomp"). */
-static void guest_mode(const char *name, char *out, size_t len)
+void instance_guest_mode(const char *name, char *out, size_t len)
 {
 	char reply[8192];
 	char *p;
@@ -923,7 +930,7 @@ void instance_mode_note(const struct instance_conf *ic)
 
 	if (strstr(ic->append, "skas="))
 		return;
-	guest_mode(ic->name, mode, sizeof(mode));
+	instance_guest_mode(ic->name, mode, sizeof(mode));
 	if (!strcmp(mode, "seccomp") || !strcmp(mode, "ptrace")) {
 		if (access("/proc/mm", F_OK) < 0)
 			err("%s: runs in %s mode: the host module is not loaded, so skas4 and skas3 mode are not available (modprobe uml_skas_host; umlctl doctor tells more)",
@@ -960,7 +967,7 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 	instance_info(ic->name, &info);
 	msg("%s: %s", ic->name, state_name(info.state));
 	if (info.state == INST_RUNNING) {
-		guest_mode(ic->name, mode, sizeof(mode));
+		instance_guest_mode(ic->name, mode, sizeof(mode));
 		format_uptime(info.started, up, sizeof(up));
 		msg("  pid        %d (supervisor %d)", (int)info.uml.pid,
 		    (int)info.sup.pid);
@@ -971,10 +978,10 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 	for (int i = 0; i < MAX_NETS; i++) {
 		if (!ic->nets[i].used)
 			continue;
-		msg("  net%d       %s %s%s", i, ic->nets[i].mac,
+		msg("  net%d       %s %s (network %s)", i, ic->nets[i].mac,
 		    info.state == INST_RUNNING &&
-		    net_lease_address(ic->nets[i].mac, ip, sizeof(ip)) ? ip : "-",
-		    i == 0 ? "" : "");
+		    net_lease_address(&ic->nets[i], ip, sizeof(ip)) ? ip : "-",
+		    ic->nets[i].network);
 	}
 	{
 		uid_t id;
@@ -1016,9 +1023,9 @@ void instance_list_line(const struct global_conf *g, const struct instance_conf 
 	(void)g;
 	instance_info(ic->name, &info);
 	if (info.state == INST_RUNNING) {
-		guest_mode(ic->name, mode, sizeof(mode));
+		instance_guest_mode(ic->name, mode, sizeof(mode));
 		if (!ic->nets[0].used ||
-		    !net_lease_address(ic->nets[0].mac, ip, sizeof(ip)))
+		    !net_lease_address(&ic->nets[0], ip, sizeof(ip)))
 			snprintf(ip, sizeof(ip), "-");
 		format_uptime(info.started, up, sizeof(up));
 		snprintf(pid, sizeof(pid), "%d", (int)info.uml.pid);

@@ -9,7 +9,7 @@
  * The journal keeps a line holding control characters or bad UTF-8 as a
  * blob, so carriage returns, escape sequences (colours, cursor moves,
  * titles) and other control characters are dropped and a byte that is
- * not UTF-8 becomes '?'; a line ends at '\n' or at JLINE_MAX bytes.  The
+ * not UTF-8, or a C1 control character, becomes '?'; a line ends at '\n' or at JLINE_MAX bytes.  The
  * unit sets SyslogLevelPrefix=no: a guest printing "<0>" gets no
  * emergency priority.  Writes never block the console (MSG_DONTWAIT): a
  * line the journal cannot take at once is lost, not waited for. */
@@ -110,9 +110,17 @@ void journal_feed(struct jstream *j, const char *buf, size_t n)
 		if (j->utf8) {
 			if ((c & 0xc0) == 0x80) {
 				j->u8[j->u8n++] = (char)c;
-				if (--j->utf8 == 0)
-					for (int k = 0; k < j->u8n; k++)
-						put(j, j->u8[k]);
+				if (--j->utf8 != 0)
+					continue;
+				/* U+0080-U+009F: C1 controls (CSI among
+				 * them), which some terminals obey */
+				if (j->u8n == 2 && (unsigned char)j->u8[0] == 0xc2 &&
+				    (unsigned char)j->u8[1] < 0xa0) {
+					put(j, '?');
+					continue;
+				}
+				for (int k = 0; k < j->u8n; k++)
+					put(j, j->u8[k]);
 				continue;
 			}
 			put(j, '?');   /* cut short: not UTF-8 */

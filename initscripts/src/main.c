@@ -2,6 +2,7 @@
  * (getopt_long): an option that the command does not take is an error,
  * not silently ignored. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,14 @@ static const char usage_text[] =
 "  restart NAME... [--timeout S] [--wait-ip[=S]]\n"
 "  enable|disable NAME...  start at boot or not (the unit's enablement)\n"
 "  kill NAME...            kill at once (no guest shutdown)\n"
-"  status [NAME...] [--autostart]\n"
+"  status [NAME...] [--autostart] [-o json]\n"
 "                          state, pids, skas mode, address, CPU, uptime\n"
-"  list [--autostart]      one line per instance\n"
+"  list [--autostart] [-o json]\n"
+"                          one line per instance\n"
 "  names [--autostart]     instance names, one per line\n"
 "  console NAME [--run CMD [--timeout S]]\n"
 "                          attach to the console (Ctrl-] detaches), or run CMD\n"
+"  logs [-n N] [-f] NAME   the console log (-f: follow it)\n"
 "  mconsole NAME CMD...    send an mconsole command (version, sysrq X, cad,\n"
 "                          halt, config DEV, proc FILE, ...)\n"
 "  ssh [--user U] NAME [COMMAND...]\n"
@@ -44,8 +47,11 @@ static const char usage_text[] =
 "                          and say how to fix what is wrong\n"
 "  unit-config NAME        the systemd drop-in of NAME's unit (the generator's)\n"
 "\n"
-"Host network (bridge, nftables NAT, dnsmasq DHCP and DNS):\n"
-"  network up|down|status\n"
+"Host networks (bridge, nftables NAT, dnsmasq DHCP and DNS):\n"
+"  network up|down|status [NETWORK]\n"
+"                          the default network, or networks/NETWORK.conf\n"
+"  network list            every network and whether it is up\n"
+"  (-o json: network status and list as JSON)\n"
 "\n"
 "Options:\n"
 "  --root DIR   prefix of /etc/uml-skas, /var/lib/uml-skas and /run/uml-skas\n"
@@ -65,6 +71,9 @@ struct args {
 	char **words;          /* mconsole's command, network's verb */
 	int nwords;
 	bool all, autostart, wait_ip, direct;
+	bool json;             /* -o json */
+	long lines;            /* logs -n; -1: all */
+	bool follow;           /* logs -f */
 	int wait_s, timeout;
 	const char *run;
 	const char *user;
@@ -74,8 +83,10 @@ struct args {
 enum {
 	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
 	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
-	OPT_DIRECT, OPT_USER,
+	OPT_DIRECT, OPT_USER, OPT_LINES, OPT_FOLLOW,
 };
+
+#define O_OUTPUT { "output", required_argument, NULL, 'o' }
 
 #define O_HELP { "help", no_argument, NULL, 'h' }
 #define O_END { NULL, 0, NULL, 0 }
@@ -112,6 +123,11 @@ static const struct option opts_autostart[] = {
 	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
 	O_HELP, O_END
 };
+static const struct option opts_status[] = {
+	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
+	O_OUTPUT, O_HELP, O_END
+};
+static const struct option opts_output[] = { O_OUTPUT, O_HELP, O_END };
 static const struct option opts_console[] = {
 	{ "run", required_argument, NULL, OPT_RUN },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -119,6 +135,11 @@ static const struct option opts_console[] = {
 };
 static const struct option opts_ssh[] = {
 	{ "user", required_argument, NULL, OPT_USER },
+	O_HELP, O_END
+};
+static const struct option opts_logs[] = {
+	{ "lines", required_argument, NULL, 'n' },
+	{ "follow", no_argument, NULL, 'f' },
 	O_HELP, O_END
 };
 static const struct option opts_none[] = { O_HELP, O_END };
@@ -456,6 +477,8 @@ static int status_or_list(const struct global_conf *g, struct args *a, bool list
 		if (a->n < 0)
 			return EX_FAIL;
 	}
+	if (a->json)
+		return json_instances(g, a->names, a->n, a->autostart);
 	if (list)
 		instance_list_header();
 	for (int i = 0; i < a->n; i++) {
@@ -513,6 +536,12 @@ static int cmd_names(const struct global_conf *g, struct args *a)
 		msg("%s", a->names[k]);
 	}
 	return EX_OK;
+}
+
+static int cmd_logs(const struct global_conf *g, struct args *a)
+{
+	(void)g;
+	return instance_logs(a->names[0], a->lines, a->follow);
 }
 
 static int cmd_console(const struct global_conf *g, struct args *a)
@@ -610,9 +639,10 @@ static int cmd_destroy(const struct global_conf *g, struct args *a)
 
 static int cmd_check(const struct global_conf *g, struct args *a)
 {
+	int nets = config_check_networks(g);
 	int r = config_check_all(g);
 
-	if (r < 0)
+	if (r < 0 || nets < 0)
 		return EX_CONFIG;
 	/* Under systemd autostart is the unit's enablement; a file saying
 	 * otherwise was edited by hand (the SysV script would follow it). */
@@ -628,9 +658,9 @@ static int cmd_check(const struct global_conf *g, struct args *a)
 				    ic.autostart ? "not enabled" : "enabled",
 				    ic.autostart ? "enable" : "disable", ic.name);
 	}
-	msg("configuration OK: %s%s and %d instance file%s", g->file,
+	msg("configuration OK: %s%s, %d instance file%s and %d network file%s", g->file,
 	    access(g->file, F_OK) ? " (missing: all defaults)" : "", r,
-	    r == 1 ? "" : "s");
+	    r == 1 ? "" : "s", nets, nets == 1 ? "" : "s");
 	return EX_OK;
 }
 
@@ -642,15 +672,94 @@ static int cmd_doctor(const struct global_conf *g, struct args *a)
 	return doctor(g);
 }
 
+/* Whether a running instance has a TAP device on the bridge: the one
+ * thing `network down` must not pull from under it. */
+static int running_on_bridge(const char *bridge, const char *verb)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	int n = config_instance_names(names, MAX_INSTANCES), running = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct inst_info info;
+		bool on = false;
+
+		instance_info(names[i], &info);
+		if (info.state != INST_RUNNING)
+			continue;
+		for (int k = 0; k < MAX_NETS && !on; k++) {
+			char tap[16], link[PATH_LEN], target[PATH_LEN];
+			ssize_t len;
+
+			tap_name(names[i], k, tap);
+			snprintf(link, sizeof(link), "/sys/class/net/%s/master", tap);
+			len = readlink(link, target, sizeof(target) - 1);
+			if (len <= 0)
+				continue;
+			target[len] = '\0';
+			on = !strcmp(strrchr(target, '/') ? strrchr(target, '/') + 1 : target,
+				     bridge);
+		}
+		if (on) {
+			err("network %s: %s is running on %s (stop it first)", verb,
+			    names[i], bridge);
+			running++;
+		}
+	}
+	return running;
+}
+
+static int network_list(const struct global_conf *g, bool json)
+{
+	static char names[MAX_NETWORKS + 1][NAME_MAX_LEN + 1];
+	static struct network n;
+	int count = config_network_names(names + 1, MAX_NETWORKS);
+
+	strcpy(names[0], DEFAULT_NETWORK);
+	if (json)
+		return json_networks(g, names, (count < 0 ? 0 : count) + 1);
+	msg("%-10s  %-15s  %-18s  %-8s  %s", "NETWORK", "BRIDGE", "ADDRESS", "STATE",
+	    "KIND");
+	for (int i = 0; i < (count < 0 ? 0 : count) + 1; i++) {
+		if (config_load_network(g, names[i], &n) < 0) {
+			msg("%-10s  %-15s  %-18s  %-8s  %s", names[i], "-", "-", "-",
+			    "bad file (umlctl check)");
+			continue;
+		}
+		msg("%-10s  %-15s  %-18s  %-8s  %s%s", n.name, n.bridge,
+		    n.address[0] ? n.address : "none", hostnet_is_up(&n) ? "up" : "down",
+		    hostnet_kind(&n), n.dhcp ? ", dhcp" : "");
+	}
+	return EX_OK;
+}
+
+/* network up|down hold the network lock; down refuses while an instance
+ * runs on the network (the default one: while any instance runs).  It
+ * checks under the lock, and starts take it for their TAPs. */
 static int cmd_network(const struct global_conf *g, struct args *a)
 {
-	const char *verb = a->nwords == 1 ? a->words[0] : "";
-	int lock, r = EX_FAIL;
+	const char *verb = a->nwords >= 1 ? a->words[0] : "";
+	const char *name = a->nwords == 2 ? a->words[1] : DEFAULT_NETWORK;
+	static struct network n;
+	int lock, r = EX_FAIL, lr;
 
+	if (!strcmp(verb, "list") && a->nwords == 1)
+		return network_list(g, a->json);
+	if ((strcmp(verb, "up") && strcmp(verb, "down") && strcmp(verb, "status")) ||
+	    a->nwords > 2)
+		return usage(a->cmd, "want up, down or status [NETWORK], or list");
+	if (a->json && strcmp(verb, "status"))
+		return usage(a->cmd, "--output: only with status and list");
+	lr = config_load_network(g, name, &n);
+	if (lr < 0)
+		return EX_CONFIG;
+	if (!strcmp(verb, "status") && a->json) {
+		char one[1][NAME_MAX_LEN + 1];
+
+		snprintf(one[0], sizeof(one[0]), "%s", name);
+		return json_networks(g, one, 1);
+	}
 	if (!strcmp(verb, "status"))
-		return hostnet_status(g);
-	if (strcmp(verb, "up") && strcmp(verb, "down"))
-		return usage(a->cmd, "want up, down or status");
+		return hostnet_status(&n);
 	if (geteuid() != 0) {
 		err("network %s: needs root", verb);
 		return EX_FAIL;
@@ -659,12 +768,12 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 	if (lock < 0)
 		return EX_FAIL;
 	if (!strcmp(verb, "up")) {
-		r = hostnet_up(g) ? EX_FAIL : EX_OK;
-	} else {
+		r = hostnet_up(g, &n) ? EX_FAIL : EX_OK;
+	} else if (!strcmp(n.name, DEFAULT_NETWORK)) {
 		static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
-		int n = config_instance_names(names, MAX_INSTANCES), running = 0;
+		int count = config_instance_names(names, MAX_INSTANCES), running = 0;
 
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < count; i++) {
 			struct inst_info info;
 
 			instance_info(names[i], &info);
@@ -673,7 +782,10 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 				running++;
 			}
 		}
-		r = running ? EX_FAIL : hostnet_down(g) ? EX_FAIL : EX_OK;
+		r = running ? EX_FAIL : hostnet_down(&n) ? EX_FAIL : EX_OK;
+	} else {
+		r = running_on_bridge(n.bridge, verb) ? EX_FAIL :
+		    hostnet_down(&n) ? EX_FAIL : EX_OK;
 	}
 	unlock(lock);
 	return r;
@@ -727,14 +839,23 @@ static const struct command commands[] = {
 	  opts_none, NAMES_ONE, false, true, cmd_unit_config },
 	{ "kill", "NAME...", "Kills the instances at once (no guest shutdown).",
 	  opts_none, NAMES_SOME, false, false, cmd_kill },
-	{ "status", "[NAME...] [--autostart]",
+	{ "status", "[NAME...] [--autostart] [-o text|json]",
 	  "State, pids, process mode, addresses, CPU, uptime, last exit.\n"
-	  "Exit status (LSB): 0 running, 1 dead or failed, 3 stopped.",
-	  opts_autostart, NAMES_ANY, false, true, cmd_status },
-	{ "list", "[--autostart]", "One line per instance.",
-	  opts_autostart, NAMES_NONE, false, true, cmd_list },
+	  "Exit status (LSB): 0 running, 1 dead or failed, 3 stopped.\n"
+	  "-o json: an array of one object per instance (keys in umlctl(8));\n"
+	  "exit status 0, or 6 when an instance file has errors.",
+	  opts_status, NAMES_ANY, false, true, cmd_status },
+	{ "list", "[--autostart] [-o text|json]",
+	  "One line per instance; with -o json the same array as status -o json.",
+	  opts_status, NAMES_NONE, false, true, cmd_list },
 	{ "names", "[--autostart]", "Instance names, one per line (for scripts).",
 	  opts_autostart, NAMES_NONE, false, true, cmd_names },
+	{ "logs", "[-n N] [-f] NAME",
+	  "Prints the instance's console log (what it printed at its boots),\n"
+	  "with escape sequences and control characters left out.\n"
+	  "  -n, --lines N   only the last N lines\n"
+	  "  -f, --follow    keep printing what it prints (Ctrl-C ends)",
+	  opts_logs, NAMES_ONE, false, true, cmd_logs },
 	{ "console", "NAME [--run CMD [--timeout S]]",
 	  "Attaches to the instance's console (Ctrl-] detaches), or with --run\n"
 	  "types one command line and returns its output and exit status\n"
@@ -757,7 +878,7 @@ static const struct command commands[] = {
 	  "Stops the instances, then removes their files and state\n"
 	  "(/var/lib/uml-skas/NAME: the COW disk and the console log).",
 	  opts_none, NAMES_SOME, false, false, cmd_destroy },
-	{ "check", "", "Checks uml-skas.conf and every instance file.",
+	{ "check", "", "Checks uml-skas.conf, every instance file and every network file.",
 	  opts_none, NAMES_NONE, false, true, cmd_check },
 	{ "doctor", "",
 	  "Checks what instances need from the host: the host module (loaded,\n"
@@ -766,11 +887,13 @@ static const struct command commands[] = {
 	  "configuration files.  Prints ok, warn or FAIL per check with a fix\n"
 	  "for each problem.  Exit status 1 when something failed.",
 	  opts_none, NAMES_NONE, false, true, cmd_doctor },
-	{ "network", "up|down|status",
-	  "The host network: bridge and address, nftables table ip uml_skas\n"
-	  "(forwarding, NAT), dnsmasq (DHCP and DNS on the bridge).  down\n"
-	  "refuses while an instance runs.",
-	  opts_none, NAMES_NONE, true, true, cmd_network },
+	{ "network", "up|down|status [NETWORK] | list  [-o text|json]",
+	  "A host network: bridge and address, nftables table ip uml_skas\n"
+	  "(uml_skas_NETWORK for networks/NETWORK.conf: forwarding, NAT),\n"
+	  "dnsmasq (DHCP and DNS on the bridge).  Without NETWORK, the default\n"
+	  "network of uml-skas.conf.  down refuses while an instance runs on the\n"
+	  "network.  list shows every network and whether it is up.",
+	  opts_output, NAMES_NONE, true, true, cmd_network },
 };
 
 static const struct command *find_command(const char *name)
@@ -802,10 +925,17 @@ static int add_name(struct args *a, const char *s)
  * -1 after printing the command's help. */
 static int parse(const struct command *c, int argc, char **argv, struct args *a)
 {
-	/* mconsole's words may start with '-': options only before NAME. */
-	const char *shortopts = c->words ? "+:h" : ":h";
+	/* mconsole's and ssh's words may start with '-': options only
+	 * before NAME.  -o is the short --output. */
+	bool output = false;
+	const char *shortopts;
 	int o;
 
+	for (const struct option *op = c->opts; op->name; op++)
+		output |= !strcmp(op->name, "output");
+	shortopts = c->words && c->names != NAMES_NONE ? "+:h" : output ? ":ho:" :
+		    c->opts == opts_logs ? ":hn:f" : ":h";
+	a->lines = -1;
 	a->cmd = c->name;
 	optind = 1;
 	opterr = 0;
@@ -870,6 +1000,23 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 			break;
 		case OPT_USER:
 			a->user = v;
+			break;
+		case 'n': {
+			char *end;
+
+			errno = 0;
+			a->lines = strtol(v, &end, 10);
+			if (!*v || *end || errno || a->lines < 0 || v[0] == '-' || v[0] == '+')
+				return usage(c->name, "--lines: want a number of lines");
+			break;
+		}
+		case 'f':
+			a->follow = true;
+			break;
+		case 'o':
+			if (strcmp(v, "json") && strcmp(v, "text"))
+				return usage(c->name, "--output: want text or json");
+			a->json = !strcmp(v, "json");
 			break;
 		}
 	}

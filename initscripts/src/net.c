@@ -1,6 +1,7 @@
 /* net.c: the host side of an instance's network: one TAP device per
- * interface (owned by the instance user, enslaved to the bridge), and the
- * DHCP host list dnsmasq reads (static leases and names from the MACs). */
+ * interface (owned by the instance user, enslaved to the bridge of the
+ * interface's network), and the DHCP host list each network's dnsmasq
+ * reads (static leases and names from the MACs on it), and its leases. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -26,12 +27,37 @@ bool link_exists(const char *dev)
 	return access(path, F_OK) == 0;
 }
 
-int net_bridge_exists(const struct global_conf *g)
+bool bridge_exists(const char *bridge)
 {
 	char path[PATH_LEN];
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", g->bridge);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", bridge);
 	return access(path, F_OK) == 0;
+}
+
+int net_bridge_exists(const struct global_conf *g)
+{
+	return bridge_exists(g->bridge);
+}
+
+/* Where a network's files are: its run folder (dnsmasq's pid file and
+ * host list) and its leases file.  The default network's are where they
+ * have always been, RUN and STATE/dnsmasq.leases; a named network's run
+ * folder is RUN/networks/NAME and its leases STATE/dnsmasq.NAME.leases
+ * (STATE/NAME is the instance NAME's: no folder of ours there).  Both
+ * hold PATH_LEN bytes. */
+int net_files(const char *network, char *run, char *leases)
+{
+	char r[PATH_LEN], st[PATH_LEN];
+	bool def = !strcmp(network, DEFAULT_NETWORK);
+
+	if (run_dir(r, sizeof(r), NULL) < 0 || state_dir(st, sizeof(st), NULL) < 0)
+		return -1;
+	if (def)
+		return snprintf_ok(run, PATH_LEN, "%s", r) < 0 ||
+		       snprintf_ok(leases, PATH_LEN, "%s/dnsmasq.leases", st) < 0 ? -1 : 0;
+	return snprintf_ok(run, PATH_LEN, "%s/networks/%s", r, network) < 0 ||
+	       snprintf_ok(leases, PATH_LEN, "%s/dnsmasq.%s.leases", st, network) < 0 ? -1 : 0;
 }
 
 int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
@@ -41,10 +67,15 @@ int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 
 	snprintf(uidstr, sizeof(uidstr), "%u", (unsigned)uid);
 	for (int i = 0; i < MAX_NETS; i++) {
+		static struct network n;
 		char tap[16];
 
 		if (!ic->nets[i].used)
 			continue;
+		if (config_load_network(g, ic->nets[i].network, &n) < 0) {
+			net_taps_down(ic->name);
+			return -1;
+		}
 		tap_name(ic->name, i, tap);
 		if (link_exists(tap)) {   /* left over: start afresh */
 			char *del[] = { "ip", "link", "del", tap, NULL };
@@ -54,13 +85,13 @@ int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 		char *add[] = { "ip", "tuntap", "add", "dev", tap, "mode", "tap",
 				"user", uidstr, NULL };
 		char *master[] = { "ip", "link", "set", tap, "master",
-				   (char *)g->bridge, NULL };
+				   n.bridge, NULL };
 		char *up[] = { "ip", "link", "set", tap, "up", NULL };
 
 		if (run_cmd(add, false) || run_cmd(master, false) ||
 		    run_cmd(up, false)) {
 			err("%s: cannot set up TAP device %s on bridge %s",
-			    ic->name, tap, g->bridge);
+			    ic->name, tap, n.bridge);
 			net_taps_down(ic->name);
 			return -1;
 		}
@@ -94,64 +125,125 @@ void net_taps_down(const char *name)
 	}
 }
 
-/* Writes run/dhcp-hosts from every loadable instance file and tells a
- * running dnsmasq to read it again. */
-int net_write_hosts(const struct global_conf *g)
+/* Writes the network's dhcp-hosts from the interfaces on it of every
+ * loadable instance file (the first such interface of an instance gets
+ * its name) and tells its running dnsmasq to read it again. */
+static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1],
+		       int n, const struct global_conf *g)
 {
-	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	static char text[MAX_INSTANCES * MAX_NETS * 64];
-	char dir[PATH_LEN], file[PATH_LEN];
-	struct instance_conf ic;
+	char run[PATH_LEN], state[PATH_LEN], file[PATH_LEN];
+	static struct instance_conf ic;
 	struct proc_id dns;
-	int n = config_instance_names(names, MAX_INSTANCES);
 	size_t used = 0;
 
 	text[0] = '\0';
 	for (int i = 0; i < n; i++) {
+		bool named = false;
+
 		/* other instances' errors are reported where they matter */
 		if (config_load_instance_quiet(g, names[i], &ic) < 0)
 			continue;
 		for (int j = 0; j < MAX_NETS; j++) {
 			const struct net_conf *nc = &ic.nets[j];
 
-			if (!nc->used)
+			if (!nc->used || strcmp(nc->network, net->name))
 				continue;
 			used += snprintf(text + used, sizeof(text) - used,
 					 "%s%s%s%s%s\n", nc->mac,
 					 nc->address[0] ? "," : "", nc->address,
-					 j == 0 ? "," : "", j == 0 ? ic.name : "");
+					 named ? "" : ",", named ? "" : ic.name);
+			named = true;
 			if (used >= sizeof(text))
 				return -1;
 		}
 	}
-	if (run_dir(dir, sizeof(dir), NULL) < 0 || mkdir_p(dir, 0755) < 0 ||
-	    snprintf_ok(file, sizeof(file), "%s/dhcp-hosts", dir) < 0)
+	if (net_files(net->name, run, state) < 0 || mkdir_p(run, 0755) < 0 ||
+	    snprintf_ok(file, sizeof(file), "%s/dhcp-hosts", run) < 0)
 		return -1;
 	if (write_file(file, text, 0644) < 0)
 		return -1;
-	if (hostnet_dnsmasq(&dns))
+	if (hostnet_dnsmasq(net, &dns))
 		proc_id_signal(&dns, SIGHUP, false);
 	return 0;
 }
 
-/* The address dnsmasq leased to MAC, or NULL. */
-const char *net_lease_address(const char *mac, char *out, size_t len)
+/* Every network's host list: the default one's always, another's when
+ * its file loads. */
+int net_write_hosts(const struct global_conf *g)
 {
-	char file[PATH_LEN], line[512];
-	FILE *f;
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	static char nets[MAX_NETWORKS + 1][NAME_MAX_LEN + 1];
+	static struct network net;
+	int n = config_instance_names(names, MAX_INSTANCES);
+	int nn = config_network_names(nets, MAX_NETWORKS), bad = 0;
+
+	if (n < 0)
+		n = 0;
+	if (nn < 0)
+		nn = 0;
+	strcpy(nets[nn++], DEFAULT_NETWORK);
+	for (int i = 0; i < nn; i++) {
+		char dir[PATH_LEN], state[PATH_LEN];
+
+		if (config_load_network(g, nets[i], &net) < 0)
+			continue;
+		/* only where the network has been up: no folders for the
+		 * networks never used */
+		if (strcmp(nets[i], DEFAULT_NETWORK) &&
+		    (net_files(nets[i], dir, state) < 0 || access(dir, F_OK) < 0))
+			continue;
+		if (write_hosts(&net, names, n, g) < 0)
+			bad++;
+	}
+	return bad ? -1 : 0;
+}
+
+static FILE *open_leases(const struct net_conf *nc)
+{
+	char run[PATH_LEN], file[PATH_LEN];
+
+	if (net_files(nc->network[0] ? nc->network : DEFAULT_NETWORK, run, file) < 0)
+		return NULL;
+	return fopen(file, "r");
+}
+
+/* When the lease of the interface's MAC ends (dnsmasq's leases file of
+ * its network), or 0. */
+long long net_lease_expiry(const struct net_conf *nc)
+{
+	char line[512];
+	long long found = 0;
+	FILE *f = open_leases(nc);
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		long long exp;
+		char lmac[32];
+
+		if (sscanf(line, "%lld %31s", &exp, lmac) == 2 &&
+		    !strcasecmp(lmac, nc->mac))
+			found = exp;
+	}
+	fclose(f);
+	return found;
+}
+
+/* The address the interface's network leased to its MAC, or NULL. */
+const char *net_lease_address(const struct net_conf *nc, char *out, size_t len)
+{
+	char line[512];
+	FILE *f = open_leases(nc);
 	const char *found = NULL;
 
-	if (state_dir(file, sizeof(file), NULL) < 0)
-		return NULL;
-	strncat(file, "/dnsmasq.leases", sizeof(file) - strlen(file) - 1);
-	f = fopen(file, "r");
 	if (!f)
 		return NULL;
 	while (fgets(line, sizeof(line), f)) {
 		char lmac[32], ip[64];
 
 		if (sscanf(line, "%*s %31s %63s", lmac, ip) == 2 &&
-		    !strcasecmp(lmac, mac)) {
+		    !strcasecmp(lmac, nc->mac)) {
 			snprintf(out, len, "%s", ip);
 			found = out;
 		}

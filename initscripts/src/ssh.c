@@ -230,7 +230,7 @@ int instance_ssh(const struct global_conf *g, const char *name, const char *user
 		err("ssh: %s: not running (umlctl start %s --wait-ip)", name, name);
 		return EX_NOTRUNNING;
 	}
-	if (!net_lease_address(ic.nets[0].mac, ip, sizeof(ip))) {
+	if (!net_lease_address(&ic.nets[0], ip, sizeof(ip))) {
 		err("ssh: %s: no DHCP address yet (umlctl status %s)", name, name);
 		return EX_NOTRUNNING;
 	}

@@ -7,14 +7,16 @@
  *   config.c      reading uml-skas.conf and instances/NAME.conf (inih)
  *   mconsole.c    the UML management console protocol
  *   net.c         TAP devices, the DHCP host list, leases
- *   hostnet.c     the host network: bridge, nftables NAT, dnsmasq
+ *   hostnet.c     a host network: bridge, nftables NAT, dnsmasq
  *   supervisor.c  the process that runs one UML instance and its console
  *   instance.c    start, stop, kill and the state of one instance
  *   console.c     attaching to an instance's console
  *   create.c      create and destroy (instance files and state)
  *   systemd.c     umlctl where systemd is the init system
  *   journal.c     the console to the unit's journal
+ *   logs.c        umlctl logs: the console log, filtered, followed
  *   machine.c     registration with systemd-machined
+ *   json.c        -o json: instances and networks as JSON (json-c)
  *   main.c        the command line
  */
 #ifndef UMLCTL_H
@@ -71,11 +73,31 @@ struct global_conf {
 	int stop_timeout;        /* seconds */
 };
 
+/* A host network the instances' interfaces are on: "default" is
+ * uml-skas.conf's [network]; any other is networks/NAME.conf (its name
+ * follows the instance name rule). */
+#define DEFAULT_NETWORK "default"
+#define MAX_NETWORKS 64
+struct network {
+	char name[NAME_MAX_LEN + 1];
+	char file[PATH_LEN];
+	char bridge[16];
+	char address[64];        /* bridge address, CIDR; "": none (L2 only) */
+	bool nat;                /* masquerade to the host's uplinks */
+	bool dhcp;               /* dnsmasq: DHCP and DNS on the bridge */
+	bool isolated;           /* no forwarding in or out at all */
+	char dhcp_range[128];    /* FIRST,LAST */
+	char domain[64];
+};
+
 struct net_conf {
 	bool used;
 	char mac[18];
 	char address[64];        /* optional fixed DHCP address */
 	int line;                /* line of the mac key (0: generated) */
+	char network[NAME_MAX_LEN + 1];   /* DEFAULT_NETWORK unless set */
+	int network_line;
+	int address_line;
 };
 
 struct instance_conf {
@@ -168,6 +190,12 @@ void config_default_mac(const char *name, int idx, char mac[18]);
 bool config_valid_mac(const char *v);
 bool config_valid_memory(const char *v);
 int config_cpu_list(const char *v, cpu_set_t *set);
+int config_load_network(const struct global_conf *g, const char *name,
+			struct network *n);
+int config_network_names(char names[][NAME_MAX_LEN + 1], int max);
+bool config_in_subnet(const char *cidr, const char *ip);
+int config_check_networks(const struct global_conf *g);
+int config_network_conflicts(const struct global_conf *g, const struct network *n);
 
 /* mconsole.c */
 int mconsole_request(const char *name, const char *cmd, char *reply,
@@ -178,13 +206,16 @@ int mconsole_cad_ready(const char *name);
 /* net.c */
 void tap_name(const char *name, int idx, char out[16]);
 bool link_exists(const char *dev);
+bool bridge_exists(const char *bridge);
 int net_bridge_exists(const struct global_conf *g);
 int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 		uid_t uid);
 void net_taps_down(const char *name);
 bool net_taps_left(const char *name);
 int net_write_hosts(const struct global_conf *g);
-const char *net_lease_address(const char *mac, char *out, size_t len);
+int net_files(const char *network, char *run, char *leases);
+long long net_lease_expiry(const struct net_conf *nc);
+const char *net_lease_address(const struct net_conf *nc, char *out, size_t len);
 
 void instance_mode_note(const struct instance_conf *ic);
 
@@ -193,15 +224,19 @@ int instance_ssh(const struct global_conf *g, const char *name, const char *user
 		 char **words, int nwords);
 
 /* hostnet.c */
-int hostnet_up(const struct global_conf *g);
-int hostnet_down(const struct global_conf *g);
-int hostnet_status(const struct global_conf *g);
-bool hostnet_dnsmasq(struct proc_id *id);
+int hostnet_up(const struct global_conf *g, const struct network *n);
+int hostnet_down(const struct network *n);
+int hostnet_status(const struct network *n);
+int hostnet_state(const struct network *n, struct proc_id *dns);
+const char *hostnet_kind(const struct network *n);
+bool hostnet_is_up(const struct network *n);
+bool hostnet_dnsmasq(const struct network *n, struct proc_id *id);
+void hostnet_table(const struct network *n, char out[64]);
 
 /* firewall.c */
-int firewall_open(const struct global_conf *g);
-int firewall_close(void);
-int firewall_unopened(const struct global_conf *g, char *out, size_t len);
+int firewall_open(const struct network *n);
+int firewall_close(const struct network *n);
+int firewall_unopened(const struct network *n, char *out, size_t len);
 
 /* doctor.c */
 int doctor(const struct global_conf *g);
@@ -267,6 +302,8 @@ struct inst_info {
 	char last_exit[160];
 };
 const char *state_name(enum inst_state s);
+void instance_guest_mode(const char *name, char *out, size_t len);
+int state_file(const char *name, const char *file, char *out, size_t len);
 void instance_info(const char *name, struct inst_info *info);
 int instance_start(const struct global_conf *g, const struct instance_conf *ic,
 		   int wait_lease);
@@ -279,6 +316,15 @@ void instance_list_header(void);
 void instance_list_line(const struct global_conf *g, const struct instance_conf *ic);
 int instance_wait_lease(const struct instance_conf *ic, int timeout,
 			char *ip, size_t len);
+
+/* json.c: each prints one JSON document to standard output */
+int json_instances(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
+		   int n, bool autostart_only);
+int json_networks(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
+		  int n);
+
+/* logs.c */
+int instance_logs(const char *name, long lines, bool follow);
 
 /* console.c */
 int console_attach(const char *name);
