@@ -209,6 +209,7 @@ install-tools: $(UMLCTL)
 	install -m 0755 initscripts/host/host-module-group \
 		initscripts/host/autostart-units "$(DESTDIR)$(LIBDIR_UML)/"
 	$(INSTALL_DATA) initscripts/systemd/uml-skas-network.service \
+		initscripts/systemd/uml-skas-network@.service \
 		initscripts/systemd/uml-skas@.service initscripts/systemd/uml-skas.target \
 		"$(DESTDIR)$(UNITDIR)/"
 	install -m 0755 initscripts/systemd/uml-skas-generator "$(DESTDIR)$(GENERATORDIR)/"

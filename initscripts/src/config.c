@@ -986,7 +986,11 @@ static int load_instance(const struct global_conf *g, const char *name,
 			if (!ic->nets[i].network[0])
 				strcpy(ic->nets[i].network, DEFAULT_NETWORK);
 		}
-		if (check_nics(g, ic, quiet) < 0)
+		/* Quiet loads (the DHCP host lists, status, list) take the
+		 * file as it is: a broken network file must not cost the
+		 * instance its entries on the other networks.  start and
+		 * check load loudly, and refuse. */
+		if (!quiet && check_nics(g, ic, quiet) < 0)
 			return -1;
 	} else {
 		memset(ic->nets, 0, sizeof(ic->nets));

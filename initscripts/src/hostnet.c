@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,8 +123,37 @@ static void bridge_mac(const char *bridge, char mac[18])
 		 (h >> 8) & 0xff, h & 0xff);
 }
 
+/* Whether the bridge carries the MAC bridge_mac gives it: made here. */
+static bool bridge_ours(const char *bridge)
+{
+	char path[PATH_LEN], cur[32], mac[18];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", bridge);
+	bridge_mac(bridge, mac);
+	return read_file(path, cur, sizeof(cur)) > 0 && !strncmp(cur, mac, 17);
+}
+
+/* /proc/sys/net/ipv6/conf/BRIDGE/disable_ipv6 = 1: a named network is
+ * IPv4 only, and its tables are ip ones; without this the bridge's
+ * link-local address would open the host to the guests, and IPv6
+ * forwarding would join the networks the tables keep apart. */
+static int bridge_no_ipv6(const struct network *n)
+{
+	char path[PATH_LEN];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", n->bridge);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;   /* no IPv6 on this host */
+	r = write(fd, "1\n", 2) == 2 ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 static int bridge_up(const struct network *n)
 {
+	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
 	char mac[18];
 	char *setmac[] = { "ip", "link", "set", (char *)n->bridge, "address", mac, NULL };
 	char *add[] = { "ip", "link", "add", "name", (char *)n->bridge, "type",
@@ -137,13 +167,24 @@ static int bridge_up(const struct network *n)
 		err("network %s: %s exists and is not a bridge", n->name, n->bridge);
 		return -1;
 	}
-	if (!link_exists(n->bridge) && run_cmd(add, false)) {
-		err("network %s: cannot create bridge %s", n->name, n->bridge);
+	/* A named network never takes over a bridge of the host's (br0,
+	 * virbr0, docker0): down would delete it.  The default network's
+	 * bridge predates the fixed MAC, so it is not asked. */
+	if (named && link_exists(n->bridge) && !bridge_ours(n->bridge)) {
+		err("network %s: bridge %s exists and was not made by umlctl (name another bridge in %s)",
+		    n->name, n->bridge, n->file);
 		return -1;
 	}
 	bridge_mac(n->bridge, mac);
-	if (run_cmd(setmac, false) || run_cmd(n->address[0] ? addr : flush, false) ||
-	    run_cmd(up, false)) {
+	/* The MAC only on a bridge made here: changing it under running
+	 * guests would cost them their gateway until ARP expires. */
+	if (!link_exists(n->bridge) &&
+	    (run_cmd(add, false) || run_cmd(setmac, false))) {
+		err("network %s: cannot create bridge %s", n->name, n->bridge);
+		return -1;
+	}
+	if ((named && bridge_no_ipv6(n) < 0) ||
+	    run_cmd(n->address[0] ? addr : flush, false) || run_cmd(up, false)) {
 		err("network %s: cannot configure bridge %s", n->name, n->bridge);
 		return -1;
 	}
@@ -187,11 +228,11 @@ static int forwarding_on(void)
 }
 
 /* Turns forwarding off again if we turned it on and no network of ours
- * with NAT is left (their tables have a postrouting chain). */
+ * that forwards is left (their tables accept from their subnet). */
 static void forwarding_restore(void)
 {
 	char marker[PATH_LEN];
-	static char tables[65536];
+	static char tables[65536], table[65536];
 	char *list[] = { "nft", "list", "tables", "ip", NULL };
 	char *p;
 
@@ -199,12 +240,12 @@ static void forwarding_restore(void)
 		return;
 	if (run_cmd_output(list, tables, sizeof(tables)) == 0) {
 		for (p = tables; (p = strstr(p, "table ip " NFT_TABLE)); p++) {
-			char name[64], *chains[] = { "nft", "list", "chain", "ip",
-						     name, "postrouting", NULL };
+			char name[64], *one[] = { "nft", "list", "table", "ip", name, NULL };
 
 			if (sscanf(p, "table ip %63s", name) == 1 &&
-			    run_cmd(chains, true) == 0)
-				return;	/* a NAT network is still up */
+			    run_cmd_output(one, table, sizeof(table)) == 0 &&
+			    strstr(table, " ip saddr "))
+				return;	/* a network that forwards is still up */
 		}
 	}
 	if (write_forward("0\n") < 0)
@@ -213,61 +254,82 @@ static void forwarding_restore(void)
 		unlink(marker);
 }
 
+/* Appends to rules (RULES_LEN bytes); *len past the end once it is full,
+ * which the caller checks once. */
+#define RULES_LEN 4096
+static void append(char *rules, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void append(char *rules, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= RULES_LEN)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(rules + *len, RULES_LEN - *len, fmt, ap);
+	va_end(ap);
+	*len = n < 0 ? RULES_LEN : *len + (size_t)n;
+}
+
 static int table_up(const struct network *n, const char *net)
 {
-	char rules[2048], table[64];
+	char rules[RULES_LEN], table[64];
 	char *nft[] = { "nft", "-f", "-", NULL };
 	const char *b = n->bridge;
-	size_t len;
+	size_t len = 0;
 
 	hostnet_table(n, table);
 	/* Declaring the table first makes the delete succeed when it is
 	 * new; the whole file is one transaction. */
-	len = (size_t)snprintf(rules, sizeof(rules),
-			       "table ip %s\n"
-			       "delete table ip %s\n"
-			       "table ip %s {\n"
-			       "  chain forward {\n"
-			       "    type filter hook forward priority filter; policy accept;\n",
-			       table, table, table);
+	append(rules, &len,
+		"table ip %s\n"
+		"delete table ip %s\n"
+		"table ip %s {\n"
+		"  chain forward {\n"
+		"    type filter hook forward priority filter; policy accept;\n"
+		/* with br_netfilter, traffic between two ports of
+		 * the bridge passes here too: always its own */
+		"    iifname \"%s\" oifname \"%s\" accept\n",
+		table, table, table, b, b);
 	if (n->isolated || !n->address[0])
-		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
-					"    iifname \"%s\" reject\n"
-					"    oifname \"%s\" reject\n"
-					"  }\n", b, b);
+		append(rules, &len,
+			"    iifname \"%s\" reject\n"
+			"    oifname \"%s\" reject\n"
+			"  }\n", b, b);
 	else
-		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
-					"    iifname \"%s\" ip saddr %s accept\n"
-					"    oifname \"%s\" ip daddr %s ct state established,related accept\n"
-					"    oifname \"%s\" reject\n"
-					"    iifname \"%s\" reject\n"
-					"  }\n", b, net, b, net, b, b);
+		append(rules, &len,
+			"    iifname \"%s\" ip saddr %s accept\n"
+			"    oifname \"%s\" ip daddr %s ct state established,related accept\n"
+			"    oifname \"%s\" reject\n"
+			"    iifname \"%s\" reject\n"
+			"  }\n", b, net, b, net, b, b);
 	/* An isolated network reaches the host at the bridge's own address
 	 * (DHCP, DNS) and no other address of the host. */
 	if (n->isolated || !n->address[0]) {
 		char ip[64];
 
 		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(n->address, "/"), n->address);
-		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
-					"  chain input {\n"
-					"    type filter hook input priority filter; policy accept;\n"
-					"    iifname \"%s\" fib daddr type local%s%s reject\n"
-					"  }\n", b, ip[0] ? " ip daddr != " : "", ip);
+		append(rules, &len,
+			"  chain input {\n"
+			"    type filter hook input priority filter; policy accept;\n"
+			"    iifname \"%s\" fib daddr type local%s%s reject\n"
+			"  }\n", b, ip[0] ? " ip daddr != " : "", ip);
 	}
 	if (n->nat)
-		len += (size_t)snprintf(rules + len, sizeof(rules) - len,
-					"  chain postrouting {\n"
-					"    type nat hook postrouting priority srcnat; policy accept;\n"
-					"    ip saddr %s ip daddr != %s masquerade\n"
-					"  }\n", net, net);
-	if (len + 3 > sizeof(rules))
+		append(rules, &len,
+			"  chain postrouting {\n"
+			"    type nat hook postrouting priority srcnat; policy accept;\n"
+			"    ip saddr %s ip daddr != %s masquerade\n"
+			"  }\n", net, net);
+	append(rules, &len, "}\n");
+	if (len >= sizeof(rules))
 		return -1;
-	strcat(rules, "}\n");
 	if (run_cmd_input(nft, rules, false)) {
 		err("network %s: nft could not load table ip %s", n->name, table);
 		return -1;
 	}
-	if (n->nat && forwarding_on() < 0)
+	if (!n->isolated && n->address[0] && forwarding_on() < 0)
 		return -1;
 	return 0;
 }
@@ -349,6 +411,38 @@ static void dnsmasq_down(const struct network *n)
 	unlink(idpath);
 }
 
+/* RUN/networks/NAME/bridge: what `network down NAME` takes apart when
+ * the network's file is gone or broken (hostnet_leftover). */
+static int remember_bridge(const struct network *n)
+{
+	char run[PATH_LEN], leases[PATH_LEN], path[PATH_LEN + 8], text[24];
+
+	if (!strcmp(n->name, DEFAULT_NETWORK))
+		return 0;
+	if (net_files(n->name, run, leases) < 0 || mkdir_p(run, 0755) < 0 ||
+	    snprintf_ok(path, sizeof(path), "%s/bridge", run) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "%s\n", n->bridge);
+	return write_file(path, text, 0644);
+}
+
+/* A named network whose file no longer loads, as far as down needs it:
+ * the bridge it was brought up with (usn-NAME if none is on record). */
+void hostnet_leftover(const char *name, struct network *n)
+{
+	char run[PATH_LEN], leases[PATH_LEN], path[PATH_LEN + 8], text[32];
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	snprintf(n->file, sizeof(n->file), "(no loadable file)");
+	snprintf(n->bridge, sizeof(n->bridge), "usn-%s", name);
+	if (net_files(name, run, leases) == 0 &&
+	    snprintf_ok(path, sizeof(path), "%s/bridge", run) == 0 &&
+	    read_file(path, text, sizeof(text)) > 0 &&
+	    sscanf(text, "%15[A-Za-z0-9_.-]", n->bridge) == 1)
+		return;
+}
+
 int hostnet_up(const struct global_conf *g, const struct network *n)
 {
 	char net[64] = "", ip[64] = "", mask[64] = "", range[160];
@@ -358,9 +452,15 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 		err("network %s: bad address %s", n->name, n->address);
 		return -1;
 	}
-	if (config_network_conflicts(g, n) < 0)
-		return -1;
-	if (bridge_up(n) < 0 || table_up(n, net) < 0)
+	/* A network file in conflict with the default network must not keep
+	 * the default one (and every instance on it) from coming up: that
+	 * file's own network is refused instead. */
+	if (config_network_conflicts(g, n) < 0) {
+		if (strcmp(n->name, DEFAULT_NETWORK))
+			return -1;
+		err("network default: warning: brought up all the same; the other file is refused when its network comes up");
+	}
+	if (bridge_up(n) < 0 || table_up(n, net) < 0 || remember_bridge(n) < 0)
 		return -1;
 	opened = firewall_open(n);
 	if (opened < 0)
@@ -386,6 +486,8 @@ int hostnet_down(const struct network *n)
 	char *nft[] = { "nft", "delete", "table", "ip", table, NULL };
 	char *list[] = { "nft", "list", "table", "ip", table, NULL };
 	char *del[] = { "ip", "link", "del", (char *)n->bridge, NULL };
+	char run[PATH_LEN], leases[PATH_LEN];
+	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
 	int bad = 0;
 
 	hostnet_table(n, table);
@@ -397,10 +499,15 @@ int hostnet_down(const struct network *n)
 		bad++;
 	}
 	forwarding_restore();
-	if (bridge_exists(n->bridge) && run_cmd(del, false)) {
+	if (named && bridge_exists(n->bridge) && !bridge_ours(n->bridge)) {
+		err("network %s: bridge %s was not made by umlctl: left alone", n->name,
+		    n->bridge);
+	} else if (bridge_exists(n->bridge) && run_cmd(del, false)) {
 		err("network %s: cannot delete bridge %s", n->name, n->bridge);
 		bad++;
 	}
+	if (named && !bad && net_files(n->name, run, leases) == 0)
+		rm_rf(run);
 	if (!bad)
 		msg("network %s: %s down", n->name, n->bridge);
 	return bad ? -1 : 0;
@@ -408,11 +515,9 @@ int hostnet_down(const struct network *n)
 
 bool hostnet_is_up(const struct network *n)
 {
-	char table[64];
-	char *list[] = { "nft", "list", "table", "ip", table, NULL };
+	struct proc_id dns;
 
-	hostnet_table(n, table);
-	return bridge_exists(n->bridge) && run_cmd(list, true) == 0;
+	return hostnet_state(n, &dns) == EX_OK;
 }
 
 /* EX_OK: everything up; EX_STOPPED: down; EX_FAIL: partly up (something
@@ -428,7 +533,9 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 	up_dns = hostnet_dnsmasq(n, dns);
 	if (!up_dns)
 		dns->pid = 0;
-	nft = run_cmd(list, true) == 0;
+	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
+	 * bridge and dnsmasq alone. */
+	nft = geteuid() == 0 ? run_cmd(list, true) == 0 : br;
 	if (br && nft && (up_dns || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
@@ -451,7 +558,7 @@ int hostnet_status(const struct network *n)
 	msg("bridge   %s: %s", n->bridge, bridge_exists(n->bridge) ? "up" : "missing");
 	msg("address  %s", n->address[0] ? n->address : "none");
 	msg("nftables table ip %s: %s (%s)", table,
-	    run_cmd(list, true) == 0 ? "loaded" : "missing",
+	    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");
 	if (!n->dhcp)
 		msg("dnsmasq  none (DHCP off)");

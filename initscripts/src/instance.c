@@ -527,11 +527,16 @@ static int networks_ready(const struct global_conf *g, const struct instance_con
 			    ic->name, n.bridge);
 			return -1;
 		}
-		if (strcmp(n.name, DEFAULT_NETWORK) &&
-		    (!hostnet_is_up(&n) || (n.dhcp && !hostnet_dnsmasq(&n, &dns)))) {
-			int nl = lock_network(), r = nl < 0 ? -1 : hostnet_up(g, &n);
+		if (strcmp(n.name, DEFAULT_NETWORK) && !hostnet_is_up(&n)) {
+			int r = systemd_network_start(n.name), nl;
 
-			unlock(nl);
+			/* Not systemd's: here, under the lock, if no other
+			 * start brought it up meanwhile. */
+			if (r == 0) {
+				nl = lock_network();
+				r = nl < 0 ? -1 : hostnet_is_up(&n) ? 0 : hostnet_up(g, &n);
+				unlock(nl);
+			}
 			if (r < 0) {
 				err("%s: network %s could not be brought up", ic->name, n.name);
 				return -1;

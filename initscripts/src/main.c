@@ -2,6 +2,7 @@
  * (getopt_long): an option that the command does not take is an error,
  * not silently ignored. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -672,47 +673,40 @@ static int cmd_doctor(const struct global_conf *g, struct args *a)
 	return doctor(g);
 }
 
-/* Whether a running instance has a TAP device on the bridge: the one
- * thing `network down` must not pull from under it. */
-static int running_on_bridge(const char *bridge, const char *verb)
+/* The ports on the bridge (TAPs of instances, running or starting: TAPs
+ * are added under the network lock, which down holds), named in an error:
+ * the one thing `network down` must not pull from under them. */
+static int ports_on_bridge(const char *bridge)
 {
-	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
-	int n = config_instance_names(names, MAX_INSTANCES), running = 0;
+	char path[PATH_LEN], names[1024] = "";
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
 
-	for (int i = 0; i < n; i++) {
-		struct inst_info info;
-		bool on = false;
-
-		instance_info(names[i], &info);
-		if (info.state != INST_RUNNING)
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brif", bridge);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
 			continue;
-		for (int k = 0; k < MAX_NETS && !on; k++) {
-			char tap[16], link[PATH_LEN], target[PATH_LEN];
-			ssize_t len;
-
-			tap_name(names[i], k, tap);
-			snprintf(link, sizeof(link), "/sys/class/net/%s/master", tap);
-			len = readlink(link, target, sizeof(target) - 1);
-			if (len <= 0)
-				continue;
-			target[len] = '\0';
-			on = !strcmp(strrchr(target, '/') ? strrchr(target, '/') + 1 : target,
-				     bridge);
-		}
-		if (on) {
-			err("network %s: %s is running on %s (stop it first)", verb,
-			    names[i], bridge);
-			running++;
-		}
+		if (n++)
+			strncat(names, " ", sizeof(names) - strlen(names) - 1);
+		strncat(names, e->d_name, sizeof(names) - strlen(names) - 1);
 	}
-	return running;
+	closedir(d);
+	if (n)
+		err("network down: %s still has %s %s (stop the instances on it first)",
+		    bridge, n == 1 ? "a port:" : "ports:", names);
+	return n;
 }
 
 static int network_list(const struct global_conf *g, bool json)
 {
 	static char names[MAX_NETWORKS + 1][NAME_MAX_LEN + 1];
 	static struct network n;
-	int count = config_network_names(names + 1, MAX_NETWORKS);
+	struct proc_id dns;
+	int count = config_network_names(names + 1, MAX_NETWORKS), st;
 
 	strcpy(names[0], DEFAULT_NETWORK);
 	if (json)
@@ -725,8 +719,10 @@ static int network_list(const struct global_conf *g, bool json)
 			    "bad file (umlctl check)");
 			continue;
 		}
+		st = hostnet_state(&n, &dns);
 		msg("%-10s  %-15s  %-18s  %-8s  %s%s", n.name, n.bridge,
-		    n.address[0] ? n.address : "none", hostnet_is_up(&n) ? "up" : "down",
+		    n.address[0] ? n.address : "none",
+		    st == EX_OK ? "up" : st == EX_STOPPED ? "down" : "partly",
 		    hostnet_kind(&n), n.dhcp ? ", dhcp" : "");
 	}
 	return EX_OK;
@@ -750,6 +746,13 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 	if (a->json && strcmp(verb, "status"))
 		return usage(a->cmd, "--output: only with status and list");
 	lr = config_load_network(g, name, &n);
+	/* down takes apart what up made even when the file is gone or
+	 * broken: the bridge up recorded, the table and rules of the name. */
+	if (lr < 0 && !strcmp(verb, "down") && strcmp(name, DEFAULT_NETWORK) &&
+	    valid_name(name)) {
+		hostnet_leftover(name, &n);
+		lr = 0;
+	}
 	if (lr < 0)
 		return EX_CONFIG;
 	if (!strcmp(verb, "status") && a->json) {
@@ -784,7 +787,7 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 		}
 		r = running ? EX_FAIL : hostnet_down(&n) ? EX_FAIL : EX_OK;
 	} else {
-		r = running_on_bridge(n.bridge, verb) ? EX_FAIL :
+		r = ports_on_bridge(n.bridge) ? EX_FAIL :
 		    hostnet_down(&n) ? EX_FAIL : EX_OK;
 	}
 	unlock(lock);

@@ -90,6 +90,36 @@ bool systemd_in_charge(void)
 	return false;
 }
 
+/* A named network brought up from inside an instance's unit: its
+ * dnsmasq would join that unit's control group and die when the unit
+ * stops (KillMode=mixed), taking DHCP from the network's other
+ * instances.  So the network is its own unit, uml-skas-network@NAME,
+ * whose ExecStart is `umlctl network up NAME`.  1: done by systemd; 0:
+ * not applicable (not inside an instance's unit, or no template unit);
+ * -1: systemctl failed. */
+int systemd_network_start(const char *network)
+{
+	char unit[NAME_MAX_LEN + 40];
+	char *argv[] = { "systemctl", "start", unit, NULL };
+	bool installed = false;
+	const char *root = getenv("UMLSKAS_ROOT");
+
+	if ((root && root[0]) || !systemd_inside_unit() ||
+	    access("/run/systemd/system", F_OK) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(unit_dirs) / sizeof(unit_dirs[0]); i++) {
+		char path[PATH_LEN];
+
+		if (snprintf_ok(path, sizeof(path), "%s/uml-skas-network@.service",
+				unit_dirs[i]) == 0 && access(path, F_OK) == 0)
+			installed = true;
+	}
+	if (!installed)
+		return 0;
+	snprintf(unit, sizeof(unit), "uml-skas-network@%s.service", network);
+	return run_cmd(argv, false) == 0 ? 1 : -1;
+}
+
 void systemd_unit_name(const char *name, char out[UNIT_LEN])
 {
 	snprintf(out, UNIT_LEN, "uml-skas@%s.service", name);
@@ -187,6 +217,22 @@ int systemd_unit_config(const struct instance_conf *ic, char *out, size_t len)
 			continue;
 		n = strlen(out);
 		if (snprintf_ok(out + n, len - n, "%s=%s\n", keys[i].key, keys[i].v) < 0)
+			return -1;
+	}
+	/* Named networks: up before the instance, down only after it. */
+	for (int i = 0; i < MAX_NETS; i++) {
+		const char *net = ic->nets[i].network;
+		bool seen = !ic->nets[i].used || !strcmp(net, DEFAULT_NETWORK);
+
+		for (int j = 0; j < i && !seen; j++)
+			seen = ic->nets[j].used && !strcmp(ic->nets[j].network, net);
+		if (seen)
+			continue;
+		n = strlen(out);
+		if (snprintf_ok(out + n, len - n, "%s"
+				"Wants=uml-skas-network@%s.service\n"
+				"After=uml-skas-network@%s.service\n",
+				strstr(out, "[Unit]") ? "" : "[Unit]\n", net, net) < 0)
 			return -1;
 	}
 	return 0;

@@ -230,6 +230,7 @@ int hostnet_status(const struct network *n);
 int hostnet_state(const struct network *n, struct proc_id *dns);
 const char *hostnet_kind(const struct network *n);
 bool hostnet_is_up(const struct network *n);
+void hostnet_leftover(const char *name, struct network *n);
 bool hostnet_dnsmasq(const struct network *n, struct proc_id *id);
 void hostnet_table(const struct network *n, char out[64]);
 
@@ -249,6 +250,7 @@ void systemd_unit_name(const char *name, char out[UNIT_LEN]);
 bool systemd_unit_active(const char *name);
 bool systemd_unit_enabled(const char *name);
 bool systemd_network_enabled(void);
+int systemd_network_start(const char *network);
 int systemd_enable(const char *name, bool on);
 void systemd_forget(const char *name);
 int systemd_unit_config(const struct instance_conf *ic, char *out, size_t len);
