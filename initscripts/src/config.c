@@ -825,6 +825,22 @@ static int instance_handler(void *user, const char *section, const char *key,
 				return perr(p, "ssh_key: cannot read %s: %s", v, strerror(errno));
 			return set_str(p, ic->ssh_key, sizeof(ic->ssh_key), key, v);
 		}
+		if (!strcmp(key, "forward")) {
+			struct forward *f = &ic->forwards[ic->nforwards];
+
+			if (ic->nforwards >= MAX_FORWARDS)
+				return perr(p, "forward: at most %d", MAX_FORWARDS);
+			if (sscanf(v, "%3[a-z]:%d:%d%c", f->proto, &f->host_port,
+				   &f->guest_port, &extra) != 3 ||
+			    (strcmp(f->proto, "tcp") && strcmp(f->proto, "udp")) ||
+			    f->host_port < 1 || f->host_port > 65535 ||
+			    f->guest_port < 1 || f->guest_port > 65535 ||
+			    strspn(v, "tcpud:0123456789") != strlen(v))
+				return perr(p, "forward: want tcp|udp:HOSTPORT:GUESTPORT like tcp:8080:80, got '%s'", v);
+			f->line = p->line;
+			ic->nforwards++;
+			return 1;
+		}
 		if (!strcmp(key, "disk")) {
 			if (ic->ndisks >= MAX_DISKS)
 				return perr(p, "disk: at most %d disks", MAX_DISKS);
@@ -895,6 +911,12 @@ static int check_nics(const struct global_conf *g, const struct instance_conf *i
 		}
 		if (!nc->address[0])
 			continue;
+		if (i == 0 && ic->nforwards && (n.isolated || !n.address[0])) {
+			if (!quiet)
+				err("%s:%d: forward: network %s of [net0] forwards nothing (isolated or no address)",
+				    ic->file, ic->forwards[0].line, n.name);
+			bad++;
+		}
 		if (!n.dhcp || !config_in_subnet(n.address, nc->address)) {
 			if (!quiet)
 				err("%s:%d: address: %s is not a DHCP address of network %s (%s)",
@@ -971,6 +993,12 @@ static int load_instance(const struct global_conf *g, const char *name,
 			    ic->image_path, g->file, strerror(errno));
 		return -1;
 	}
+	if (ic->nforwards && (!ic->network || !ic->nets[0].address[0])) {
+		if (!quiet)
+			err("%s:%d: forward: needs a fixed address of [net0] (address = ...): a leased one may pass to another instance, and the forward with it",
+			    ic->file, ic->forwards[0].line);
+		return -1;
+	}
 	if (ic->network) {
 		bool any = false;
 
@@ -1040,6 +1068,17 @@ int config_check_macs(const struct global_conf *g,
 		if (!strcmp(names[i], ic->name) ||
 		    load_instance(g, names[i], &other, true, false) < 0)
 			continue;
+		for (int a = 0; a < ic->nforwards; a++)
+			for (int b = 0; b < other.nforwards; b++) {
+				const struct forward *fa = &ic->forwards[a], *fb = &other.forwards[b];
+
+				if (fa->host_port != fb->host_port || strcmp(fa->proto, fb->proto))
+					continue;
+				err("%s:%d: forward: host port %s %d is forwarded by %s too (%s:%d)",
+				    ic->file, fa->line, fa->proto, fa->host_port, other.name,
+				    other.file, fb->line);
+				bad++;
+			}
 		for (int a = 0; a < MAX_NETS; a++)
 			for (int b = 0; b < MAX_NETS; b++) {
 				if (!ic->nets[a].used || !other.nets[b].used ||

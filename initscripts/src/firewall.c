@@ -12,6 +12,7 @@
  *            iifname BRIDGE tcp dport 53 accept
  *   forward: iifname BRIDGE accept
  *            oifname BRIDGE ct state established,related accept
+ *            oifname BRIDGE ct status dnat accept (port forwards)
  * and `network down` deletes every rule so commented (by handle).  A
  * named network's rules are commented "uml-skas:NAME" and are only the
  * ones it needs: input with DHCP on, forward unless it is isolated.  The
@@ -176,9 +177,11 @@ static void open_chain(struct json_object *c, void *arg)
 			 family, table, chain, b, cm, family, table, chain, b, cm);
 	else
 		snprintf(rules, sizeof(rules),
+			 "insert rule %s %s %s oifname \"%s\" ct status dnat accept comment \"%s\"\n"
 			 "insert rule %s %s %s oifname \"%s\" ct state established,related accept comment \"%s\"\n"
 			 "insert rule %s %s %s iifname \"%s\" accept comment \"%s\"\n",
-			 family, table, chain, b, cm, family, table, chain, b, cm);
+			 family, table, chain, b, cm, family, table, chain, b, cm,
+			 family, table, chain, b, cm);
 	if (run_cmd_input(nft, rules, false)) {
 		err("network %s: cannot open %s chain %s %s %s for %s", op->n->name,
 		    hook, family, table, chain, b);

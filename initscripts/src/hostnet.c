@@ -301,9 +301,11 @@ static int table_up(const struct network *n, const char *net)
 		append(rules, &len,
 			"    iifname \"%s\" ip saddr %s accept\n"
 			"    oifname \"%s\" ip daddr %s ct state established,related accept\n"
+			/* port forwards (forward.c), or the admin's own DNAT */
+			"    oifname \"%s\" ip daddr %s ct status dnat accept\n"
 			"    oifname \"%s\" reject\n"
 			"    iifname \"%s\" reject\n"
-			"  }\n", b, net, b, net, b, b);
+			"  }\n", b, net, b, net, b, net, b, b);
 	/* An isolated network reaches the host at the bridge's own address
 	 * (DHCP, DNS) and no other address of the host. */
 	if (n->isolated || !n->address[0]) {

@@ -141,6 +141,7 @@ int instance_cleanup(const char *name, const char *why)
 		unlock(nl);
 		what |= 2;
 	}
+	forward_down(name);
 	if (uml_dir(udir, sizeof(udir)) == 0 &&
 	    snprintf_ok(path, sizeof(path), "%s/%s", udir, name) == 0 &&
 	    access(path, F_OK) == 0) {
@@ -631,6 +632,10 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	{
 		int nl = lock_network(), r = nl < 0 ? -1 : net_taps_up(g, ic, l.uid);
 
+		if (r == 0 && forward_up(ic) < 0) {
+			net_taps_down(ic->name);
+			r = -1;
+		}
 		if (r == 0)
 			net_write_hosts(g);
 		unlock(nl);

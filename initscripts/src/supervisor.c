@@ -503,6 +503,7 @@ static void finish(struct sup *s, const char *how)
 	 * user (UML's helpers, anything started in a session of its own). */
 	kill_user(s->l->uid);
 	net_taps_down(s->l->ic->name);
+	forward_down(s->l->ic->name);
 	remove_uml_dir(s->l->ic->name);
 	logline(s, "instance %s: %s", s->l->ic->name, how);
 	strftime(path, sizeof(path), "%Y-%m-%d %H:%M:%S", localtime(&t));

@@ -7,6 +7,7 @@
  *   config.c      reading uml-skas.conf and instances/NAME.conf (inih)
  *   mconsole.c    the UML management console protocol
  *   net.c         TAP devices, the DHCP host list, leases
+ *   forward.c     port forwards (DNAT) to a running instance
  *   hostnet.c     a host network: bridge, nftables NAT, dnsmasq
  *   supervisor.c  the process that runs one UML instance and its console
  *   instance.c    start, stop, kill and the state of one instance
@@ -37,6 +38,7 @@
 #define NAME_RULE "1-10 of a-z, 0-9 and '-', starting with a letter, not ending with '-'"
 #define MAX_NETS 4
 #define MAX_DISKS 8
+#define MAX_FORWARDS 8
 #define PATH_LEN 4096
 #define MAX_INSTANCES 256
 #define DHCP_LEASE_SECONDS 3600  /* what dnsmasq leases for */
@@ -100,6 +102,12 @@ struct net_conf {
 	int address_line;
 };
 
+struct forward {
+	char proto[4];            /* tcp or udp */
+	int host_port, guest_port;
+	int line;
+};
+
 struct instance_conf {
 	char name[NAME_MAX_LEN + 1];
 	char file[PATH_LEN];
@@ -119,6 +127,8 @@ struct instance_conf {
 	char disks[MAX_DISKS][PATH_LEN];
 	int ndisks;
 	struct net_conf nets[MAX_NETS];
+	struct forward forwards[MAX_FORWARDS];
+	int nforwards;
 };
 
 /* util.c */
@@ -222,6 +232,10 @@ void instance_mode_note(const struct instance_conf *ic);
 /* ssh.c: exec ssh to the instance (returns only on failure). */
 int instance_ssh(const struct global_conf *g, const char *name, const char *user,
 		 char **words, int nwords);
+
+/* forward.c */
+int forward_up(const struct instance_conf *ic);
+void forward_down(const char *name);
 
 /* hostnet.c */
 int hostnet_up(const struct global_conf *g, const struct network *n);
