@@ -444,7 +444,7 @@ static int cmp_names(const void *a, const void *b)
 struct net_parse {
 	struct network *n;
 	bool dhcp_set;
-	int nat_line, dhcp_line, range_line, isolated_line;
+	int nat_line, dhcp_line, range_line, isolated_line, address_line;
 };
 
 static int network_handler(void *user, const char *section, const char *key,
@@ -471,6 +471,7 @@ static int network_handler(void *user, const char *section, const char *key,
 		}
 		if (!valid_cidr(v, &a, &prefix))
 			return perr(p, "address: want IPv4/PREFIX (8-30) or none, got '%s'", v);
+		np->address_line = p->line;
 		return set_str(p, n->address, sizeof(n->address), key, v);
 	}
 	if (!strcmp(key, "nat")) {
@@ -503,8 +504,37 @@ static int network_handler(void *user, const char *section, const char *key,
 	return perr(p, "unknown key '%s' in section [network]", key);
 }
 
+/* Whether the bridge's address (CIDR) is its subnet's own address or its
+ * broadcast address. */
+static bool host_part_bad(const char *cidr)
+{
+	struct in_addr a;
+	int prefix;
+	uint32_t host, mask;
+
+	if (!valid_cidr(cidr, &a, &prefix))
+		return true;
+	mask = ~0u << (32 - prefix);
+	host = ntohl(a.s_addr) & ~mask;
+	return host == 0 || host == ~mask;
+}
+
+/* A DHCP range FIRST <= LAST that leaves out the bridge's address. */
+static int range_check(const char *cidr, const char *first, const char *last)
+{
+	struct in_addr a, f, l;
+	char ip[64];
+
+	snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(cidr, "/"), cidr);
+	if (inet_pton(AF_INET, ip, &a) != 1 || inet_pton(AF_INET, first, &f) != 1 ||
+	    inet_pton(AF_INET, last, &l) != 1 || ntohl(f.s_addr) > ntohl(l.s_addr))
+		return -1;
+	return ntohl(a.s_addr) >= ntohl(f.s_addr) && ntohl(a.s_addr) <= ntohl(l.s_addr) ? -1 : 0;
+}
+
 /* The upper half of the subnet, less the broadcast address: where
- * dnsmasq leases unless dhcp_range says otherwise. */
+ * dnsmasq leases unless dhcp_range says otherwise (the lower half when
+ * the bridge's address is in the upper one). */
 static void default_range(const char *cidr, char *out, size_t len)
 {
 	struct in_addr net, first, last;
@@ -518,6 +548,12 @@ static void default_range(const char *cidr, char *out, size_t len)
 	base = ntohl(net.s_addr) & ~(size - 1);
 	first.s_addr = htonl(base + size / 2);
 	last.s_addr = htonl(base + size - 2);
+	/* a bridge in the upper half: the lower half, less the subnet's
+	 * own address */
+	if (ntohl(net.s_addr) >= base + size / 2) {
+		first.s_addr = htonl(base + 1);
+		last.s_addr = htonl(base + size / 2 - 1);
+	}
 	inet_ntop(AF_INET, &first, a, sizeof(a));
 	inet_ntop(AF_INET, &last, b, sizeof(b));
 	snprintf(out, len, "%s,%s", a, b);
@@ -594,7 +630,13 @@ static int load_network(const struct global_conf *g, const char *name,
 		    !config_in_subnet(n->address, a) || !config_in_subnet(n->address, b))
 			NET_ERR(np.range_line, "dhcp_range %s is not inside the network's subnet %s",
 				n->dhcp_range, n->address);
+		if (range_check(n->address, a, b) < 0)
+			NET_ERR(np.range_line, "dhcp_range %s: want FIRST <= LAST, without the bridge's address %s",
+				n->dhcp_range, n->address);
 	}
+	if (n->address[0] && host_part_bad(n->address))
+		NET_ERR(np.address_line, "address %s: the subnet's own address or its broadcast address, not one a host can have",
+			n->address);
 #undef NET_ERR
 	return 0;
 }

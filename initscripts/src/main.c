@@ -745,6 +745,14 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 		return usage(a->cmd, "want up, down or status [NETWORK], or list");
 	if (a->json && strcmp(verb, "status"))
 		return usage(a->cmd, "--output: only with status and list");
+	if (a->json) {
+		char one[1][NAME_MAX_LEN + 1];
+
+		if (strcmp(name, DEFAULT_NETWORK) && !valid_name(name))
+			return usage(a->cmd, "not a network name");
+		snprintf(one[0], sizeof(one[0]), "%s", name);
+		return json_networks(g, one, 1);
+	}
 	lr = config_load_network(g, name, &n);
 	/* down takes apart what up made even when the file is gone or
 	 * broken: the bridge up recorded, the table and rules of the name. */
@@ -755,12 +763,6 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 	}
 	if (lr < 0)
 		return EX_CONFIG;
-	if (!strcmp(verb, "status") && a->json) {
-		char one[1][NAME_MAX_LEN + 1];
-
-		snprintf(one[0], sizeof(one[0]), "%s", name);
-		return json_networks(g, one, 1);
-	}
 	if (!strcmp(verb, "status"))
 		return hostnet_status(&n);
 	if (geteuid() != 0) {
