@@ -100,7 +100,10 @@ bool systemd_in_charge(void)
 int systemd_network_start(const char *network)
 {
 	char unit[NAME_MAX_LEN + 40];
-	char *argv[] = { "systemctl", "start", unit, NULL };
+	/* reload-or-restart: starts the unit, or, when it is active but the
+	 * network was taken down by hand since, brings it up again through
+	 * ExecReload (which runs in the unit's control group too). */
+	char *argv[] = { "systemctl", "reload-or-restart", unit, NULL };
 	bool installed = false;
 	const char *root = getenv("UMLSKAS_ROOT");
 
