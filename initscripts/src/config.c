@@ -585,7 +585,7 @@ static int load_network(const struct global_conf *g, const char *name,
 		return -1;
 	}
 	strcpy(n->name, name);
-	snprintf(n->bridge, sizeof(n->bridge), "usn-%s", name);
+	network_default_bridge(name, n->bridge);
 	snprintf(n->domain, sizeof(n->domain), "%s", name);
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
 	    snprintf_ok(n->file, sizeof(n->file), "%s/networks/%s.conf", dir, name) < 0)
@@ -756,10 +756,24 @@ int config_check_networks(const struct global_conf *g)
 	return bad ? -1 : count;
 }
 
+/* usn-NAME while it fits in a device name, else ush-HASH (net.c's
+ * tap_name does the same for TAP devices). */
+void network_default_bridge(const char *name, char out[16])
+{
+	char hex[12];
+
+	if (strlen(name) <= 11) {
+		snprintf(out, 16, "usn-%s", name);
+		return;
+	}
+	name_hash_hex(name, hex, 11);
+	snprintf(out, 16, "ush-%s", hex);
+}
+
 void config_default_mac(const char *name, int idx, char mac[18])
 {
 	uint32_t h = 2166136261u;   /* FNV-1a of "name/idx" */
-	char key[32];
+	char key[NAME_MAX_LEN + 16];
 
 	snprintf(key, sizeof(key), "%s/%d", name, idx);
 	for (const char *c = key; *c; c++)
@@ -853,6 +867,11 @@ static int instance_handler(void *user, const char *section, const char *key,
 			if (strcmp(v, "no") && strcmp(v, "on-failure") && strcmp(v, "always"))
 				return perr(p, "restart: want no, on-failure or always, got '%s'", v);
 			return set_str(p, ic->restart, sizeof(ic->restart), key, v);
+		}
+		if (!strcmp(key, "lab")) {
+			if (!valid_name(v))
+				return perr(p, "lab: '%s' is not a lab name", v);
+			return set_str(p, ic->lab, sizeof(ic->lab), key, v);
 		}
 		if (!strcmp(key, "autostart"))
 			return parse_bool(v, &ic->autostart) ?

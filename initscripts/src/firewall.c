@@ -15,7 +15,10 @@
  *            oifname BRIDGE ct status dnat accept (port forwards)
  * and `network down` deletes every rule so commented (by handle).  A
  * named network's rules are commented "uml-skas:NAME" and are only the
- * ones it needs: input with DHCP on, forward unless it is isolated.  The
+ * ones it needs: input with DHCP on; forward, or for an isolated one only
+ *            iifname BRIDGE oifname BRIDGE accept
+ * (between the bridge's own ports, which br_netfilter passes through the
+ * forward chains).  The
  * chains are found with `nft -j list chains`, the rules with `nft -j list
  * ruleset` (json-c).  Tables of iptables-legacy are not seen; firewalld
  * hosts get a zone for the bridge instead (packaging). */
@@ -35,12 +38,12 @@
 #define COMMENT "uml-skas"
 
 /* The comment on a network's rules. */
-static void comment_of(const struct network *n, char out[32])
+static void comment_of(const struct network *n, char out[64])
 {
 	if (!strcmp(n->name, DEFAULT_NETWORK))
 		strcpy(out, COMMENT);
 	else
-		snprintf(out, 32, COMMENT ":%s", n->name);
+		snprintf(out, 64, COMMENT ":%s", n->name);
 }
 
 /* ip uml_skas and uml_skas_NAME are ours (hostnet.c). */
@@ -150,7 +153,7 @@ static bool host_chain(struct json_object *c, const char **hook)
 
 struct opening {
 	const struct network *n;
-	char comment[32];
+	char comment[64];
 	int bad;
 	int chains;
 };
@@ -167,10 +170,16 @@ static void open_chain(struct json_object *c, void *arg)
 	if (!host_chain(c, &hook) || !chain)
 		return;
 	input = !strcmp(hook, "input");
-	if (input ? !op->n->dhcp : op->n->isolated || !op->n->address[0])
+	if (input && !op->n->dhcp)
 		return;
 	/* insert puts each rule first: the second one given ends up first */
-	if (input)
+	if (!input && (op->n->isolated || !op->n->address[0]))
+		/* Frames between two ports of the bridge: a host with
+		 * br_netfilter passes them through its forward chains. */
+		snprintf(rules, sizeof(rules),
+			 "insert rule %s %s %s iifname \"%s\" oifname \"%s\" accept comment \"%s\"\n",
+			 family, table, chain, b, b, cm);
+	else if (input)
 		snprintf(rules, sizeof(rules),
 			 "insert rule %s %s %s iifname \"%s\" tcp dport 53 accept comment \"%s\"\n"
 			 "insert rule %s %s %s iifname \"%s\" udp dport { 53, 67 } accept comment \"%s\"\n",
@@ -192,7 +201,7 @@ static void open_chain(struct json_object *c, void *arg)
 }
 
 struct closing {
-	char comment[32];
+	char comment[64];
 	int bad;
 	int rules;
 };
@@ -263,7 +272,7 @@ int firewall_open(const struct network *n)
 #define MAX_CHECKED 32
 struct unopened {
 	const char *bridge;   /* "\"umlbr0\"", as in the rules' JSON */
-	char comment[32];
+	char comment[64];
 	char names[MAX_CHECKED][160];
 	bool opened[MAX_CHECKED];
 	int n;

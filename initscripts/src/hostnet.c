@@ -429,7 +429,7 @@ static int remember_bridge(const struct network *n)
 }
 
 /* A named network whose file no longer loads, as far as down needs it:
- * the bridge it was brought up with (usn-NAME if none is on record). */
+ * the bridge it was brought up with (the default one if none is on record). */
 void hostnet_leftover(const char *name, struct network *n)
 {
 	char run[PATH_LEN], leases[PATH_LEN], path[PATH_LEN + 8], text[32];
@@ -437,7 +437,7 @@ void hostnet_leftover(const char *name, struct network *n)
 	memset(n, 0, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	snprintf(n->file, sizeof(n->file), "(no loadable file)");
-	snprintf(n->bridge, sizeof(n->bridge), "usn-%s", name);
+	network_default_bridge(name, n->bridge);
 	if (net_files(name, run, leases) == 0 &&
 	    snprintf_ok(path, sizeof(path), "%s/bridge", run) == 0 &&
 	    read_file(path, text, sizeof(text)) > 0 &&

@@ -242,6 +242,7 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 {
 	char dir[PATH_LEN], file[PATH_LEN], img[PATH_LEN], tmpimg[PATH_LEN];
 	char text[128], keys[16384];
+	long long size = 1024 * 1024;
 	int fd, r;
 
 	if (snprintf_ok(dir, sizeof(dir), "%s/meta.d", run) < 0 ||
@@ -251,7 +252,13 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	rm_rf(dir);
 	if (mkdir_p(dir, 0755) < 0)
 		return -1;
-	snprintf(text, sizeof(text), "%s\n", ic->name);
+	/* A lab's node is called as the lab calls it (LAB-NODE -> NODE). */
+	{
+		size_t l = strlen(ic->lab);
+		bool node = l && !strncmp(ic->name, ic->lab, l) && ic->name[l] == '-';
+
+		snprintf(text, sizeof(text), "%s\n", node ? ic->name + l + 1 : ic->name);
+	}
 	snprintf(file, sizeof(file), "%s/hostname", dir);
 	if (write_file(file, text, 0644) < 0)
 		return -1;
@@ -268,10 +275,26 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 		if (write_file(file, keys, 0644) < 0)
 			return -1;
 	}
+	/* A lab's node: its files (lab.c put them in STATE/NAME/lab, root's),
+	 * on a disk large enough for them. */
+	if (ic->lab[0]) {
+		char from[PATH_LEN + 8], to[PATH_LEN + 8], out[64];
+		char *cp[] = { "cp", "-a", "--no-dereference", from, to, NULL };
+		char *du[] = { "du", "-s", "--block-size=1", "--apparent-size", to, NULL };
+
+		snprintf(from, sizeof(from), "%s/lab", state);
+		snprintf(to, sizeof(to), "%s/lab", dir);
+		if (run_cmd(cp, false) || run_cmd_output(du, out, sizeof(out)) < 0) {
+			err("%s: the lab's files (%s): cannot copy them", ic->name, from);
+			return -1;
+		}
+		/* ext2 needs room for its inodes and blocks besides the data. */
+		size = 2 * strtoll(out, NULL, 10) + 4 * 1024 * 1024;
+	}
 	/* Readable by this instance's UML alone (root:ID 0640). */
 	unlink(tmpimg);
 	fd = open(tmpimg, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0 || ftruncate(fd, 1024 * 1024) < 0 || fchown(fd, 0, gid) < 0 ||
+	if (fd < 0 || ftruncate(fd, size) < 0 || fchown(fd, 0, gid) < 0 ||
 	    fchmod(fd, 0640) < 0) {
 		err("%s: %s", tmpimg, strerror(errno));
 		if (fd >= 0)

@@ -42,6 +42,8 @@ static const char usage_text[] =
 "  ssh [--user U] NAME [COMMAND...]\n"
 "                          ssh to the instance, its host key checked against\n"
 "                          the one it printed on its console\n"
+"  exec [--timeout S] NAME -- CMD...\n"
+"                          run a command in the instance (its agent)\n"
 "  destroy NAME...         stop, then remove the instance's file and state\n"
 "  check                   check every configuration file\n"
 "  doctor                  check the host (module, network, firewall, disk)\n"
@@ -53,6 +55,10 @@ static const char usage_text[] =
 "                          the default network, or networks/NETWORK.conf\n"
 "  network list            every network and whether it is up\n"
 "  (-o json: network status and list as JSON)\n"
+"\n"
+"Labs (Kathara/Netkit lab folders):\n"
+"  lab up [--name LAB] DIR | down DIR | status [DIR] [-o json]\n"
+"  lab exec DIR NODE -- CMD... | console DIR NODE\n"
 "\n"
 "Options:\n"
 "  --root DIR   prefix of /etc/uml-skas, /var/lib/uml-skas and /run/uml-skas\n"
@@ -78,13 +84,14 @@ struct args {
 	int wait_s, timeout;
 	const char *run;
 	const char *user;
+	const char *lab_name;  /* lab up --name */
 	struct create_opts co;
 };
 
 enum {
 	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
 	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
-	OPT_DIRECT, OPT_USER, OPT_LINES, OPT_FOLLOW,
+	OPT_DIRECT, OPT_USER, OPT_LINES, OPT_FOLLOW, OPT_NAME,
 };
 
 #define O_OUTPUT { "output", required_argument, NULL, 'o' }
@@ -142,6 +149,15 @@ static const struct option opts_logs[] = {
 	{ "lines", required_argument, NULL, 'n' },
 	{ "follow", no_argument, NULL, 'f' },
 	O_HELP, O_END
+};
+static const struct option opts_exec[] = {
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	O_HELP, O_END
+};
+static const struct option opts_lab[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	O_OUTPUT, O_HELP, O_END
 };
 static const struct option opts_none[] = { O_HELP, O_END };
 
@@ -607,6 +623,156 @@ static int cmd_ssh(const struct global_conf *g, struct args *a)
 	return instance_ssh(g, a->names[0], user, a->words, a->nwords);
 }
 
+/* Words as one shell command line (ssh's way); a leading "--" ends the
+ * options. */
+static int join_words(char **words, int n, char *out, size_t len)
+{
+	size_t used = 0;
+
+	if (n > 0 && !strcmp(words[0], "--")) {
+		words++;
+		n--;
+	}
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t w = strlen(words[i]);
+
+		if (used + w + 2 > len)
+			return -1;
+		if (i)
+			out[used++] = ' ';
+		memcpy(out + used, words[i], w + 1);
+		used += w;
+	}
+	return n > 0 ? 0 : -1;
+}
+
+static int cmd_exec(const struct global_conf *g, struct args *a)
+{
+	static char cmd[65536];
+
+	(void)g;
+	if (join_words(a->words, a->nwords, cmd, sizeof(cmd)) < 0)
+		return usage(a->cmd, "want a command (at most 64 KiB) after NAME --");
+	return instance_exec(a->names[0], cmd, a->timeout, false);
+}
+
+static int cmd_destroy(const struct global_conf *g, struct args *a);
+
+/* lab up: files, then the nodes started as any instance, then each
+ * node's agent asked until it answers (lab-boot has run by then). */
+static int lab_up(const struct global_conf *g, struct args *a, const char *dir)
+{
+	static struct lab lab;
+	int r = lab_prepare(g, dir, a->lab_name, &lab), rc;
+	int wait = a->timeout ? a->timeout : 120;
+	double t0 = now_s();
+
+	if (r)
+		return r;
+	if (!lab.n && lab_find(dir, &lab) < 0)
+		return EX_FAIL;
+	a->n = 0;
+	for (int i = 0; i < lab.n; i++)
+		snprintf(a->names[a->n++], NAME_MAX_LEN + 1, "%s", lab.nodes[i].instance);
+	msg("lab %s: starting %d node%s", lab.name, lab.n, lab.n == 1 ? "" : "s");
+	rc = cmd_start(g, a);
+	for (int i = 0; i < lab.n && rc == EX_OK; i++) {
+		int left = wait - (int)(now_s() - t0);
+
+		if (instance_exec(lab.nodes[i].instance, "true", left > 1 ? left : 1,
+				  true) != 0) {
+			err("lab %s: node %s not ready after %d s (umlctl logs %s)",
+			    lab.name, lab.nodes[i].name, wait, lab.nodes[i].instance);
+			rc = EX_FAIL;
+		}
+	}
+	if (rc == EX_OK)
+		msg("lab %s: %d node%s up in %.1f s", lab.name, lab.n,
+		    lab.n == 1 ? "" : "s", now_s() - t0);
+	return rc;
+}
+
+static int lab_down(const struct global_conf *g, struct args *a, struct lab *lab)
+{
+	int r;
+
+	a->n = 0;
+	for (int i = 0; i < lab->n; i++)
+		snprintf(a->names[a->n++], NAME_MAX_LEN + 1, "%s", lab->nodes[i].instance);
+	r = a->n ? cmd_destroy(g, a) : EX_OK;
+	if (r == EX_OK)
+		r = lab_remove(lab);
+	if (r == EX_OK)
+		msg("lab %s: down", lab->name);
+	return r;
+}
+
+static int cmd_lab(const struct global_conf *g, struct args *a)
+{
+	static struct lab lab;
+	const char *verb = a->nwords ? a->words[0] : "";
+	const char *dir = a->nwords > 1 ? a->words[1] : NULL;
+	static char cmd[65536];
+
+	if (!strcmp(verb, "status") && !dir) {
+		static char names[MAX_LABS][NAME_MAX_LEN + 1];
+		int n = lab_names(names, MAX_LABS);
+
+		int shown = 0;
+
+		if (a->json)
+			fputs("[", stdout);
+		for (int i = 0; i < n; i++)
+			if (lab_load(names[i], &lab) == 0) {
+				if (a->json && shown)
+					fputs(",", stdout);
+				lab_status(&lab, a->json);
+				shown++;
+			}
+		if (a->json)
+			puts("]");
+		else if (n <= 0)
+			msg("no lab is up");
+		return n < 0 ? EX_FAIL : EX_OK;
+	}
+	if (!dir)
+		return usage(a->cmd, "want up|down|status|exec|console DIR");
+	if (a->lab_name && strcmp(verb, "up"))
+		return usage(a->cmd, "--name: only with up");
+	if (a->json && strcmp(verb, "status"))
+		return usage(a->cmd, "--output: only with status");
+	if (geteuid() != 0 && strcmp(verb, "status")) {
+		err("lab %s: needs root", verb);
+		return EX_FAIL;
+	}
+	if (!strcmp(verb, "up") && a->nwords == 2)
+		return lab_up(g, a, dir);
+	if (lab_find(dir, &lab) < 0)
+		return EX_FAIL;
+	if (!strcmp(verb, "down") && a->nwords == 2)
+		return lab_down(g, a, &lab);
+	if (!strcmp(verb, "status") && a->nwords == 2)
+		return lab_status(&lab, a->json);
+	if ((!strcmp(verb, "exec") && a->nwords >= 4) ||
+	    (!strcmp(verb, "console") && a->nwords == 3)) {
+		const char *node = a->words[2];
+
+		for (int i = 0; i < lab.n; i++) {
+			if (strcmp(lab.nodes[i].name, node))
+				continue;
+			if (!strcmp(verb, "console"))
+				return console_attach(lab.nodes[i].instance);
+			if (join_words(a->words + 3, a->nwords - 3, cmd, sizeof(cmd)) < 0)
+				return usage(a->cmd, "want a command (at most 64 KiB) after NODE --");
+			return instance_exec(lab.nodes[i].instance, cmd, a->timeout, false);
+		}
+		err("lab %s: no node %s", lab.name, node);
+		return EX_USAGE;
+	}
+	return usage(a->cmd, "want up|down|status DIR, exec DIR NODE -- CMD, or console DIR NODE");
+}
+
 static int cmd_destroy(const struct global_conf *g, struct args *a)
 {
 	int rc = EX_OK;
@@ -883,6 +1049,22 @@ static const struct command commands[] = {
 	  "Stops the instances, then removes their files and state\n"
 	  "(/var/lib/uml-skas/NAME: the COW disk and the console log).",
 	  opts_none, NAMES_SOME, false, false, cmd_destroy },
+	{ "exec", "[--timeout S] NAME -- COMMAND...",
+	  "Runs COMMAND (one shell command line: the words joined by spaces) in\n"
+	  "the instance as root, by the guest's agent on its second serial line\n"
+	  "(not by typing into a shell).  Prints its output and standard error\n"
+	  "and exits with its exit status; 124 when --timeout S passed first.",
+	  opts_exec, NAMES_ONE, true, false, cmd_exec },
+	{ "lab", "up [--name LAB] [--timeout S] DIR | down DIR | status [DIR] [-o json]\n"
+	  "             | exec DIR NODE -- COMMAND... | console DIR NODE",
+	  "A Kathara/Netkit lab folder (lab.conf, NODE/, NODE.startup, shared/,\n"
+	  "shared.startup) as instances LAB-NODE and networks LAB-DOMAIN (one\n"
+	  "isolated bridge per collision domain).  up writes their files, starts\n"
+	  "the nodes and waits (S seconds, default 120) until each has run its\n"
+	  "startup scripts; LAB is the folder's name unless --name gives one.\n"
+	  "down stops the nodes and removes everything up made.  exec runs a\n"
+	  "command in a node (see exec), console attaches to its console.",
+	  opts_lab, NAMES_NONE, true, false, cmd_lab },
 	{ "check", "", "Checks uml-skas.conf, every instance file and every network file.",
 	  opts_none, NAMES_NONE, false, true, cmd_check },
 	{ "doctor", "",
@@ -1005,6 +1187,9 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 			break;
 		case OPT_USER:
 			a->user = v;
+			break;
+		case OPT_NAME:
+			a->lab_name = v;
 			break;
 		case 'n': {
 			char *end;

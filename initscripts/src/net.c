@@ -14,9 +14,19 @@
 
 #include "umlctl.h"
 
+/* us-NAME-N while it fits in a device name (15 bytes), else
+ * uh-HASH-N: a different prefix, so that no name's plain TAP name is
+ * another's hashed one. */
 void tap_name(const char *name, int idx, char out[16])
 {
-	snprintf(out, 16, "us-%s-%d", name, idx);
+	char hex[11];
+
+	if (strlen(name) <= 10) {
+		snprintf(out, 16, "us-%s-%d", name, idx);
+		return;
+	}
+	name_hash_hex(name, hex, 10);
+	snprintf(out, 16, "uh-%s-%d", hex, idx);
 }
 
 bool link_exists(const char *dev)

@@ -6,6 +6,9 @@
  *    its systemd unit (journal.c) and to the clients of the
  *    console socket RUN/instances/NAME/console.sock (umlctl console), and their
  *    input to the console;
+ *  - relays the agent channel, the guest's second serial line (ssl1, on
+ *    a pseudo-terminal of its own), to one client at a time of
+ *    RUN/instances/NAME/agent.sock (umlctl exec; exec.c has the protocol);
  *  - registers with systemd-machined when run by the instance's unit
  *    (machine.c), so that `machinectl list` shows the instance;
  *  - on SIGTERM (also SIGINT and SIGRTMIN+4: machinectl reboot and
@@ -34,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +45,7 @@
 
 #define MAX_CLIENTS 8
 #define LOG_MAX (1024 * 1024)
+#define AGENT_SEND_LIMIT 10  /* seconds an exec client may not read */
 #define BOOT_WAIT 30   /* seconds for UML to open its mconsole socket */
 
 struct sup {
@@ -48,6 +53,11 @@ struct sup {
 	char state[PATH_LEN], run[PATH_LEN], log[PATH_LEN], sock[PATH_LEN];
 	int master, logfd, lfd, sfd;
 	int clients[MAX_CLIENTS];
+	int agent_master;      /* the host side of the guest's ttyS1 */
+	int agent_slave;       /* UML's side, until UML has it */
+	int agent_lfd;         /* agent.sock */
+	int agent_client;      /* its one client; -1: none */
+	char agent_sock[PATH_LEN];
 	int taps[MAX_NETS];    /* open TAP devices, passed to UML */
 	int ntaps;
 	pid_t uml;
@@ -160,12 +170,16 @@ static int build_argv(struct sup *s, char **argv, int max)
 	 * descriptors 3, 4, ... (the vector driver's fd transport, without
 	 * vectored I/O: plain readv/writev of frames), so UML itself never
 	 * needs /dev/net/tun. */
-	for (int i = 0, fd = 3; i < MAX_NETS; i++) {
+	int fd = 3;
+
+	for (int i = 0; i < MAX_NETS; i++) {
 		if (!ic->nets[i].used)
 			continue;
 		r |= add_arg(argv, &argc, max, "vec%d:transport=fd,fd=%d,vec=0,mac=%s",
 			     i, fd++, ic->nets[i].mac);
 	}
+	/* The agent channel, after the TAP devices (child() puts it there). */
+	r |= add_arg(argv, &argc, max, "ssl1=fd:%d", fd);
 	snprintf(copy, sizeof(copy), "%s", ic->append);
 	for (char *save, *w = strtok_r(copy, " \t", &save); w;
 	     w = strtok_r(NULL, " \t", &save))
@@ -191,10 +205,13 @@ static void child(struct sup *s, int slave, char **argv)
 	 * none is overwritten before it is moved). */
 	for (int i = 0; i < s->ntaps; i++)
 		s->taps[i] = fcntl(s->taps[i], F_DUPFD, 100);
+	s->agent_slave = fcntl(s->agent_slave, F_DUPFD, 100);
 	for (int i = 0; i < s->ntaps; i++)
 		if (s->taps[i] < 0 || dup2(s->taps[i], 3 + i) < 0)
 			_exit(126);
-	closefrom(3 + s->ntaps);
+	if (s->agent_slave < 0 || dup2(s->agent_slave, 3 + s->ntaps) < 0)
+		_exit(126);
+	closefrom(4 + s->ntaps);
 	if (chdir(s->state) < 0)
 		_exit(126);
 	if (config_cpu_list(l->cpus, &set) < 0)
@@ -248,6 +265,73 @@ static void pump_master(struct sup *s)
 	}
 	log_write(s, buf, (size_t)n);
 	to_clients(s, buf, (size_t)n);
+}
+
+static void agent_client_gone(struct sup *s)
+{
+	close(s->agent_client);
+	s->agent_client = -1;
+}
+
+/* The guest's agent line to its client; without one, it is dropped (what
+ * a client that left asked for). */
+static void pump_agent(struct sup *s)
+{
+	char buf[4096];
+	ssize_t n = read(s->agent_master, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		close(s->agent_master);
+		s->agent_master = -1;
+		if (s->agent_client >= 0)
+			agent_client_gone(s);
+		return;
+	}
+	/* Blocking, bounded by the client: exec reads all it is sent, and
+	 * one that stops reading is cut off after AGENT_SEND_LIMIT. */
+	if (s->agent_client >= 0 &&
+	    send(s->agent_client, buf, (size_t)n, MSG_NOSIGNAL) != n)
+		agent_client_gone(s);
+}
+
+/* To the guest's line, which the agent may not read yet (the master is
+ * non-blocking): waits for room up to AGENT_SEND_LIMIT. */
+static int to_agent(struct sup *s, const char *buf, size_t n)
+{
+	double give_up = now_s() + AGENT_SEND_LIMIT;
+
+	while (n > 0) {
+		ssize_t w = write(s->agent_master, buf, n);
+
+		if (w < 0 && errno == EAGAIN && now_s() < give_up) {
+			struct pollfd p = { .fd = s->agent_master, .events = POLLOUT };
+
+			poll(&p, 1, 200);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void agent_from_client(struct sup *s)
+{
+	char buf[4096];
+	ssize_t n = read(s->agent_client, buf, sizeof(buf));
+
+	if (n <= 0) {
+		agent_client_gone(s);
+		return;
+	}
+	if (s->agent_master < 0 || to_agent(s, buf, (size_t)n) < 0)
+		agent_client_gone(s);
 }
 
 /* The machined helper has ended with status st. */
@@ -309,8 +393,8 @@ static void handle_signals(struct sup *s)
 /* One round of the event loop; timeout in ms. */
 static void loop_once(struct sup *s, int timeout)
 {
-	struct pollfd p[3 + MAX_CLIENTS];
-	int n = 0, c0;
+	struct pollfd p[6 + MAX_CLIENTS];
+	int n = 0, c0, a0;
 
 	p[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
 	p[n++] = (struct pollfd){ .fd = s->master, .events = POLLIN };
@@ -318,8 +402,26 @@ static void loop_once(struct sup *s, int timeout)
 	c0 = n;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		p[n++] = (struct pollfd){ .fd = s->clients[i], .events = POLLIN };
+	/* One agent client at a time: the next waits in the backlog. */
+	a0 = n;
+	p[n++] = (struct pollfd){ .fd = s->agent_master, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->agent_client < 0 ? s->agent_lfd : -1,
+				  .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->agent_client, .events = POLLIN };
 	if (poll(p, (nfds_t)n, timeout) <= 0)
 		return;
+	if (s->agent_master >= 0 && p[a0].revents)
+		pump_agent(s);
+	if (s->agent_client < 0 && s->agent_lfd >= 0 && p[a0 + 1].revents) {
+		struct timeval tv = { .tv_sec = AGENT_SEND_LIMIT };
+
+		s->agent_client = accept4(s->agent_lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (s->agent_client >= 0)
+			setsockopt(s->agent_client, SOL_SOCKET, SO_SNDTIMEO, &tv,
+				   sizeof(tv));
+	} else if (s->agent_client >= 0 && p[a0 + 2].revents) {
+		agent_from_client(s);
+	}
 	if (p[0].revents)
 		handle_signals(s);
 	if (s->master >= 0 && p[1].revents)
@@ -363,18 +465,21 @@ static void describe_exit(int st, char *out, size_t len)
 			 strsignal(WTERMSIG(st)));
 }
 
-static int open_socket(struct sup *s)
+/* A listening socket only root may connect to (RUN is root's, 0600). */
+static int open_socket(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (snprintf_ok(a.sun_path, sizeof(a.sun_path), "%s", s->sock) < 0)
+	if (snprintf_ok(a.sun_path, sizeof(a.sun_path), "%s", path) < 0) {
+		err("%s: path too long for a socket", path);
 		return -1;
-	unlink(s->sock);
+	}
+	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    chmod(s->sock, 0600) < 0 || listen(fd, 4) < 0) {
-		err("%s: %s", s->sock, strerror(errno));
+	    chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+		err("%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -464,6 +569,12 @@ static void machine_helper(struct sup *s, bool reg, bool wait)
 			close(s->master);
 		if (s->lfd >= 0)
 			close(s->lfd);
+		if (s->agent_master >= 0)
+			close(s->agent_master);
+		if (s->agent_lfd >= 0)
+			close(s->agent_lfd);
+		if (s->agent_client >= 0)
+			close(s->agent_client);
 		if (s->sfd >= 0)
 			close(s->sfd);
 		sigemptyset(&none);
@@ -539,6 +650,7 @@ void supervise(const struct launch *l)
 	memset(&s, 0, sizeof(s));
 	s.l = l;
 	s.master = s.lfd = s.sfd = s.logfd = s.machine_fd = -1;
+	s.agent_master = s.agent_slave = s.agent_lfd = s.agent_client = -1;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		s.clients[i] = -1;
 	/* The supervisor lives on its own: no terminal, no inherited output,
@@ -557,6 +669,7 @@ void supervise(const struct launch *l)
 	    run_dir(s.run, sizeof(s.run), l->ic->name) < 0 ||
 	    snprintf_ok(s.log, sizeof(s.log), "%s/console.log", s.state) < 0 ||
 	    snprintf_ok(s.sock, sizeof(s.sock), "%s/console.sock", s.run) < 0 ||
+	    snprintf_ok(s.agent_sock, sizeof(s.agent_sock), "%s/agent.sock", s.run) < 0 ||
 	    mconsole_socket_path(l->ic->name, mcsock, sizeof(mcsock)) < 0 ||
 	    build_argv(&s, argv, (int)(sizeof(argv) / sizeof(argv[0]))) < 0) {
 		ready(&s, "error: cannot build the instance's paths or command line\n");
@@ -575,8 +688,20 @@ void supervise(const struct launch *l)
 	signal(SIGPIPE, SIG_IGN);
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.master = open_pty(&slave);
-	s.lfd = open_socket(&s);
-	if (s.sfd < 0 || s.master < 0 || s.lfd < 0 || open_taps(&s) < 0) {
+	s.lfd = open_socket(s.sock);
+	s.agent_master = open_pty(&s.agent_slave);
+	if (s.agent_slave >= 0) {
+		struct termios t;
+
+		/* Bytes through unchanged, whatever UML does with the line. */
+		if (tcgetattr(s.agent_slave, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(s.agent_slave, TCSANOW, &t);
+		}
+	}
+	s.agent_lfd = open_socket(s.agent_sock);
+	if (s.sfd < 0 || s.master < 0 || s.lfd < 0 || s.agent_master < 0 ||
+	    s.agent_lfd < 0 || open_taps(&s) < 0) {
 		ready(&s, "error: cannot set up the console or the TAP devices\n");
 		rm_rf(s.run);
 		_exit(1);
@@ -614,6 +739,8 @@ void supervise(const struct launch *l)
 	if (s.uml == 0)
 		child(&s, slave, argv);
 	close(slave);
+	close(s.agent_slave);
+	s.agent_slave = -1;
 	for (int i = 0; i < s.ntaps; i++)
 		close(s.taps[i]);
 	/* Who is who, as pid and start time (proc.c); supervisor.pid is

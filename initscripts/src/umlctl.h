@@ -18,6 +18,8 @@
  *   logs.c        umlctl logs: the console log, filtered, followed
  *   machine.c     registration with systemd-machined
  *   json.c        -o json: instances and networks as JSON (json-c)
+ *   exec.c        umlctl exec: a command run by the guest's agent
+ *   lab.c         Kathará/Netkit lab folders as instances and networks
  *   main.c        the command line
  */
 #ifndef UMLCTL_H
@@ -34,9 +36,11 @@
 #define UMLCTL_VERSION "0"
 #endif
 
-#define NAME_MAX_LEN 10   /* TAP name "us-NAME-N" must fit in 15 bytes */
-#define NAME_RULE "1-10 of a-z, 0-9 and '-', starting with a letter, not ending with '-'"
-#define MAX_NETS 4
+/* Names longer than a device name allows get hashed device names
+ * (net.c's tap_name, config.c's network_bridge). */
+#define NAME_MAX_LEN 32
+#define NAME_RULE "1-32 of a-z, 0-9 and '-', starting with a letter, not ending with '-'"
+#define MAX_NETS 8        /* [net0]..[net7]; one digit in TAP names */
 #define MAX_DISKS 8
 #define MAX_FORWARDS 8
 #define PATH_LEN 4096
@@ -119,6 +123,7 @@ struct instance_conf {
 	bool network;             /* false: no interfaces at all */
 	char append[1024];
 	char ssh_key[PATH_LEN];
+	char lab[NAME_MAX_LEN + 1]; /* "": not a lab's node (lab.c) */
 	/* Limits of the systemd unit (systemd.c); "" when not set. */
 	char memory_max[32];      /* MemoryMax= */
 	char tasks_max[16];       /* TasksMax= */
@@ -152,6 +157,7 @@ int write_file(const char *path, const char *text, mode_t mode);
 int read_file(const char *path, char *buf, size_t len);
 bool pid_alive(pid_t pid);
 bool valid_name(const char *name);
+void name_hash_hex(const char *name, char *out, int digits);
 int snprintf_ok(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 double now_s(void);
@@ -197,6 +203,7 @@ int config_check_all(const struct global_conf *g);
 int config_check_macs(const struct global_conf *g,
 		      const struct instance_conf *ic);
 void config_default_mac(const char *name, int idx, char mac[18]);
+void network_default_bridge(const char *name, char out[16]);
 bool config_valid_mac(const char *v);
 bool config_valid_memory(const char *v);
 int config_cpu_list(const char *v, cpu_set_t *set);
@@ -338,6 +345,54 @@ int json_instances(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
 		   int n, bool autostart_only);
 int json_networks(const struct global_conf *g, char names[][NAME_MAX_LEN + 1],
 		  int n);
+
+/* exec.c: the command's exit status, or 124 (timeout), EX_FAIL,
+ * EX_NOTRUNNING */
+int instance_exec(const char *name, const char *cmd, int timeout_s, bool quiet);
+
+/* lab.c */
+#define MAX_LAB_NODES 64
+#define MAX_LAB_DOMAINS 128
+#define MAX_LAB_META 16
+#define MAX_LABS 64
+struct lab_iface {
+	bool used;
+	char domain[NAME_MAX_LEN + 1];      /* as lab.conf names it */
+	char network[NAME_MAX_LEN + 1];     /* LAB-domain */
+	char mac[18];                       /* "": derived */
+	int line;
+};
+struct lab_node {
+	char name[NAME_MAX_LEN + 1];
+	char instance[NAME_MAX_LEN + 1];    /* LAB-NODE */
+	char image[256];
+	char mem[32];
+	bool bridged;                       /* a NIC on the default network */
+	int bridged_idx;
+	int line;
+	struct lab_iface ifaces[MAX_NETS];
+};
+struct lab {
+	char name[NAME_MAX_LEN + 1];
+	char dir[PATH_LEN];                 /* the folder, resolved */
+	struct lab_node nodes[MAX_LAB_NODES];
+	int n;
+	struct {
+		char domain[NAME_MAX_LEN + 1], network[NAME_MAX_LEN + 1];
+	} domains[MAX_LAB_DOMAINS];
+	int ndomains;
+	struct {
+		char key[64], value[256];
+	} meta[MAX_LAB_META];
+	int nmeta;
+};
+int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
+		struct lab *lab);
+int lab_load(const char *name, struct lab *lab);
+int lab_names(char names[][NAME_MAX_LEN + 1], int max);
+int lab_find(const char *dir, struct lab *lab);
+int lab_remove(const struct lab *lab);
+int lab_status(const struct lab *lab, bool json);
 
 /* logs.c */
 int instance_logs(const char *name, long lines, bool follow);

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,27 @@ bool valid_name(const char *name)
 			return false;
 	}
 	return true;
+}
+
+/* The first digits (at most 16) hex digits of a 64-bit hash (FNV-1a,
+ * then murmur3's finalizer) of
+ * name: device names for names too long to appear in them whole. */
+void name_hash_hex(const char *name, char *out, int digits)
+{
+	uint64_t h = 14695981039346656037ull;
+	char all[17];
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	/* FNV's last bytes barely reach the high digits (pc1 and pc2 would
+	 * share most of them): a finalizer mixes every bit into all. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	snprintf(all, sizeof(all), "%016llx", (unsigned long long)h);
+	snprintf(out, (size_t)digits + 1, "%s", all);
 }
 
 /* True when the process exists and is not a zombie. */

@@ -1,0 +1,1082 @@
+/* lab.c: Kathará/Netkit lab folders (umlctl lab ...).  A lab folder holds
+ * lab.conf (NODE[N]=DOMAIN, NODE[image|mem|cpus|bridged]=..., LAB_*=...),
+ * NODE/ (copied over the node's root), NODE.startup, shared/ and
+ * shared.startup.  lab up makes of it ordinary instance and network files:
+ *   collision domain D -> networks/LAB-D.conf (isolated, no address: a
+ *                         bare bridge private to the lab)
+ *   node N             -> instances/LAB-N.conf ([netK] network = LAB-D,
+ *                         lab = LAB), its files in STATE/LAB-N/lab/, which
+ *                         go on its metadata disk at each start (the
+ *                         image's lab-boot applies them)
+ * and keeps a record in STATE/.labs/LAB/ (dir, nodes, networks, LAB_*)
+ * for status, exec and down.
+ *
+ * Trust: the lab folder is its owner's.  It is read (lab.conf and every
+ * file copied into a node) by a child process that has become the
+ * folder's owner, so root's umlctl never reads for a user what the user
+ * could not; links are copied as links, never followed; special files
+ * are left out.  The child hands back the parsed lab, which the parent
+ * checks again (names, sizes) before it writes anything. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "umlctl.h"
+
+#define COPY_LIMIT (64ull << 20)  /* bytes of files per node */
+#define COPY_DEPTH 32
+
+/* ------------------------------------------------------------ parsing */
+
+static bool domain_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* LAB-DOMAIN as a network name: lower case, '_' as '-'. */
+static int domain_network(const char *lab, const char *domain, char *out)
+{
+	char buf[NAME_MAX_LEN + 8];
+
+	if (snprintf_ok(buf, sizeof(buf), "%s-%s", lab, domain) < 0)
+		return -1;
+	for (char *c = buf; *c; c++)
+		*c = *c == '_' ? '-' : (char)tolower((unsigned char)*c);
+	if (!valid_name(buf))
+		return -1;
+	strcpy(out, buf);
+	return 0;
+}
+
+static struct lab_node *node_of(struct lab *lab, const char *name, int line,
+				const char *file)
+{
+	char inst[NAME_MAX_LEN + 8];
+
+	for (int i = 0; i < lab->n; i++)
+		if (!strcmp(lab->nodes[i].name, name))
+			return &lab->nodes[i];
+	if (lab->n == MAX_LAB_NODES) {
+		err("%s:%d: more than %d nodes", file, line, MAX_LAB_NODES);
+		return NULL;
+	}
+	if (snprintf_ok(inst, sizeof(inst), "%s-%s", lab->name, name) < 0 ||
+	    !valid_name(inst)) {
+		err("%s:%d: node '%s': its instance %s-%s breaks the name rule (%s)",
+		    file, line, name, lab->name, name, NAME_RULE);
+		return NULL;
+	}
+	struct lab_node *n = &lab->nodes[lab->n++];
+
+	memset(n, 0, sizeof(*n));
+	strcpy(n->name, name);
+	strcpy(n->instance, inst);
+	n->line = line;
+	return n;
+}
+
+static bool truthy(const char *v)
+{
+	return !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1");
+}
+
+/* One line of lab.conf; -1 on an error (reported), 0 otherwise. */
+static int parse_line(struct lab *lab, char *s, int line, const char *file)
+{
+	char *eq, *key, *val, *end;
+	struct lab_node *n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (!*s || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	if (!eq) {
+		err("%s:%d: syntax error (want NODE[KEY]=VALUE or LAB_NAME=VALUE)", file, line);
+		return -1;
+	}
+	*eq = '\0';
+	val = eq + 1;
+	if ((val[0] == '"' || val[0] == '\'') && strlen(val) >= 2 &&
+	    val[strlen(val) - 1] == val[0]) {
+		val[strlen(val) - 1] = '\0';
+		val++;
+	}
+	if (!strncmp(s, "LAB_", 4)) {
+		if (lab->nmeta == MAX_LAB_META || strlen(s) >= sizeof(lab->meta[0].key) ||
+		    strlen(val) >= sizeof(lab->meta[0].value)) {
+			err("%s:%d: %s: too long, or too many LAB_ lines", file, line, s);
+			return -1;
+		}
+		for (char *c = val; *c; c++)
+			if ((unsigned char)*c < 32 || *c == 127)
+				*c = ' ';
+		strcpy(lab->meta[lab->nmeta].key, s);
+		strcpy(lab->meta[lab->nmeta++].value, val);
+		return 0;
+	}
+	key = strchr(s, '[');
+	if (!key || s[strlen(s) - 1] != ']' || key == s) {
+		err("%s:%d: syntax error (want NODE[KEY]=VALUE or LAB_NAME=VALUE)", file, line);
+		return -1;
+	}
+	*key++ = '\0';
+	key[strlen(key) - 1] = '\0';
+	{
+		size_t len = strlen(s);
+		bool ok = len <= NAME_MAX_LEN && s[0] >= 'a' && s[0] <= 'z' &&
+			  s[len - 1] != '-';
+
+		for (size_t i = 0; ok && i < len; i++)
+			ok = (s[i] >= 'a' && s[i] <= 'z') || isdigit((unsigned char)s[i]) ||
+			     s[i] == '-';
+		if (!ok) {
+			err("%s:%d: node name '%s': want a-z, 0-9 and '-', starting with a letter",
+			    file, line, s);
+			return -1;
+		}
+	}
+	n = node_of(lab, s, line, file);
+	if (!n)
+		return -1;
+	if (isdigit((unsigned char)key[0])) {
+		char *slash = strchr(val, '/'), *e;
+		long idx = strtol(key, &e, 10);
+
+		if (*e || idx < 0 || idx >= MAX_NETS) {
+			err("%s:%d: %s[%s]: interface numbers are 0 to %d", file, line, s,
+			    key, MAX_NETS - 1);
+			return -1;
+		}
+		if (n->ifaces[idx].used) {
+			err("%s:%d: %s[%ld]: set twice (line %d)", file, line, s, idx,
+			    n->ifaces[idx].line);
+			return -1;
+		}
+		if (slash) {
+			*slash++ = '\0';
+			if (!config_valid_mac(slash)) {
+				err("%s:%d: %s[%ld]: '%s' is not a MAC address", file, line, s,
+				    idx, slash);
+				return -1;
+			}
+			snprintf(n->ifaces[idx].mac, sizeof(n->ifaces[idx].mac), "%s", slash);
+		}
+		if (!*val || strlen(val) > NAME_MAX_LEN) {
+			err("%s:%d: %s[%ld]: want a collision domain name", file, line, s, idx);
+			return -1;
+		}
+		for (char *c = val; *c; c++)
+			if (!domain_char(*c)) {
+				err("%s:%d: collision domain '%s': want letters, digits, '_' and '-'",
+				    file, line, val);
+				return -1;
+			}
+		if (domain_network(lab->name, val, n->ifaces[idx].network) < 0) {
+			err("%s:%d: collision domain '%s': its network %s-%s breaks the name rule (%s)",
+			    file, line, val, lab->name, val, NAME_RULE);
+			return -1;
+		}
+		strcpy(n->ifaces[idx].domain, val);
+		n->ifaces[idx].used = true;
+		n->ifaces[idx].line = line;
+		return 0;
+	}
+	if (!strcmp(key, "image")) {
+		if (!*val || strlen(val) >= sizeof(n->image)) {
+			err("%s:%d: %s[image]: want an image name", file, line, s);
+			return -1;
+		}
+		strcpy(n->image, val);
+		return 0;
+	}
+	if (!strcmp(key, "mem")) {
+		char m[32];
+		size_t len = strlen(val);
+
+		if (len == 0 || len >= sizeof(m)) {
+			err("%s:%d: %s[mem]: want a size like 256m", file, line, s);
+			return -1;
+		}
+		strcpy(m, val);
+		/* Kathará's sizes are docker's: 256m, 1g; plain numbers are MiB. */
+		if (isdigit((unsigned char)m[len - 1]) && len + 1 < sizeof(m))
+			strcat(m, "M");
+		m[strlen(m) - 1] = (char)toupper((unsigned char)m[strlen(m) - 1]);
+		if (!config_valid_memory(m)) {
+			err("%s:%d: %s[mem]: '%s' is not a size (256m, 1g)", file, line, s, val);
+			return -1;
+		}
+		strcpy(n->mem, m);
+		return 0;
+	}
+	if (!strcmp(key, "bridged")) {
+		n->bridged = truthy(val);
+		return 0;
+	}
+	if (!strcmp(key, "cpus")) {
+		msg("%s:%d: warning: %s[cpus]: ignored (instances have one virtual CPU)",
+		    file, line, s);
+		return 0;
+	}
+	msg("%s:%d: warning: %s[%s]: not supported, ignored", file, line, s, key);
+	return 0;
+}
+
+/* Two domains of one lab must not become one network ("A" and "a"). */
+static int check_domains(struct lab *lab, const char *file)
+{
+	int bad = 0;
+
+	for (int i = 0; i < lab->n; i++)
+		for (int k = 0; k < MAX_NETS; k++) {
+			struct lab_iface *f = &lab->nodes[i].ifaces[k];
+			bool seen = false;
+
+			if (!f->used)
+				continue;
+			for (int d = 0; d < lab->ndomains; d++) {
+				if (strcmp(lab->domains[d].network, f->network))
+					continue;
+				seen = true;
+				if (strcmp(lab->domains[d].domain, f->domain)) {
+					err("%s:%d: collision domains '%s' and '%s' are one network (%s) here: rename one",
+					    file, f->line, lab->domains[d].domain, f->domain,
+					    f->network);
+					bad++;
+				}
+			}
+			if (seen)
+				continue;
+			if (lab->ndomains == MAX_LAB_DOMAINS) {
+				err("%s:%d: more than %d collision domains", file, f->line,
+				    MAX_LAB_DOMAINS);
+				return -1;
+			}
+			strcpy(lab->domains[lab->ndomains].domain, f->domain);
+			strcpy(lab->domains[lab->ndomains++].network, f->network);
+		}
+	for (int i = 0; i < lab->n; i++) {
+		struct lab_node *n = &lab->nodes[i];
+
+		if (!n->bridged)
+			continue;
+		n->bridged_idx = 0;
+		for (int k = 0; k < MAX_NETS; k++)
+			if (n->ifaces[k].used)
+				n->bridged_idx = k + 1;
+		if (n->bridged_idx >= MAX_NETS) {
+			err("%s:%d: %s[bridged]: no interface left (at most %d)", file,
+			    n->line, n->name, MAX_NETS);
+			bad++;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ copying */
+
+/* Copies the tree at src into dst: directories, regular files (budget:
+ * bytes left), links as links; nothing followed, special files left out. */
+static int copy_tree(int src, int dst, const char *where, unsigned long long *budget,
+		     int depth)
+{
+	int sfd = dup(src), bad = 0;
+	DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		err("%s: %s", where, strerror(errno));
+		if (sfd >= 0)
+			close(sfd);
+		return -1;
+	}
+	if (depth > COPY_DEPTH) {
+		err("%s: deeper than %d folders", where, COPY_DEPTH);
+		closedir(d);
+		return -1;
+	}
+	while (!bad && (e = readdir(d))) {
+		char path[PATH_LEN];
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", where, e->d_name);
+		if (fstatat(src, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			err("%s: %s", path, strerror(errno));
+			bad = 1;
+		} else if (S_ISDIR(st.st_mode)) {
+			int s2 = openat(src, e->d_name,
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), d2;
+
+			if (s2 < 0 || mkdirat(dst, e->d_name, 0700) < 0 ||
+			    (d2 = openat(dst, e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+				err("%s: %s", path, strerror(errno));
+				bad = 1;
+			} else {
+				bad = copy_tree(s2, d2, path, budget, depth + 1) < 0;
+				fchmod(d2, st.st_mode & 07777);
+				close(d2);
+			}
+			if (s2 >= 0)
+				close(s2);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(src, e->d_name,
+					O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out = -1;
+			char buf[65536];
+			ssize_t n;
+			struct stat st2;
+
+			if (in < 0 || fstat(in, &st2) < 0 || !S_ISREG(st2.st_mode) ||
+			    (out = openat(dst, e->d_name,
+					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					  0600)) < 0) {
+				err("%s: %s", path, in >= 0 && errno == 0 ? "changed while read" :
+				    strerror(errno));
+				bad = 1;
+			}
+			while (!bad && (n = read(in, buf, sizeof(buf))) > 0) {
+				if ((unsigned long long)n > *budget) {
+					err("%s: the node's files are larger than %llu MiB (put large files in an image)",
+					    path, COPY_LIMIT >> 20);
+					bad = 1;
+					break;
+				}
+				*budget -= (unsigned long long)n;
+				if (write_all(out, buf, (size_t)n) < 0) {
+					err("%s: %s", path, strerror(errno));
+					bad = 1;
+				}
+			}
+			if (out >= 0) {
+				fchmod(out, st2.st_mode & 07777);
+				close(out);
+			}
+			if (in >= 0)
+				close(in);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_LEN];
+			ssize_t n = readlinkat(src, e->d_name, target, sizeof(target) - 1);
+
+			if (n < 0 || (target[n] = '\0', symlinkat(target, dst, e->d_name) < 0)) {
+				err("%s: %s", path, strerror(errno));
+				bad = 1;
+			}
+		} else {
+			msg("%s: warning: not a file, folder or link: left out", path);
+		}
+	}
+	closedir(d);
+	return bad ? -1 : 0;
+}
+
+/* Copies the file or folder name of the lab folder (if there) to dst/as. */
+static int copy_item(int labfd, const char *dir, const char *name, int dst,
+		     const char *as, unsigned long long *budget)
+{
+	struct stat st;
+	char where[PATH_LEN];
+
+	snprintf(where, sizeof(where), "%s/%s", dir, name);
+	if (fstatat(labfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : (err("%s: %s", where, strerror(errno)), -1);
+	if (S_ISLNK(st.st_mode)) {
+		msg("%s: warning: a link: not followed, left out", where);
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		int s = openat(labfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), d;
+		int r;
+
+		if (s < 0 || mkdirat(dst, as, 0755) < 0 ||
+		    (d = openat(dst, as, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			err("%s: %s", where, strerror(errno));
+			if (s >= 0)
+				close(s);
+			return -1;
+		}
+		r = copy_tree(s, d, where, budget, 0);
+		close(s);
+		close(d);
+		return r;
+	}
+	if (S_ISREG(st.st_mode)) {
+		/* A file: copy_tree's way, through a one-entry view. */
+		int in = openat(labfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				 0644);
+		char buf[65536];
+		ssize_t n;
+		int bad = in < 0 || out < 0;
+
+		if (bad)
+			err("%s: %s", where, strerror(errno));
+		while (!bad && (n = read(in, buf, sizeof(buf))) > 0) {
+			if ((unsigned long long)n > *budget) {
+				err("%s: larger than %llu MiB", where, COPY_LIMIT >> 20);
+				bad = 1;
+				break;
+			}
+			*budget -= (unsigned long long)n;
+			bad = write_all(out, buf, (size_t)n) < 0;
+		}
+		if (in >= 0)
+			close(in);
+		if (out >= 0)
+			close(out);
+		return bad ? -1 : 0;
+	}
+	msg("%s: warning: not a file or folder: left out", where);
+	return 0;
+}
+
+/* In the child, as the lab folder's owner: each node's files into
+ * stage/NODE/ (root/, startup, shared/, shared.startup, ifnames, dhcp). */
+static int stage_nodes(const struct lab *lab, int labfd, int stage)
+{
+	for (int i = 0; i < lab->n; i++) {
+		const struct lab_node *n = &lab->nodes[i];
+		unsigned long long budget = COPY_LIMIT;
+		char startup[NAME_MAX_LEN + 16], text[32];
+		int d, r = 0, f;
+
+		if (mkdirat(stage, n->name, 0755) < 0 ||
+		    (d = openat(stage, n->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				O_CLOEXEC)) < 0) {
+			err("staging %s: %s", n->name, strerror(errno));
+			return -1;
+		}
+		snprintf(startup, sizeof(startup), "%s.startup", n->name);
+		r |= copy_item(labfd, lab->dir, n->name, d, "root", &budget);
+		r |= copy_item(labfd, lab->dir, startup, d, "startup", &budget);
+		r |= copy_item(labfd, lab->dir, "shared", d, "shared", &budget);
+		r |= copy_item(labfd, lab->dir, "shared.startup", d, "shared.startup",
+			       &budget);
+		f = openat(d, "ifnames", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (f < 0 || write_all(f, "eth\n", 4) < 0)
+			r = -1;
+		if (f >= 0)
+			close(f);
+		if (n->bridged) {
+			snprintf(text, sizeof(text), "eth%d\n", n->bridged_idx);
+			f = openat(d, "dhcp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (f < 0 || write_all(f, text, strlen(text)) < 0)
+				r = -1;
+			if (f >= 0)
+				close(f);
+		}
+		close(d);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* The child: become the folder's owner, parse, stage; the lab goes back
+ * through out (the same program on both sides of a fork). */
+static void reader_child(struct lab *lab, const struct stat *owner, int stage, int out)
+{
+	char file[PATH_LEN], line[4096];
+	int labfd, lineno = 0, bad = 0;
+	FILE *f;
+
+	if (owner->st_uid != 0) {
+		struct passwd *pw = getpwuid(owner->st_uid);
+		gid_t gid = pw ? pw->pw_gid : owner->st_gid;
+
+		if ((pw ? initgroups(pw->pw_name, gid) : setgroups(0, NULL)) < 0 ||
+		    setgid(gid) < 0 || setuid(owner->st_uid) < 0 || setuid(0) == 0) {
+			err("lab: cannot become the lab folder's owner (uid %u)",
+			    (unsigned)owner->st_uid);
+			_exit(EX_FAIL);
+		}
+	}
+	labfd = open(lab->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(file, sizeof(file), "%s/lab.conf", lab->dir);
+	if (labfd < 0) {
+		err("%s: %s", lab->dir, strerror(errno));
+		_exit(EX_CONFIG);
+	}
+	{
+		int fd = openat(labfd, "lab.conf", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    !(f = fdopen(fd, "r"))) {
+			err("%s: %s", file, fd < 0 ? strerror(errno) : "not a regular file");
+			_exit(EX_CONFIG);
+		}
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			err("%s:%d: line too long", file, lineno);
+			bad++;
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (parse_line(lab, line, lineno, file) < 0)
+			bad++;
+	}
+	fclose(f);
+	if (!bad && lab->n == 0) {
+		err("%s: no node (want lines like pc1[0]=A)", file);
+		bad++;
+	}
+	if (!bad && check_domains(lab, file) < 0)
+		bad++;
+	if (bad) {
+		err("%s: %d error%s: nothing done", file, bad, bad == 1 ? "" : "s");
+		_exit(EX_CONFIG);
+	}
+	if (stage_nodes(lab, labfd, stage) < 0)
+		_exit(EX_FAIL);
+	if (write_all(out, (const char *)lab, sizeof(*lab)) < 0)
+		_exit(EX_FAIL);
+	_exit(EX_OK);
+}
+
+/* ------------------------------------------------------------ records */
+
+static int labs_dir(char *out, size_t len)
+{
+	char base[PATH_LEN];
+
+	if (state_dir(base, sizeof(base), NULL) < 0)
+		return -1;
+	return snprintf_ok(out, len, "%s/.labs", base);
+}
+
+static int record_dir(const char *name, char *out, size_t len)
+{
+	char base[PATH_LEN];
+
+	if (labs_dir(base, sizeof(base)) < 0)
+		return -1;
+	return snprintf_ok(out, len, "%s/%s", base, name);
+}
+
+static int write_record(const struct lab *lab)
+{
+	char dir[PATH_LEN], path[PATH_LEN + 16];
+	static char text[65536];
+	size_t n = 0;
+
+	if (record_dir(lab->name, dir, sizeof(dir)) < 0 || mkdir_p(dir, 0700) < 0)
+		return -1;
+#define ADD(...) (n += (size_t)snprintf(text + n, n < sizeof(text) ? sizeof(text) - n : 0, __VA_ARGS__))
+	ADD("dir=%s\n", lab->dir);
+	for (int i = 0; i < lab->n; i++)
+		ADD("node=%s\n", lab->nodes[i].name);
+	for (int i = 0; i < lab->ndomains; i++)
+		ADD("network=%s %s\n", lab->domains[i].network, lab->domains[i].domain);
+	for (int i = 0; i < lab->nmeta; i++)
+		ADD("meta=%s=%s\n", lab->meta[i].key, lab->meta[i].value);
+#undef ADD
+	if (n >= sizeof(text))
+		return -1;
+	snprintf(path, sizeof(path), "%s/record", dir);
+	return write_file(path, text, 0600);
+}
+
+/* The record of lab name (only what status, exec and down need). */
+int lab_load(const char *name, struct lab *lab)
+{
+	char dir[PATH_LEN], path[PATH_LEN + 16], line[1024];
+	FILE *f;
+
+	memset(lab, 0, sizeof(*lab));
+	if (!valid_name(name) || record_dir(name, dir, sizeof(dir)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/record", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	strcpy(lab->name, name);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "dir=", 4)) {
+			snprintf(lab->dir, sizeof(lab->dir), "%s", line + 4);
+		} else if (!strncmp(line, "node=", 5) && lab->n < MAX_LAB_NODES) {
+			struct lab_node *n = &lab->nodes[lab->n];
+
+			snprintf(n->name, sizeof(n->name), "%s", line + 5);
+			if (snprintf_ok(n->instance, sizeof(n->instance), "%s-%s", name,
+					n->name) == 0)
+				lab->n++;
+		} else if (!strncmp(line, "network=", 8) && lab->ndomains < MAX_LAB_DOMAINS) {
+			if (sscanf(line + 8, "%32s %32s", lab->domains[lab->ndomains].network,
+				   lab->domains[lab->ndomains].domain) == 2)
+				lab->ndomains++;
+		} else if (!strncmp(line, "meta=", 5) && lab->nmeta < MAX_LAB_META) {
+			char *eq = strchr(line + 5, '=');
+
+			if (eq) {
+				*eq = '\0';
+				snprintf(lab->meta[lab->nmeta].key, sizeof(lab->meta[0].key),
+					 "%s", line + 5);
+				snprintf(lab->meta[lab->nmeta++].value,
+					 sizeof(lab->meta[0].value), "%s", eq + 1);
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Every lab that is up, by name; -1 on an error. */
+int lab_names(char names[][NAME_MAX_LEN + 1], int max)
+{
+	char dir[PATH_LEN];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if (labs_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) && n < max)
+		if (valid_name(e->d_name))
+			snprintf(names[n++], NAME_MAX_LEN + 1, "%s", e->d_name);
+	closedir(d);
+	return n;
+}
+
+/* The lab that is up from folder dir (or named dir). */
+int lab_find(const char *dir, struct lab *lab)
+{
+	static char names[MAX_LABS][NAME_MAX_LEN + 1];
+	char real[PATH_MAX];
+	int n = lab_names(names, MAX_LABS);
+
+	if (!realpath(dir, real)) {
+		if (valid_name(dir) && lab_load(dir, lab) == 0)
+			return 0;
+		err("lab %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (lab_load(names[i], lab) == 0 && !strcmp(lab->dir, real))
+			return 0;
+	err("lab %s: not up (umlctl lab up %s)", dir, dir);
+	return -1;
+}
+
+/* --------------------------------------------------------------- up */
+
+static int instance_file(const char *name, char *out, size_t len)
+{
+	char dir[PATH_LEN];
+
+	return etc_dir(dir, sizeof(dir)) < 0 ? -1 :
+	       snprintf_ok(out, len, "%s/instances/%s.conf", dir, name);
+}
+
+static int network_file(const char *name, char *out, size_t len)
+{
+	char dir[PATH_LEN];
+
+	return etc_dir(dir, sizeof(dir)) < 0 ? -1 :
+	       snprintf_ok(out, len, "%s/networks/%s.conf", dir, name);
+}
+
+/* A file there already that is not this lab's: its marker line. */
+static bool ours_or_absent(const char *path, const char *labname)
+{
+	char text[256], mark[128];
+
+	if (read_file(path, text, sizeof(text)) < 0)
+		return errno == ENOENT;
+	snprintf(mark, sizeof(mark), "# lab %s:", labname);
+	return !strncmp(text, mark, strlen(mark));
+}
+
+static const char *image_for(const struct global_conf *g, const struct lab_node *n)
+{
+	if (!n->image[0])
+		return NULL;
+	if (n->image[0] == '/' || !strcmp(n->image, "tiny") || !strcmp(n->image, "debian"))
+		return n->image;
+	msg("lab: warning: %s[image]=%s: no such image here; %s gets the default (%s)",
+	    n->name, n->image, n->name, g->image);
+	return NULL;
+}
+
+static int write_files(const struct global_conf *g, const struct lab *lab)
+{
+	char path[PATH_LEN], text[4096], dir[PATH_LEN + 16];
+
+	if (etc_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	strcat(dir, "/networks");
+	if (mkdir_p(dir, 0755) < 0)
+		return -1;
+	for (int i = 0; i < lab->ndomains; i++) {
+		if (network_file(lab->domains[i].network, path, sizeof(path)) < 0)
+			return -1;
+		snprintf(text, sizeof(text),
+			 "# lab %s: collision domain %s of %s.  Written by umlctl lab up;\n"
+			 "# lab down removes it.\n"
+			 "[network]\naddress = none\ndhcp = no\nnat = no\nisolated = yes\n",
+			 lab->name, lab->domains[i].domain, lab->dir);
+		if (write_file(path, text, 0644) < 0)
+			return -1;
+	}
+	dir[strlen(dir) - strlen("networks")] = '\0';
+	strcat(dir, "instances");
+	if (mkdir_p(dir, 0755) < 0)
+		return -1;
+	for (int i = 0; i < lab->n; i++) {
+		const struct lab_node *n = &lab->nodes[i];
+		const char *image = image_for(g, n);
+		size_t len;
+
+		if (instance_file(n->instance, path, sizeof(path)) < 0)
+			return -1;
+		len = (size_t)snprintf(text, sizeof(text),
+			 "# lab %s: node %s of %s.  Written by umlctl lab up;\n"
+			 "# lab down removes it.\n[instance]\nlab = %s\n", lab->name,
+			 n->name, lab->dir, lab->name);
+		bool nics = n->bridged;
+
+		for (int k = 0; k < MAX_NETS; k++)
+			nics |= n->ifaces[k].used;
+		if (!nics)
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+						"network = no\n");
+		if (image)
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+						"image = %s\n", image);
+		if (n->mem[0])
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+						"memory = %s\n", n->mem);
+		for (int k = 0; k < MAX_NETS; k++) {
+			const struct lab_iface *f = &n->ifaces[k];
+
+			if (f->used) {
+				len += (size_t)snprintf(text + len, sizeof(text) - len,
+							"[net%d]\nnetwork = %s\n", k, f->network);
+				if (f->mac[0])
+					len += (size_t)snprintf(text + len, sizeof(text) - len,
+								"mac = %s\n", f->mac);
+			} else if (n->bridged && k == n->bridged_idx) {
+				len += (size_t)snprintf(text + len, sizeof(text) - len,
+							"[net%d]\nnetwork = %s\n", k,
+							DEFAULT_NETWORK);
+			}
+		}
+		if (len >= sizeof(text) || write_file(path, text, 0644) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The parsed lab from the child, checked again: the parent trusts no
+ * name or length in it. */
+static int recheck(const struct lab *lab, const struct lab *asked)
+{
+	if (lab->n < 1 || lab->n > MAX_LAB_NODES || lab->ndomains < 0 ||
+	    lab->ndomains > MAX_LAB_DOMAINS || lab->nmeta < 0 || lab->nmeta > MAX_LAB_META ||
+	    strcmp(lab->name, asked->name) || strcmp(lab->dir, asked->dir))
+		return -1;
+	for (int i = 0; i < lab->n; i++) {
+		const struct lab_node *n = &lab->nodes[i];
+		char inst[NAME_MAX_LEN + 8];
+
+		if (!memchr(n->name, 0, sizeof(n->name)) || !memchr(n->image, 0, sizeof(n->image)) ||
+		    !memchr(n->mem, 0, sizeof(n->mem)) ||
+		    snprintf_ok(inst, sizeof(inst), "%s-%s", lab->name, n->name) < 0 ||
+		    strcmp(inst, n->instance) || !valid_name(inst) ||
+		    (n->mem[0] && !config_valid_memory(n->mem)) ||
+		    strchr(n->image, '\n') || n->bridged_idx < 0 || n->bridged_idx >= MAX_NETS)
+			return -1;
+		for (int k = 0; k < MAX_NETS; k++) {
+			const struct lab_iface *f = &n->ifaces[k];
+			char net[NAME_MAX_LEN + 1];
+
+			if (!f->used)
+				continue;
+			if (!memchr(f->domain, 0, sizeof(f->domain)) ||
+			    domain_network(lab->name, f->domain, net) < 0 ||
+			    strcmp(net, f->network) || (f->mac[0] && !config_valid_mac(f->mac)))
+				return -1;
+		}
+	}
+	for (int i = 0; i < lab->nmeta; i++)
+		if (!memchr(lab->meta[i].key, 0, sizeof(lab->meta[i].key)) ||
+		    !memchr(lab->meta[i].value, 0, sizeof(lab->meta[i].value)) ||
+		    strpbrk(lab->meta[i].key, "\n=") || strchr(lab->meta[i].value, '\n'))
+			return -1;
+	return 0;
+}
+
+/* A lab name from the folder's: lower case, '_', '.' and ' ' as '-'. */
+static int name_from_dir(const char *real, char *out)
+{
+	const char *base = strrchr(real, '/');
+	char buf[NAME_MAX_LEN + 1];
+	size_t n = 0;
+
+	base = base ? base + 1 : real;
+	for (; *base && n < NAME_MAX_LEN; base++) {
+		char c = (char)tolower((unsigned char)*base);
+
+		buf[n++] = strchr("_. ", c) ? '-' : c;
+	}
+	buf[n] = '\0';
+	if (*base || !valid_name(buf))
+		return -1;
+	strcpy(out, buf);
+	return 0;
+}
+
+/* lab up, up to the files: parse and stage (as the owner), write the
+ * network and instance files and the record.  Returns EX_OK with the lab
+ * in lab, or an exit status. */
+int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
+		struct lab *lab)
+{
+	static struct lab asked, got;
+	char real[PATH_MAX], rec[PATH_LEN], stage[PATH_LEN + 16], path[PATH_LEN];
+	struct stat st;
+	int fds[2], stagefd, status;
+	pid_t pid;
+	ssize_t n = 0;
+
+	memset(&asked, 0, sizeof(asked));
+	if (!realpath(dir, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		err("lab %s: %s", dir, errno ? strerror(errno) : "not a folder");
+		return EX_CONFIG;
+	}
+	/* Read as its owner, a folder everyone may write to (/tmp) would be
+	 * anyone's files read with the owner's rights. */
+	if (st.st_mode & S_IWOTH) {
+		err("lab %s: everyone may write to the folder: put the lab in a folder of its own",
+		    dir);
+		return EX_CONFIG;
+	}
+	if (snprintf_ok(asked.dir, sizeof(asked.dir), "%s", real) < 0)
+		return EX_CONFIG;
+	if (name) {
+		if (!valid_name(name)) {
+			err("lab: --name %s: %s", name, NAME_RULE);
+			return EX_USAGE;
+		}
+		strcpy(asked.name, name);
+	} else if (name_from_dir(real, asked.name) < 0) {
+		err("lab %s: the folder's name is no lab name (%s): give one with --name",
+		    dir, NAME_RULE);
+		return EX_USAGE;
+	}
+	if (lab_load(asked.name, lab) == 0) {
+		if (strcmp(lab->dir, real)) {
+			err("lab %s: the name is taken by the lab of %s (give another with --name)",
+			    asked.name, lab->dir);
+			return EX_FAIL;
+		}
+		msg("lab %s: up already (lab.conf is read again only after lab down)",
+		    asked.name);
+		return EX_OK;
+	}
+	if (record_dir(asked.name, rec, sizeof(rec)) < 0 || labs_dir(path, sizeof(path)) < 0 ||
+	    mkdir_p(path, 0700) < 0 ||
+	    snprintf_ok(stage, sizeof(stage), "%s.stage", rec) < 0)
+		return EX_FAIL;
+	rm_rf(stage);
+	if (mkdir(stage, 0700) < 0 || chown(stage, st.st_uid, st.st_gid) < 0 ||
+	    (stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		err("%s: %s", stage, strerror(errno));
+		return EX_FAIL;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		close(stagefd);
+		return EX_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		reader_child(&asked, &st, stagefd, fds[1]);
+	}
+	close(fds[1]);
+	close(stagefd);
+	memset(&got, 0, sizeof(got));
+	while (pid > 0 && (size_t)n < sizeof(got)) {
+		ssize_t r = read(fds[0], (char *)&got + n, sizeof(got) - (size_t)n);
+
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != EX_OK || (size_t)n != sizeof(got)) {
+		rm_rf(stage);
+		return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) :
+		       EX_FAIL;
+	}
+	if (recheck(&got, &asked) < 0) {
+		err("lab %s: the lab reader's answer does not check out: nothing done", dir);
+		rm_rf(stage);
+		return EX_FAIL;
+	}
+	/* Names of other labs or of hand-made files are not overwritten. */
+	for (int i = 0; i < got.n; i++)
+		if (instance_file(got.nodes[i].instance, path, sizeof(path)) < 0 ||
+		    !ours_or_absent(path, got.name)) {
+			err("lab %s: %s exists and is not this lab's: nothing done", got.name, path);
+			rm_rf(stage);
+			return EX_FAIL;
+		}
+	for (int i = 0; i < got.ndomains; i++)
+		if (network_file(got.domains[i].network, path, sizeof(path)) < 0 ||
+		    !ours_or_absent(path, got.name)) {
+			err("lab %s: %s exists and is not this lab's: nothing done", got.name, path);
+			rm_rf(stage);
+			return EX_FAIL;
+		}
+	/* The staged files become root's, then each node's state. */
+	{
+		char *argv[] = { "chown", "-R", "-P", "0:0", stage, NULL };
+
+		if (run_cmd(argv, false)) {
+			rm_rf(stage);
+			return EX_FAIL;
+		}
+	}
+	for (int i = 0; i < got.n; i++) {
+		char state[PATH_LEN], from[PATH_LEN + 64], to[PATH_LEN + 16];
+
+		if (state_dir(state, sizeof(state), got.nodes[i].instance) < 0 ||
+		    mkdir_p(state, 0755) < 0 ||
+		    snprintf_ok(from, sizeof(from), "%s/%s", stage, got.nodes[i].name) < 0 ||
+		    snprintf_ok(to, sizeof(to), "%s/lab", state) < 0 ||
+		    rm_rf(to) < 0 || rename(from, to) < 0) {
+			err("lab %s: node %s: cannot place its files: %s", got.name,
+			    got.nodes[i].name, strerror(errno));
+			rm_rf(stage);
+			return EX_FAIL;
+		}
+	}
+	rm_rf(stage);
+	if (write_record(&got) < 0 || write_files(g, &got) < 0) {
+		err("lab %s: cannot write its files", got.name);
+		return EX_FAIL;
+	}
+	*lab = got;
+	return EX_OK;
+}
+
+/* ------------------------------------------------------------- down */
+
+/* After the nodes are destroyed: the networks and the record. */
+int lab_remove(const struct lab *lab)
+{
+	char path[PATH_LEN];
+	int r = EX_OK;
+
+	for (int i = 0; i < lab->ndomains; i++) {
+		static struct network n;
+
+		hostnet_leftover(lab->domains[i].network, &n);
+		{
+			int lock = lock_network();
+
+			if (lock < 0 || hostnet_down(&n))
+				r = EX_FAIL;
+			unlock(lock);
+		}
+		if (network_file(lab->domains[i].network, path, sizeof(path)) == 0 &&
+		    ours_or_absent(path, lab->name))
+			unlink(path);
+	}
+	if (record_dir(lab->name, path, sizeof(path)) == 0)
+		rm_rf(path);
+	return r;
+}
+
+/* ----------------------------------------------------------- status */
+
+static const char *state_word(enum inst_state s)
+{
+	return s == INST_RUNNING ? "running" : s == INST_STOPPED ? "stopped" :
+	       s == INST_FAILED ? "failed" : "dead";
+}
+
+int lab_status(const struct lab *lab, bool json)
+{
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *meta = json_object_new_object();
+		struct json_object *nodes = json_object_new_array();
+		struct json_object *nets = json_object_new_array();
+
+		json_object_object_add(o, "lab", json_object_new_string(lab->name));
+		json_object_object_add(o, "dir", json_object_new_string(lab->dir));
+		for (int i = 0; i < lab->nmeta; i++)
+			json_object_object_add(meta, lab->meta[i].key,
+					       json_object_new_string(lab->meta[i].value));
+		json_object_object_add(o, "meta", meta);
+		for (int i = 0; i < lab->n; i++) {
+			struct json_object *n = json_object_new_object();
+			struct inst_info info;
+
+			instance_info(lab->nodes[i].instance, &info);
+			json_object_object_add(n, "node", json_object_new_string(lab->nodes[i].name));
+			json_object_object_add(n, "instance",
+					       json_object_new_string(lab->nodes[i].instance));
+			json_object_object_add(n, "state",
+					       json_object_new_string(state_word(info.state)));
+			json_object_array_add(nodes, n);
+		}
+		json_object_object_add(o, "nodes", nodes);
+		for (int i = 0; i < lab->ndomains; i++) {
+			struct json_object *n = json_object_new_object();
+
+			json_object_object_add(n, "domain",
+					       json_object_new_string(lab->domains[i].domain));
+			json_object_object_add(n, "network",
+					       json_object_new_string(lab->domains[i].network));
+			json_object_array_add(nets, n);
+		}
+		json_object_object_add(o, "domains", nets);
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+		return EX_OK;
+	}
+	msg("lab %s (%s)", lab->name, lab->dir);
+	for (int i = 0; i < lab->nmeta; i++)
+		msg("  %s: %s", lab->meta[i].key, lab->meta[i].value);
+	msg("%-16s  %-24s  %s", "NODE", "INSTANCE", "STATE");
+	for (int i = 0; i < lab->n; i++) {
+		struct inst_info info;
+
+		instance_info(lab->nodes[i].instance, &info);
+		msg("%-16s  %-24s  %s", lab->nodes[i].name, lab->nodes[i].instance,
+		    state_word(info.state));
+	}
+	for (int i = 0; i < lab->ndomains; i++)
+		msg("domain %s: network %s", lab->domains[i].domain, lab->domains[i].network);
+	return EX_OK;
+}
