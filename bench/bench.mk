@@ -8,10 +8,11 @@ HELP_LINES += "make bench       process modes in QEMU (skas-modes), the host cos
 HELP_LINES += "make bench-quick the same, --quick (a few minutes; results in build/bench only)"
 HELP_LINES += "make bench-compare  bench/compare alone"
 
-bench: uml uml-rootfs images $(KERNELS_STAMP)
+bench: uml uml-rootfs images umlctl $(KERNELS_STAMP)
 	bench/skas-modes
 	bench/host-stops
 	bench/compare
+	bench/lab-scale
 
 bench-quick: uml uml-rootfs images $(KERNELS_STAMP)
 	bench/skas-modes --quick
@@ -24,7 +25,8 @@ bench-compare: uml images
 check-bench: uml uml-rootfs $(KERNELS_STAMP)
 	scripts/check-bench
 
-check-bench-compare: uml images
+check-bench-compare: uml images umlctl
 	bench/check-compare
+	bench/lab-scale --nodes 4
 
 CHECK_SUITES += check-bench check-bench-compare

@@ -33,8 +33,8 @@ $(UMLCTL): $(UMLCTL_OBJ)
 
 # The suite needs the UML kernel and both images (uml/rootfs/rootfs.mk).
 # A hard limit for the whole suite (it takes about two minutes here).
-check-initscripts: umlctl uml image-tiny image-debian
-	timeout -k 30 600 initscripts/tests/run
+check-initscripts: umlctl uml image-tiny image-debian image-lab
+	timeout -k 30 900 initscripts/tests/run
 
 # `make demo`: the packages it needs (no host kernels), the UML kernel,
 # the tiny image, umlctl; then one tiny instance in a network namespace of

@@ -242,7 +242,8 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 {
 	char dir[PATH_LEN], file[PATH_LEN], img[PATH_LEN], tmpimg[PATH_LEN];
 	char text[128], keys[16384];
-	long long size = 1024 * 1024;
+	long long size = 1024 * 1024, inodes = 64;
+	char ninodes[32];
 	int fd, r;
 
 	if (snprintf_ok(dir, sizeof(dir), "%s/meta.d", run) < 0 ||
@@ -250,7 +251,8 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	    snprintf_ok(tmpimg, sizeof(tmpimg), "%s/meta.img.tmp", state) < 0)
 		return -1;
 	rm_rf(dir);
-	if (mkdir_p(dir, 0755) < 0)
+	/* Root's alone: mke2fs -d reads it by name. */
+	if (mkdir_p(dir, 0700) < 0 || chmod(dir, 0700) < 0)
 		return -1;
 	/* A lab's node is called as the lab calls it (LAB-NODE -> NODE). */
 	{
@@ -278,18 +280,22 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	/* A lab's node: its files (lab.c put them in STATE/NAME/lab, root's),
 	 * on a disk large enough for them. */
 	if (ic->lab[0]) {
-		char from[PATH_LEN + 8], to[PATH_LEN + 8], out[64];
+		char from[PATH_LEN + 8], to[PATH_LEN + 8], out[64], count[64];
 		char *cp[] = { "cp", "-a", "--no-dereference", from, to, NULL };
 		char *du[] = { "du", "-s", "--block-size=1", "--apparent-size", to, NULL };
+		char *dui[] = { "du", "-s", "--inodes", to, NULL };
 
 		snprintf(from, sizeof(from), "%s/lab", state);
 		snprintf(to, sizeof(to), "%s/lab", dir);
-		if (run_cmd(cp, false) || run_cmd_output(du, out, sizeof(out)) < 0) {
+		if (run_cmd(cp, false) || run_cmd_output(du, out, sizeof(out)) < 0 ||
+		    run_cmd_output(dui, count, sizeof(count)) < 0) {
 			err("%s: the lab's files (%s): cannot copy them", ic->name, from);
 			return -1;
 		}
-		/* ext2 needs room for its inodes and blocks besides the data. */
-		size = 2 * strtoll(out, NULL, 10) + 4 * 1024 * 1024;
+		/* ext2 needs an inode and at least a block for each file
+		 * besides the data, and room for its own structures. */
+		inodes = strtoll(count, NULL, 10) + 64;
+		size = 2 * strtoll(out, NULL, 10) + 2048 * inodes + 4 * 1024 * 1024;
 	}
 	/* Readable by this instance's UML alone (root:ID 0640). */
 	unlink(tmpimg);
@@ -304,9 +310,10 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	close(fd);
 	{
 		char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-L",
-				 "uml-meta", "-E", "root_owner=0:0", "-d", dir,
-				 tmpimg, NULL };
+				 "uml-meta", "-E", "root_owner=0:0", "-N", ninodes,
+				 "-d", dir, tmpimg, NULL };
 
+		snprintf(ninodes, sizeof(ninodes), "%lld", inodes);
 		r = run_cmd(argv, false);
 	}
 	rm_rf(dir);

@@ -25,9 +25,11 @@
 #include <grp.h>
 #include <json-c/json.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +38,21 @@
 
 #define COPY_LIMIT (64ull << 20)  /* bytes of files per node */
 #define COPY_DEPTH 32
+#define LAB_MEM_MAX (4ull << 30)  /* memory of one node */
+#define COPY_ENTRIES 20000       /* files, folders and links per node */
+/* Modes as copied: nobody but root may write what root's tools read
+ * later (mke2fs -d), and no set-id or sticky bits. */
+#define COPY_MODE 0755
+
+/* Printable text only: the folder's path goes into comments of the
+ * files written and into the record, one line each. */
+static bool plain_path(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p < 32 || (unsigned char)*p == 127)
+			return false;
+	return true;
+}
 
 /* ------------------------------------------------------------ parsing */
 
@@ -97,6 +114,11 @@ static int parse_line(struct lab *lab, char *s, int line, const char *file)
 	char *eq, *key, *val, *end;
 	struct lab_node *n;
 
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 32 && *c != '\t' && *c != '\n' && *c != '\r')
+			*c = '?';
+		else if ((unsigned char)*c == 127)
+			*c = '?';
 	while (isspace((unsigned char)*s))
 		s++;
 	end = s + strlen(s);
@@ -117,6 +139,10 @@ static int parse_line(struct lab *lab, char *s, int line, const char *file)
 		val++;
 	}
 	if (!strncmp(s, "LAB_", 4)) {
+		if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(s)) {
+			err("%s:%d: %s: want LAB_ and capitals, digits, '_'", file, line, s);
+			return -1;
+		}
 		if (lab->nmeta == MAX_LAB_META || strlen(s) >= sizeof(lab->meta[0].key) ||
 		    strlen(val) >= sizeof(lab->meta[0].value)) {
 			err("%s:%d: %s: too long, or too many LAB_ lines", file, line, s);
@@ -221,6 +247,17 @@ static int parse_line(struct lab *lab, char *s, int line, const char *file)
 			err("%s:%d: %s[mem]: '%s' is not a size (256m, 1g)", file, line, s, val);
 			return -1;
 		}
+		{
+			unsigned long long v = strtoull(m, NULL, 10);
+			char unit = m[strlen(m) - 1];
+			int shift = unit == 'G' ? 30 : unit == 'M' ? 20 : unit == 'K' ? 10 : 0;
+
+			if (v > (LAB_MEM_MAX >> shift)) {
+				err("%s:%d: %s[mem]: %s is more than a lab node may have (4G)",
+				    file, line, s, val);
+				return -1;
+			}
+		}
 		strcpy(n->mem, m);
 		return 0;
 	}
@@ -293,7 +330,7 @@ static int check_domains(struct lab *lab, const char *file)
 /* Copies the tree at src into dst: directories, regular files (budget:
  * bytes left), links as links; nothing followed, special files left out. */
 static int copy_tree(int src, int dst, const char *where, unsigned long long *budget,
-		     int depth)
+		     long *entries, int depth)
 {
 	int sfd = dup(src), bad = 0;
 	DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
@@ -317,6 +354,12 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", where, e->d_name);
+		if (--*entries < 0) {
+			err("%s: the node has more than %d files, folders and links",
+			    path, COPY_ENTRIES);
+			bad = 1;
+			break;
+		}
 		if (fstatat(src, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			err("%s: %s", path, strerror(errno));
 			bad = 1;
@@ -330,8 +373,8 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 				err("%s: %s", path, strerror(errno));
 				bad = 1;
 			} else {
-				bad = copy_tree(s2, d2, path, budget, depth + 1) < 0;
-				fchmod(d2, st.st_mode & 07777);
+				bad = copy_tree(s2, d2, path, budget, entries, depth + 1) < 0;
+				fchmod(d2, st.st_mode & COPY_MODE);
 				close(d2);
 			}
 			if (s2 >= 0)
@@ -347,11 +390,16 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 			    (out = openat(dst, e->d_name,
 					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 					  0600)) < 0) {
-				err("%s: %s", path, in >= 0 && errno == 0 ? "changed while read" :
-				    strerror(errno));
+				err("%s: %s", path, in >= 0 && out < 0 && errno == 0 ?
+				    "not a regular file any more" : strerror(errno));
 				bad = 1;
 			}
-			while (!bad && (n = read(in, buf, sizeof(buf))) > 0) {
+			while (!bad && (n = read(in, buf, sizeof(buf))) != 0) {
+				if (n < 0) {
+					err("%s: %s", path, strerror(errno));
+					bad = 1;
+					break;
+				}
 				if ((unsigned long long)n > *budget) {
 					err("%s: the node's files are larger than %llu MiB (put large files in an image)",
 					    path, COPY_LIMIT >> 20);
@@ -365,7 +413,7 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 				}
 			}
 			if (out >= 0) {
-				fchmod(out, st2.st_mode & 07777);
+				fchmod(out, st2.st_mode & COPY_MODE);
 				close(out);
 			}
 			if (in >= 0)
@@ -388,7 +436,7 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 
 /* Copies the file or folder name of the lab folder (if there) to dst/as. */
 static int copy_item(int labfd, const char *dir, const char *name, int dst,
-		     const char *as, unsigned long long *budget)
+		     const char *as, unsigned long long *budget, long *entries)
 {
 	struct stat st;
 	char where[PATH_LEN];
@@ -411,7 +459,7 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 				close(s);
 			return -1;
 		}
-		r = copy_tree(s, d, where, budget, 0);
+		r = copy_tree(s, d, where, budget, entries, 0);
 		close(s);
 		close(d);
 		return r;
@@ -419,15 +467,25 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 	if (S_ISREG(st.st_mode)) {
 		/* A file: copy_tree's way, through a one-entry view. */
 		int in = openat(labfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		int out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				 0644);
+		int out = -1;
 		char buf[65536];
 		ssize_t n;
-		int bad = in < 0 || out < 0;
+		struct stat st2;
+		int bad = 0;
 
-		if (bad)
-			err("%s: %s", where, strerror(errno));
-		while (!bad && (n = read(in, buf, sizeof(buf))) > 0) {
+		if (in < 0 || fstat(in, &st2) < 0 || !S_ISREG(st2.st_mode) ||
+		    (out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				  O_CLOEXEC, 0644)) < 0) {
+			err("%s: %s", where, in >= 0 && out < 0 && !S_ISREG(st2.st_mode) ?
+			    "not a regular file any more" : strerror(errno));
+			bad = 1;
+		}
+		while (!bad && (n = read(in, buf, sizeof(buf))) != 0) {
+			if (n < 0) {
+				err("%s: %s", where, strerror(errno));
+				bad = 1;
+				break;
+			}
 			if ((unsigned long long)n > *budget) {
 				err("%s: larger than %llu MiB", where, COPY_LIMIT >> 20);
 				bad = 1;
@@ -453,6 +511,7 @@ static int stage_nodes(const struct lab *lab, int labfd, int stage)
 	for (int i = 0; i < lab->n; i++) {
 		const struct lab_node *n = &lab->nodes[i];
 		unsigned long long budget = COPY_LIMIT;
+		long entries = COPY_ENTRIES;
 		char startup[NAME_MAX_LEN + 16], text[32];
 		int d, r = 0, f;
 
@@ -463,11 +522,11 @@ static int stage_nodes(const struct lab *lab, int labfd, int stage)
 			return -1;
 		}
 		snprintf(startup, sizeof(startup), "%s.startup", n->name);
-		r |= copy_item(labfd, lab->dir, n->name, d, "root", &budget);
-		r |= copy_item(labfd, lab->dir, startup, d, "startup", &budget);
-		r |= copy_item(labfd, lab->dir, "shared", d, "shared", &budget);
+		r |= copy_item(labfd, lab->dir, n->name, d, "root", &budget, &entries);
+		r |= copy_item(labfd, lab->dir, startup, d, "startup", &budget, &entries);
+		r |= copy_item(labfd, lab->dir, "shared", d, "shared", &budget, &entries);
 		r |= copy_item(labfd, lab->dir, "shared.startup", d, "shared.startup",
-			       &budget);
+			       &budget, &entries);
 		f = openat(d, "ifnames", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (f < 0 || write_all(f, "eth\n", 4) < 0)
 			r = -1;
@@ -490,12 +549,17 @@ static int stage_nodes(const struct lab *lab, int labfd, int stage)
 
 /* The child: become the folder's owner, parse, stage; the lab goes back
  * through out (the same program on both sides of a fork). */
-static void reader_child(struct lab *lab, const struct stat *owner, int stage, int out)
+static void reader_child(struct lab *lab, int labfd, const struct stat *owner, int stage,
+			 int out)
 {
 	char file[PATH_LEN], line[4096];
-	int labfd, lineno = 0, bad = 0;
+	int lineno = 0, bad = 0, null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	FILE *f;
 
+	/* Nothing of root's but what it needs: not root's terminal for
+	 * input, and never traceable by the owner's other processes. */
+	if (null < 0 || dup2(null, 0) < 0)
+		_exit(EX_FAIL);
 	if (owner->st_uid != 0) {
 		struct passwd *pw = getpwuid(owner->st_uid);
 		gid_t gid = pw ? pw->pw_gid : owner->st_gid;
@@ -507,12 +571,9 @@ static void reader_child(struct lab *lab, const struct stat *owner, int stage, i
 			_exit(EX_FAIL);
 		}
 	}
-	labfd = open(lab->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		_exit(EX_FAIL);
 	snprintf(file, sizeof(file), "%s/lab.conf", lab->dir);
-	if (labfd < 0) {
-		err("%s: %s", lab->dir, strerror(errno));
-		_exit(EX_CONFIG);
-	}
 	{
 		int fd = openat(labfd, "lab.conf", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		struct stat st;
@@ -621,11 +682,18 @@ int lab_load(const char *name, struct lab *lab)
 
 			snprintf(n->name, sizeof(n->name), "%s", line + 5);
 			if (snprintf_ok(n->instance, sizeof(n->instance), "%s-%s", name,
-					n->name) == 0)
+					n->name) == 0 && valid_name(n->name) &&
+			    valid_name(n->instance))
 				lab->n++;
 		} else if (!strncmp(line, "network=", 8) && lab->ndomains < MAX_LAB_DOMAINS) {
-			if (sscanf(line + 8, "%32s %32s", lab->domains[lab->ndomains].network,
-				   lab->domains[lab->ndomains].domain) == 2)
+			char *net = lab->domains[lab->ndomains].network;
+			size_t l = strlen(name);
+
+			/* only LAB-something: never the default network or
+			 * another lab's */
+			if (sscanf(line + 8, "%32s %32s", net,
+				   lab->domains[lab->ndomains].domain) == 2 &&
+			    valid_name(net) && !strncmp(net, name, l) && net[l] == '-')
 				lab->ndomains++;
 		} else if (!strncmp(line, "meta=", 5) && lab->nmeta < MAX_LAB_META) {
 			char *eq = strchr(line + 5, '=');
@@ -712,20 +780,53 @@ static bool ours_or_absent(const char *path, const char *labname)
 	return !strncmp(text, mark, strlen(mark));
 }
 
+/* The image of a node: an image file, one of image_dir by name (tiny,
+ * debian, lab), or a Kathara image name (kathara/frr, ...), which is the
+ * lab image: the Debian image with the tools of Kathara's. */
 static const char *image_for(const struct global_conf *g, const struct lab_node *n)
 {
-	if (!n->image[0])
+	char path[PATH_LEN];
+	const char *name = n->image;
+
+	if (!name[0])
 		return NULL;
-	if (n->image[0] == '/' || !strcmp(n->image, "tiny") || !strcmp(n->image, "debian"))
-		return n->image;
-	msg("lab: warning: %s[image]=%s: no such image here; %s gets the default (%s)",
-	    n->name, n->image, n->name, g->image);
+	if (name[0] == '/')
+		return name;
+	if (!strncmp(name, "kathara/", 8))
+		name = "lab";
+	if (valid_name(name) &&
+	    snprintf_ok(path, sizeof(path), "%s/%s.ext4", g->image_dir, name) == 0 &&
+	    access(path, R_OK) == 0)
+		return name;
+	msg("lab: warning: %s[image]=%s: no such image here (%s/%s.ext4); %s gets the default (%s)",
+	    n->name, n->image, g->image_dir, name, n->name, g->image);
 	return NULL;
+}
+
+/* Appends to a text of len bytes; false once it would not fit. */
+static bool add(char *text, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool add(char *text, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= len)
+		return false;
+	va_start(ap, fmt);
+	n = vsnprintf(text + *used, len - *used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - *used) {
+		*used = len;
+		return false;
+	}
+	*used += (size_t)n;
+	return true;
 }
 
 static int write_files(const struct global_conf *g, const struct lab *lab)
 {
-	char path[PATH_LEN], text[4096], dir[PATH_LEN + 16];
+	char path[PATH_LEN], text[8192], dir[PATH_LEN + 16];
 
 	if (etc_dir(dir, sizeof(dir)) < 0)
 		return -1;
@@ -733,14 +834,15 @@ static int write_files(const struct global_conf *g, const struct lab *lab)
 	if (mkdir_p(dir, 0755) < 0)
 		return -1;
 	for (int i = 0; i < lab->ndomains; i++) {
-		if (network_file(lab->domains[i].network, path, sizeof(path)) < 0)
-			return -1;
-		snprintf(text, sizeof(text),
+		size_t used = 0;
+
+		if (network_file(lab->domains[i].network, path, sizeof(path)) < 0 ||
+		    !add(text, sizeof(text), &used,
 			 "# lab %s: collision domain %s of %s.  Written by umlctl lab up;\n"
 			 "# lab down removes it.\n"
 			 "[network]\naddress = none\ndhcp = no\nnat = no\nisolated = yes\n",
-			 lab->name, lab->domains[i].domain, lab->dir);
-		if (write_file(path, text, 0644) < 0)
+			 lab->name, lab->domains[i].domain, lab->dir) ||
+		    write_file(path, text, 0644) < 0)
 			return -1;
 	}
 	dir[strlen(dir) - strlen("networks")] = '\0';
@@ -750,46 +852,60 @@ static int write_files(const struct global_conf *g, const struct lab *lab)
 	for (int i = 0; i < lab->n; i++) {
 		const struct lab_node *n = &lab->nodes[i];
 		const char *image = image_for(g, n);
-		size_t len;
-
-		if (instance_file(n->instance, path, sizeof(path)) < 0)
-			return -1;
-		len = (size_t)snprintf(text, sizeof(text),
-			 "# lab %s: node %s of %s.  Written by umlctl lab up;\n"
-			 "# lab down removes it.\n[instance]\nlab = %s\n", lab->name,
-			 n->name, lab->dir, lab->name);
-		bool nics = n->bridged;
+		bool nics = n->bridged, ok;
+		size_t used = 0;
 
 		for (int k = 0; k < MAX_NETS; k++)
 			nics |= n->ifaces[k].used;
-		if (!nics)
-			len += (size_t)snprintf(text + len, sizeof(text) - len,
-						"network = no\n");
-		if (image)
-			len += (size_t)snprintf(text + len, sizeof(text) - len,
-						"image = %s\n", image);
-		if (n->mem[0])
-			len += (size_t)snprintf(text + len, sizeof(text) - len,
-						"memory = %s\n", n->mem);
-		for (int k = 0; k < MAX_NETS; k++) {
+		ok = instance_file(n->instance, path, sizeof(path)) == 0 &&
+		     add(text, sizeof(text), &used,
+			 "# lab %s: node %s of %s.  Written by umlctl lab up;\n"
+			 "# lab down removes it.\n[instance]\nlab = %s\n", lab->name,
+			 n->name, lab->dir, lab->name);
+		if (ok && !nics)
+			ok = add(text, sizeof(text), &used, "network = no\n");
+		if (ok && image)
+			ok = add(text, sizeof(text), &used, "image = %s\n", image);
+		if (ok && n->mem[0])
+			ok = add(text, sizeof(text), &used, "memory = %s\n", n->mem);
+		for (int k = 0; ok && k < MAX_NETS; k++) {
 			const struct lab_iface *f = &n->ifaces[k];
 
 			if (f->used) {
-				len += (size_t)snprintf(text + len, sizeof(text) - len,
-							"[net%d]\nnetwork = %s\n", k, f->network);
-				if (f->mac[0])
-					len += (size_t)snprintf(text + len, sizeof(text) - len,
-								"mac = %s\n", f->mac);
+				ok = add(text, sizeof(text), &used, "[net%d]\nnetwork = %s\n", k,
+					 f->network);
+				if (ok && f->mac[0])
+					ok = add(text, sizeof(text), &used, "mac = %s\n", f->mac);
 			} else if (n->bridged && k == n->bridged_idx) {
-				len += (size_t)snprintf(text + len, sizeof(text) - len,
-							"[net%d]\nnetwork = %s\n", k,
-							DEFAULT_NETWORK);
+				ok = add(text, sizeof(text), &used, "[net%d]\nnetwork = %s\n", k,
+					 DEFAULT_NETWORK);
 			}
 		}
-		if (len >= sizeof(text) || write_file(path, text, 0644) < 0)
+		if (!ok || write_file(path, text, 0644) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* The lab's networks, from its nodes' checked interfaces (not from the
+ * reader's list). */
+static void domains_of(struct lab *lab)
+{
+	lab->ndomains = 0;
+	for (int i = 0; i < lab->n; i++)
+		for (int k = 0; k < MAX_NETS; k++) {
+			const struct lab_iface *f = &lab->nodes[i].ifaces[k];
+			bool seen = false;
+
+			if (!f->used)
+				continue;
+			for (int d = 0; d < lab->ndomains && !seen; d++)
+				seen = !strcmp(lab->domains[d].network, f->network);
+			if (seen || lab->ndomains == MAX_LAB_DOMAINS)
+				continue;
+			strcpy(lab->domains[lab->ndomains].domain, f->domain);
+			strcpy(lab->domains[lab->ndomains++].network, f->network);
+		}
 }
 
 /* The parsed lab from the child, checked again: the parent trusts no
@@ -826,7 +942,8 @@ static int recheck(const struct lab *lab, const struct lab *asked)
 	for (int i = 0; i < lab->nmeta; i++)
 		if (!memchr(lab->meta[i].key, 0, sizeof(lab->meta[i].key)) ||
 		    !memchr(lab->meta[i].value, 0, sizeof(lab->meta[i].value)) ||
-		    strpbrk(lab->meta[i].key, "\n=") || strchr(lab->meta[i].value, '\n'))
+		    strspn(lab->meta[i].key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+		    strlen(lab->meta[i].key) || !plain_path(lab->meta[i].value))
 			return -1;
 	return 0;
 }
@@ -854,19 +971,68 @@ static int name_from_dir(const char *real, char *out)
 /* lab up, up to the files: parse and stage (as the owner), write the
  * network and instance files and the record.  Returns EX_OK with the lab
  * in lab, or an exit status. */
+static int prepare_locked(const struct global_conf *g, const char *dir, const char *name,
+			  struct lab *lab);
+
 int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
 		struct lab *lab)
 {
-	static struct lab asked, got;
-	char real[PATH_MAX], rec[PATH_LEN], stage[PATH_LEN + 16], path[PATH_LEN];
+	/* One lab up or down at a time, and none while a network changes. */
+	int lock = lock_network(), r;
+
+	if (lock < 0)
+		return EX_FAIL;
+	r = prepare_locked(g, dir, name, lab);
+	unlock(lock);
+	return r;
+}
+
+static int prepare_fd(const struct global_conf *g, const char *dir, const char *name,
+		      struct lab *lab, const char *real, int labfd, const struct stat *stp);
+
+static int prepare_locked(const struct global_conf *g, const char *dir, const char *name,
+			  struct lab *lab)
+{
+	char real[PATH_MAX];
 	struct stat st;
+	int labfd, r;
+
+	if (!realpath(dir, real)) {
+		err("lab %s: %s", dir, strerror(errno));
+		return EX_CONFIG;
+	}
+	if (!plain_path(real) || strlen(real) > LAB_DIR_MAX) {
+		err("lab %s: the folder's path has control characters or is longer than %d bytes",
+		    dir, LAB_DIR_MAX);
+		return EX_CONFIG;
+	}
+	/* The folder as one descriptor: its owner, its mode and what the
+	 * reader reads are of the same folder. */
+	labfd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (labfd < 0 || fstat(labfd, &st) < 0) {
+		err("lab %s: %s", dir, strerror(errno));
+		if (labfd >= 0)
+			close(labfd);
+		return EX_CONFIG;
+	}
+	r = prepare_fd(g, dir, name, lab, real, labfd, &st);
+	close(labfd);
+	return r;
+}
+
+static int prepare_fd(const struct global_conf *g, const char *dir, const char *name,
+		      struct lab *lab, const char *real, int labfd, const struct stat *stp)
+{
+	static struct lab asked, got;
+	char rec[PATH_LEN], stage[PATH_LEN + 16], path[PATH_LEN];
+	const struct stat st = *stp;
 	int fds[2], stagefd, status;
 	pid_t pid;
 	ssize_t n = 0;
 
 	memset(&asked, 0, sizeof(asked));
-	if (!realpath(dir, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		err("lab %s: %s", dir, errno ? strerror(errno) : "not a folder");
+	if (!S_ISDIR(st.st_mode)) {
+		err("lab %s: not a folder", dir);
 		return EX_CONFIG;
 	}
 	/* Read as its owner, a folder everyone may write to (/tmp) would be
@@ -917,7 +1083,7 @@ int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
 	pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		reader_child(&asked, &st, stagefd, fds[1]);
+		reader_child(&asked, labfd, &st, stagefd, fds[1]);
 	}
 	close(fds[1]);
 	close(stagefd);
@@ -940,6 +1106,21 @@ int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
 		err("lab %s: the lab reader's answer does not check out: nothing done", dir);
 		rm_rf(stage);
 		return EX_FAIL;
+	}
+	domains_of(&got);
+	/* The host's limits: instance and network files umlctl handles. */
+	{
+		static char names[MAX_INSTANCES + MAX_LAB_NODES][NAME_MAX_LEN + 1];
+		int ni = config_instance_names(names, MAX_INSTANCES + MAX_LAB_NODES);
+		int nn = config_network_names(names, MAX_NETWORKS + MAX_LAB_DOMAINS);
+
+		if (ni < 0 || nn < 0 || ni + got.n > MAX_INSTANCES ||
+		    nn + got.ndomains > MAX_NETWORKS) {
+			err("lab %s: %d nodes and %d collision domains are more than this host takes (%d instances and %d networks in all; %d and %d there)",
+			    got.name, got.n, got.ndomains, MAX_INSTANCES, MAX_NETWORKS, ni, nn);
+			rm_rf(stage);
+			return EX_CONFIG;
+		}
 	}
 	/* Names of other labs or of hand-made files are not overwritten. */
 	for (int i = 0; i < got.n; i++)
@@ -999,6 +1180,11 @@ int lab_remove(const struct lab *lab)
 	for (int i = 0; i < lab->ndomains; i++) {
 		static struct network n;
 
+		if (network_file(lab->domains[i].network, path, sizeof(path)) < 0 ||
+		    !ours_or_absent(path, lab->name)) {
+			msg("lab %s: %s is not this lab's any more: left alone", lab->name, path);
+			continue;
+		}
 		hostnet_leftover(lab->domains[i].network, &n);
 		{
 			int lock = lock_network();
@@ -1014,6 +1200,15 @@ int lab_remove(const struct lab *lab)
 	if (record_dir(lab->name, path, sizeof(path)) == 0)
 		rm_rf(path);
 	return r;
+}
+
+/* Whether instance NAME is this lab's (its file says so, or is gone). */
+bool lab_owns(const struct lab *lab, const char *instance)
+{
+	char path[PATH_LEN];
+
+	return instance_file(instance, path, sizeof(path)) == 0 &&
+	       ours_or_absent(path, lab->name);
 }
 
 /* ----------------------------------------------------------- status */

@@ -698,8 +698,14 @@ static int lab_down(const struct global_conf *g, struct args *a, struct lab *lab
 	int r;
 
 	a->n = 0;
-	for (int i = 0; i < lab->n; i++)
+	for (int i = 0; i < lab->n; i++) {
+		if (!lab_owns(lab, lab->nodes[i].instance)) {
+			msg("lab %s: %s is not this lab's any more: left alone", lab->name,
+			    lab->nodes[i].instance);
+			continue;
+		}
 		snprintf(a->names[a->n++], NAME_MAX_LEN + 1, "%s", lab->nodes[i].instance);
+	}
 	r = a->n ? cmd_destroy(g, a) : EX_OK;
 	if (r == EX_OK)
 		r = lab_remove(lab);

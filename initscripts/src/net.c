@@ -29,6 +29,18 @@ void tap_name(const char *name, int idx, char out[16])
 	snprintf(out, 16, "uh-%s-%d", hex, idx);
 }
 
+/* Whether dev is a TAP device of uid (its tun owner): a hashed name of
+ * another instance, or any device not ours, is never deleted or taken. */
+static bool tap_of(const char *dev, uid_t uid)
+{
+	char path[PATH_LEN], text[32];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/owner", dev);
+	if (read_file(path, text, sizeof(text)) < 0)
+		return false;
+	return strtoul(text, NULL, 10) == (unsigned long)uid;
+}
+
 bool link_exists(const char *dev)
 {
 	char path[PATH_LEN];
@@ -87,6 +99,12 @@ int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 			return -1;
 		}
 		tap_name(ic->name, i, tap);
+		if (link_exists(tap) && !tap_of(tap, uid)) {
+			err("%s: a device %s exists and is not this instance's TAP (a name that hashes alike?): not started",
+			    ic->name, tap);
+			net_taps_down(ic->name);
+			return -1;
+		}
 		if (link_exists(tap)) {   /* left over: start afresh */
 			char *del[] = { "ip", "link", "del", tap, NULL };
 
@@ -109,13 +127,20 @@ int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 	return 0;
 }
 
+/* The instance's TAP devices are those of its user: an instance without
+ * an id has none, and a device of the name but of another owner (another
+ * instance's hashed name, anything else) is never counted or deleted. */
 bool net_taps_left(const char *name)
 {
+	uid_t uid;
+
+	if (instance_id_get(name, &uid) != 1)
+		return false;
 	for (int i = 0; i < MAX_NETS; i++) {
 		char tap[16];
 
 		tap_name(name, i, tap);
-		if (link_exists(tap))
+		if (link_exists(tap) && tap_of(tap, uid))
 			return true;
 	}
 	return false;
@@ -123,11 +148,15 @@ bool net_taps_left(const char *name)
 
 void net_taps_down(const char *name)
 {
+	uid_t uid;
+
+	if (instance_id_get(name, &uid) != 1)
+		return;
 	for (int i = 0; i < MAX_NETS; i++) {
 		char tap[16];
 
 		tap_name(name, i, tap);
-		if (link_exists(tap)) {
+		if (link_exists(tap) && tap_of(tap, uid)) {
 			char *del[] = { "ip", "link", "del", tap, NULL };
 
 			run_cmd(del, true);

@@ -267,10 +267,15 @@ static void pump_master(struct sup *s)
 	to_clients(s, buf, (size_t)n);
 }
 
+/* A client that left in the middle of a line must not leave its half
+ * for the next one's to complete: a newline ends it (the agent drops a
+ * line that does not check out). */
 static void agent_client_gone(struct sup *s)
 {
 	close(s->agent_client);
 	s->agent_client = -1;
+	if (s->agent_master >= 0 && write(s->agent_master, "\n", 1) < 0) {
+	}
 }
 
 /* The guest's agent line to its client; without one, it is dropped (what

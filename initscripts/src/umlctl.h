@@ -83,7 +83,7 @@ struct global_conf {
  * uml-skas.conf's [network]; any other is networks/NAME.conf (its name
  * follows the instance name rule). */
 #define DEFAULT_NETWORK "default"
-#define MAX_NETWORKS 64
+#define MAX_NETWORKS 256
 struct network {
 	char name[NAME_MAX_LEN + 1];
 	char file[PATH_LEN];
@@ -353,6 +353,7 @@ int instance_exec(const char *name, const char *cmd, int timeout_s, bool quiet);
 /* lab.c */
 #define MAX_LAB_NODES 64
 #define MAX_LAB_DOMAINS 128
+#define LAB_DIR_MAX 1024
 #define MAX_LAB_META 16
 #define MAX_LABS 64
 struct lab_iface {
@@ -392,6 +393,7 @@ int lab_load(const char *name, struct lab *lab);
 int lab_names(char names[][NAME_MAX_LEN + 1], int max);
 int lab_find(const char *dir, struct lab *lab);
 int lab_remove(const struct lab *lab);
+bool lab_owns(const struct lab *lab, const char *instance);
 int lab_status(const struct lab *lab, bool json);
 
 /* logs.c */

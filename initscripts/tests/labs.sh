@@ -27,6 +27,18 @@ check "exec without a command: usage error" "rc=$rc $out" test "$rc" = 2
 check "completion: lab verbs, exec names" "$(comp lab '') / $(comp exec tiny)" \
 	test "$(comp lab '') / $(comp exec tiny)" = "up down status exec console / tiny1 tiny2 tiny3"
 
+# ---- a TAP name that a device of another owner has: not taken, not deleted
+printf '[instance]\n' >"$etc/instances/tapx.conf"
+inns ip tuntap add dev us-tapx-0 mode tap user 0
+rc=0
+out=$(u start tapx 2>&1) || rc=$?
+check "start: a device with the instance's TAP name, not its own, is neither taken nor deleted" \
+	"rc=$rc $(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$1" != 0 ] && grep -q "a device us-tapx-0 exists and is not this instance.s TAP" <<<"$2" &&
+		ip netns exec "$3" ip link show us-tapx-0 >/dev/null' _ "$rc" "$out" "$ns"
+inns ip link del us-tapx-0
+u destroy tapx >/dev/null 2>&1
+
 # ---- malformed lab.conf: every bad line named with file and line, nothing made
 bad=$labs/bad
 mkdir -p "$bad"
@@ -69,6 +81,24 @@ check "lab up: the folder is read as its owner (a root-only file in it: refused,
 	"rc=$rc $(tr '\n' '|' <<<"$out")" \
 	bash -c '[ "$1" != 0 ] && grep -q "pc1/etc/rootonly: Permission denied" <<<"$2" &&
 		[ ! -e "$3/etc/uml-skas/instances/bad-pc1.conf" ]' _ "$rc" "$out" "$root"
+# A folder whose path would put lines into the files lab up writes.
+nl=$labs/$(printf 'x\n[instance]\nssh_key = /etc/shadow\n#')
+mkdir -p "$nl"
+cp "$bad/lab.conf" "$nl/lab.conf"
+ln -s "$nl" "$labs/nllink"
+chown -R "$owner:$owner" "$labs"
+rc=0
+out=$(u lab up --name nl "$labs/nllink" 2>&1) || rc=$?
+check "lab up: a folder whose path has a newline refused, nothing written" "rc=$rc $(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$1" = 6 ] && grep -q "control characters" <<<"$2" && [ ! -e "$3/instances/nl-pc1.conf" ]' \
+	_ "$rc" "$out" "$etc"
+rm -rf "$nl" "$labs/nllink"
+printf 'pc1[0]=A\npc1[mem]=64g\n' >"$bad/lab.conf"
+rc=0
+out=$(u lab up "$bad" 2>&1) || rc=$?
+check "lab up: more memory than a node may have refused" "rc=$rc $out" \
+	bash -c '[ "$1" = 6 ] && grep -q "pc1\[mem\]: 64g is more than a lab node may have" <<<"$2"' _ "$rc" "$out"
+printf 'pc1[0]=A\n' >"$bad/lab.conf"
 chmod 1777 "$bad"
 rc=0
 out=$(u lab up "$bad" 2>&1) || rc=$?
@@ -95,6 +125,13 @@ echo 'ip addr add 10.0.0.1/24 dev eth0; echo node >>/tmp/order' >"$two/pc1.start
 echo 'ip addr add 10.0.0.2/24 dev eth0' >"$two/pc2.startup"
 echo 'echo shared >>/tmp/order' >"$two/shared.startup"
 echo "lab-file" >"$two/pc1/etc/labfile"
+# Modes as root's tools may read them: no write for others, no set-id.
+mkdir -p "$two/pc1/wdir" "$two/pc1/many"
+chmod 1777 "$two/pc1/wdir"
+printf '#!/bin/sh\n' >"$two/pc1/suid"
+chmod 4777 "$two/pc1/suid"
+# Many small files: the metadata disk has inodes for them all.
+(cd "$two/pc1/many" && seq 3000 | xargs touch)
 echo "shared-file" >"$two/shared/note"
 # What no node may get: a root-only host file, reached through links.
 echo "HOST-SECRET-$$" >"$root/hostsecret"
@@ -116,6 +153,9 @@ check "a node is called as the lab calls it, its interface is eth0" "$(tr '\n' '
 out=$(lx "$two" pc1 'ping -c 2 -W 3 10.0.0.2 >/dev/null && echo reached')
 check "pc1 reaches pc2 on domain A" "$out" test "$out" = reached
 out=$(lx "$two" pc1 'cat /etc/labfile /shared/note; stat -c %u /etc/labfile; cat /tmp/order | tr "\n" " "')
+out2=$(lx "$two" pc1 'stat -c %a /wdir /suid; ls /many | wc -l')
+check "NODE/ modes without others' write or set-id bits (1777 -> 755, 4777 -> 755); 3000 small files there" \
+	"$(tr '\n' '|' <<<"$out2")" test "$(tr '\n' ' ' <<<"$out2")" = "755 755 3000 "
 check "NODE/ copied over the root (root's), shared/ at /shared, shared.startup before pc1.startup" \
 	"$(tr '\n' '|' <<<"$out")" \
 	test "$(tr '\n' '|' <<<"$out")" = "lab-file|shared-file|0|shared node |"
@@ -136,6 +176,26 @@ check "lab exec --timeout: exit 124 and a message" "rc=$rc $out" \
 	bash -c '[ "$1" = 124 ] && grep -q "no end of the command after 2 s" <<<"$2"' _ "$rc" "$out"
 out=$(lx "$two" pc1 'echo next')
 check "the agent answers the next command after a timed-out one" "$out" test "$out" = next
+out=$(lx "$two" pc1 'tty; cut -d" " -f7 /proc/self/stat')
+check "exec: the command has no controlling terminal (nothing left behind reaches the line)" \
+	"$(tr '\n' '|' <<<"$out")" test "$(tr '\n' '|' <<<"$out")" = "not a tty|0|"
+# A client that leaves in the middle of an EXEC line: the next client's
+# line must not complete it into a command.
+python3 - "$root/run/uml-skas/instances/twohosts-pc1/agent.sock" <<'EOF'
+import base64, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"HELLO 0badc0de\n")
+buf = b""
+end = time.time() + 20
+while b"READY 0badc0de" not in buf and time.time() < end:
+    buf += s.recv(4096)
+cmd = base64.b64encode(b"touch /tmp/cut-line-ran").decode()
+s.sendall(("EXEC 0badc0de %d %s" % (len(cmd), cmd[:8])).encode())
+s.close()
+EOF
+out=$(lx "$two" pc1 'test -e /tmp/cut-line-ran && echo ran || echo not-run')
+check "exec: a line cut short by a client that left is never run" "$out" test "$out" = not-run
 out=$(lx "$two" pc2 'ping -c 2 -W 3 10.77.0.1 >/dev/null && echo reached')
 check "pc2 (bridged=true) reaches the host's bridge on the default network" "$out" test "$out" = reached
 out=$(lx "$two" pc1 'ping -c 1 -W 2 10.77.0.1 >/dev/null 2>&1 && echo reached || echo unreachable')
@@ -163,6 +223,15 @@ out=$(lx "$other" pc9 'ping -c 1 -W 2 10.0.0.1 >/dev/null && echo reached; ping 
 out2=$(lx "$two" pc2 'ping -c 1 -W 2 10.0.0.9 >/dev/null 2>&1 || echo not-reached')
 check "two labs with domain A: each reaches its own nodes only" "$out / $out2" \
 	test "$(tr '\n' ' ' <<<"$out") $out2" = "reached not-reached  not-reached"
+# other-pc9 destroyed by hand and made again as an instance of its own:
+# lab down must leave it alone.
+u destroy other-pc9 >/dev/null 2>&1
+u create other-pc9 --net none >/dev/null 2>&1
+out=$(u lab down "$other" 2>&1 || true)
+check "lab down leaves an instance that reuses a node's name alone" "$(tr '\n' '|' <<<"$out")" \
+	bash -c 'grep -q "other-pc9 is not this lab.s any more: left alone" <<<"$1" &&
+		[ -e "$2/instances/other-pc9.conf" ] && [ ! -e "$2/instances/other-pc1.conf" ]' _ "$out" "$etc"
+u destroy other-pc9 >/dev/null 2>&1
 
 # ---- static routing through two routers; r1 has a third interface on a
 # LAN of three nodes, one of which has no route back
@@ -210,6 +279,57 @@ check "pc2 reaches lan1 and lan2 on r1's third interface, not lan3 (no route bac
 out=$(lx "$rt" lan3 'ping -c 1 -W 2 10.4.0.11 >/dev/null && echo reached')
 check "lan3 reaches lan1 on the LAN" "$out" test "$out" = reached
 
+# ---- OSPF with FRR (kathara/frr: the lab image) converges: r1 learns
+# r3's far network and reaches it, through r2
+ospf=$labs/ospf
+for r in r1 r2 r3; do
+	mkdir -p "$ospf/$r/etc/frr"
+	cat >"$ospf/$r/etc/frr/frr.conf" <<'EOF'
+interface eth0
+ ip ospf network point-to-point
+ ip ospf hello-interval 1
+ ip ospf dead-interval 4
+interface eth1
+ ip ospf network point-to-point
+ ip ospf hello-interval 1
+ ip ospf dead-interval 4
+router ospf
+ network 10.0.0.0/8 area 0
+EOF
+done
+cat >"$ospf/lab.conf" <<'EOF'
+LAB_DESCRIPTION="three FRR routers, OSPF area 0"
+r1[0]=A
+r1[1]=B
+r2[0]=B
+r2[1]=C
+r3[0]=C
+r3[1]=D
+r1[image]="kathara/frr"
+r2[image]="kathara/frr"
+r3[image]="kathara/frr"
+r1[mem]=256m
+r2[mem]=256m
+r3[mem]=256m
+EOF
+printf 'ip addr add 10.0.1.1/24 dev eth0\nip addr add 10.0.2.1/24 dev eth1\n' >"$ospf/r1.startup"
+printf 'ip addr add 10.0.2.2/24 dev eth0\nip addr add 10.0.3.2/24 dev eth1\n' >"$ospf/r2.startup"
+printf 'ip addr add 10.0.3.3/24 dev eth0\nip addr add 10.0.4.3/24 dev eth1\n' >"$ospf/r3.startup"
+for r in r1 r2 r3; do
+	printf 'sed -i "s/^ospfd=no/ospfd=yes/" /etc/frr/daemons\nsystemctl start frr\n' \
+		>>"$ospf/$r.startup"
+done
+chown -R "$owner:$owner" "$ospf"
+t0=$SECONDS
+check "lab up ospf (3 routers of kathara/frr: the lab image)" "failed" u lab up "$ospf"
+echo "# lab up of 3 FRR routers (Debian lab image): $((SECONDS - t0)) s"
+out=$(lx "$ospf" r1 'for i in $(seq 60); do ip route | grep -q "^10.0.4.0/24 .*proto ospf" && break; sleep 1; done; ip route | grep "^10.0.4.0/24"; ping -c 1 -W 3 10.0.4.3 >/dev/null && echo reached')
+check "OSPF converges: r1 has r3's far network from ospf and reaches it" "$(tr '\n' '|' <<<"$out")" \
+	bash -c 'grep -q "^10.0.4.0/24 nhid [0-9]* via 10.0.2.2 dev eth1 proto ospf\|^10.0.4.0/24 via 10.0.2.2 dev eth1 proto ospf" <<<"$1" && grep -qx reached <<<"$1"' _ "$out"
+out=$(lx "$ospf" r1 'vtysh -c "show ip ospf neighbor"')
+check "vtysh on r1: r2 is a Full neighbour" "$(tr '\n' '|' <<<"$out")" grep -q 'Full' <<<"$out"
+check "lab down ospf" "failed" u lab down "$ospf"
+
 # ---- down: after a node crashed, and for every lab; nothing left behind
 pkill -9 -f "umid=routing-r2 " || true
 sleep 1
@@ -217,15 +337,14 @@ rc=0
 out=$(u lab down "$rt" 2>&1) || rc=$?
 check "lab down after a node crashed (kill -9 of r2's UML)" "rc=$rc $(tr '\n' '|' <<<"$out")" test "$rc" = 0
 check "lab down twohosts" "failed" u lab down "$two"
-check "lab down other" "failed" u lab down "$other"
 left=$(
 	find "$etc/instances" "$etc/networks" "$root/var/lib/uml-skas" -maxdepth 1 \
-		-regextype egrep -regex '.*/(twohosts|other|routing)-.*' || true
+		-regextype egrep -regex '.*/(twohosts|other|routing|ospf)-.*' || true
 	ls -A "$root/var/lib/uml-skas/.labs" 2>/dev/null || true
-	inns ip -br link | grep -E '^(uh-|ush-|usn-(twohosts|other|routing))' || true
-	inns nft list tables | grep -E 'uml_skas_(twohosts|other|routing)' || true
-	inns nft list ruleset | grep -E 'uml-skas:(twohosts|other|routing)' || true
-	pgrep -af -- 'umid=(twohosts|other|routing)-' || true
+	inns ip -br link | grep -E '^(uh-|ush-|usn-(twohosts|other|routing|ospf))' || true
+	inns nft list tables | grep -E 'uml_skas_(twohosts|other|routing|ospf)' || true
+	inns nft list ruleset | grep -E 'uml-skas:(twohosts|other|routing|ospf)' || true
+	pgrep -af -- 'umid=(twohosts|other|routing|ospf)-' || true
 )
 check "nothing left of the labs: files, state, bridges, TAPs, tables, rules, processes" \
 	"$(tr '\n' '|' <<<"$left")" test -z "$left"

@@ -1,7 +1,7 @@
 # uml/rootfs/: the root file system images instances boot, and their
 # tests.  Included by the top Makefile.  See uml/rootfs/README.md.
 
-.PHONY: images image-tiny image-debian check-rootfs images-clean
+.PHONY: images image-tiny image-debian image-lab check-rootfs images-clean
 
 # Both images; each is quick when its recipe has not changed.
 images: image-tiny image-debian
@@ -15,6 +15,14 @@ image-tiny:
 image-debian:
 	uml/rootfs/build-debian
 
+# build/images/lab.ext4: the Debian image with the tools network labs use
+# (those of Kathara's images); a lab node whose lab.conf names a
+# kathara/... image boots it.
+LAB_PACKAGES := net-tools,iputils-ping,tcpdump,traceroute,frr,bind9-dnsutils,curl
+image-lab:
+	EXTRA_PACKAGES="$(LAB_PACKAGES)" DISABLE_UNITS=frr.service \
+		uml/rootfs/build-debian $(BUILD)/images/lab.ext4
+
 # Builds both images (if needed), boots them natively in seccomp mode.
 check-rootfs: uml
 	uml/rootfs/tests/check-rootfs
@@ -26,4 +34,5 @@ images-clean:
 
 CHECK_SUITES += check-rootfs
 HELP_LINES += "make images      root file system images: build/images/tiny.ext4, debian.ext4"
+HELP_LINES += "make image-lab   build/images/lab.ext4: debian.ext4 plus frr, tcpdump, ... (lab nodes)"
 HELP_LINES += "make check-rootfs  boot both images: COW, metadata, poweroff, errors"
