@@ -5,7 +5,7 @@
  *   HELLO ID -> READY ID              the agent listens (sent again each
  *                                     second until it answers: before the
  *                                     guest has booted nobody reads)
- *   EXEC ID LEN CMD64 -> OUT ID DATA64... ERR ID DATA64... END ID STATUS
+ *   RUN ID LEN CMD64 -> OUT ID DATA64... ERR ID DATA64... END ID STATUS
  *                                     (LEN: CMD64's length; a shorter line
  *                                     is a cut one, and never run)
  * with base64 for the command and its output, so nothing the guest sends
@@ -231,7 +231,7 @@ int instance_exec(const char *name, const char *cmd, int timeout_s, bool quiet)
 			ready = true;
 			/* The length: a line cut short is never run. */
 			snprintf(head, sizeof(head), "%s %zu", id, strlen(cmd64));
-			if (send_line(fd, "EXEC", head, cmd64) < 0)
+			if (send_line(fd, "RUN", head, cmd64) < 0)
 				break;
 		} else if (ready && (rest = ours(line, "OUT", id))) {
 			char data[LINE_MAX_LEN + 1];

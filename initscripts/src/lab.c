@@ -54,6 +54,15 @@ static bool plain_path(const char *p)
 	return true;
 }
 
+/* Control characters of names from the lab folder as '?', so that what
+ * umlctl prints of them cannot act on root's terminal. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 32 || (unsigned char)*s == 127)
+			*s = '?';
+}
+
 /* ------------------------------------------------------------ parsing */
 
 static bool domain_char(char c)
@@ -114,11 +123,11 @@ static int parse_line(struct lab *lab, char *s, int line, const char *file)
 	char *eq, *key, *val, *end;
 	struct lab_node *n;
 
+	s[strcspn(s, "\r\n")] = '\0';
 	for (char *c = s; *c; c++)
-		if ((unsigned char)*c < 32 && *c != '\t' && *c != '\n' && *c != '\r')
-			*c = '?';
-		else if ((unsigned char)*c == 127)
-			*c = '?';
+		if (*c == '\t')
+			*c = ' ';
+	printable(s);
 	while (isspace((unsigned char)*s))
 		s++;
 	end = s + strlen(s);
@@ -354,6 +363,7 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", where, e->d_name);
+		printable(path);
 		if (--*entries < 0) {
 			err("%s: the node has more than %d files, folders and links",
 			    path, COPY_ENTRIES);
@@ -384,14 +394,19 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 					O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out = -1;
 			char buf[65536];
 			ssize_t n;
-			struct stat st2;
+			struct stat st2 = { 0 };
+			const char *why = NULL;
 
-			if (in < 0 || fstat(in, &st2) < 0 || !S_ISREG(st2.st_mode) ||
-			    (out = openat(dst, e->d_name,
-					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-					  0600)) < 0) {
-				err("%s: %s", path, in >= 0 && out < 0 && errno == 0 ?
-				    "not a regular file any more" : strerror(errno));
+			if (in < 0 || fstat(in, &st2) < 0)
+				why = strerror(errno);
+			else if (!S_ISREG(st2.st_mode))
+				why = "not a regular file any more";
+			else if ((out = openat(dst, e->d_name,
+					       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+					       O_CLOEXEC, 0600)) < 0)
+				why = strerror(errno);
+			if (why) {
+				err("%s: %s", path, why);
 				bad = 1;
 			}
 			while (!bad && (n = read(in, buf, sizeof(buf))) != 0) {
@@ -442,6 +457,7 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 	char where[PATH_LEN];
 
 	snprintf(where, sizeof(where), "%s/%s", dir, name);
+	printable(where);
 	if (fstatat(labfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : (err("%s: %s", where, strerror(errno)), -1);
 	if (S_ISLNK(st.st_mode)) {
@@ -470,14 +486,19 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 		int out = -1;
 		char buf[65536];
 		ssize_t n;
-		struct stat st2;
+		struct stat st2 = { 0 };
+		const char *why = NULL;
 		int bad = 0;
 
-		if (in < 0 || fstat(in, &st2) < 0 || !S_ISREG(st2.st_mode) ||
-		    (out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				  O_CLOEXEC, 0644)) < 0) {
-			err("%s: %s", where, in >= 0 && out < 0 && !S_ISREG(st2.st_mode) ?
-			    "not a regular file any more" : strerror(errno));
+		if (in < 0 || fstat(in, &st2) < 0)
+			why = strerror(errno);
+		else if (!S_ISREG(st2.st_mode))
+			why = "not a regular file any more";
+		else if ((out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				       O_CLOEXEC, 0644)) < 0)
+			why = strerror(errno);
+		if (why) {
+			err("%s: %s", where, why);
 			bad = 1;
 		}
 		while (!bad && (n = read(in, buf, sizeof(buf))) != 0) {
@@ -558,8 +579,10 @@ static void reader_child(struct lab *lab, int labfd, const struct stat *owner, i
 
 	/* Nothing of root's but what it needs: not root's terminal for
 	 * input, and never traceable by the owner's other processes. */
+	close_held_locks();
 	if (null < 0 || dup2(null, 0) < 0)
 		_exit(EX_FAIL);
+	close(null);
 	if (owner->st_uid != 0) {
 		struct passwd *pw = getpwuid(owner->st_uid);
 		gid_t gid = pw ? pw->pw_gid : owner->st_gid;
@@ -662,7 +685,7 @@ static int write_record(const struct lab *lab)
 /* The record of lab name (only what status, exec and down need). */
 int lab_load(const char *name, struct lab *lab)
 {
-	char dir[PATH_LEN], path[PATH_LEN + 16], line[1024];
+	char dir[PATH_LEN], path[PATH_LEN + 16], line[LAB_DIR_MAX + 64];
 	FILE *f;
 
 	memset(lab, 0, sizeof(*lab));
@@ -971,27 +994,21 @@ static int name_from_dir(const char *real, char *out)
 /* lab up, up to the files: parse and stage (as the owner), write the
  * network and instance files and the record.  Returns EX_OK with the lab
  * in lab, or an exit status. */
-static int prepare_locked(const struct global_conf *g, const char *dir, const char *name,
-			  struct lab *lab);
+static int prepare_open(const struct global_conf *g, const char *dir, const char *name,
+			struct lab *lab);
 
 int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
 		struct lab *lab)
 {
-	/* One lab up or down at a time, and none while a network changes. */
-	int lock = lock_network(), r;
-
-	if (lock < 0)
-		return EX_FAIL;
-	r = prepare_locked(g, dir, name, lab);
-	unlock(lock);
-	return r;
+	return prepare_open(g, dir, name, lab);
 }
 
 static int prepare_fd(const struct global_conf *g, const char *dir, const char *name,
 		      struct lab *lab, const char *real, int labfd, const struct stat *stp);
+static int commit_locked(const struct global_conf *g, struct lab *lab, char *stage);
 
-static int prepare_locked(const struct global_conf *g, const char *dir, const char *name,
-			  struct lab *lab)
+static int prepare_open(const struct global_conf *g, const char *dir, const char *name,
+			struct lab *lab)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -1026,7 +1043,7 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 	static struct lab asked, got;
 	char rec[PATH_LEN], stage[PATH_LEN + 16], path[PATH_LEN];
 	const struct stat st = *stp;
-	int fds[2], stagefd, status;
+	int fds[2], stagefd, status = 0, lock, r;
 	pid_t pid;
 	ssize_t n = 0;
 
@@ -1067,16 +1084,19 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 	}
 	if (record_dir(asked.name, rec, sizeof(rec)) < 0 || labs_dir(path, sizeof(path)) < 0 ||
 	    mkdir_p(path, 0700) < 0 ||
-	    snprintf_ok(stage, sizeof(stage), "%s.stage", rec) < 0)
+	    snprintf_ok(stage, sizeof(stage), "%s.stage.%d", rec, (int)getpid()) < 0)
 		return EX_FAIL;
 	rm_rf(stage);
 	if (mkdir(stage, 0700) < 0 || chown(stage, st.st_uid, st.st_gid) < 0 ||
 	    (stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		err("%s: %s", stage, strerror(errno));
+		rm_rf(stage);
 		return EX_FAIL;
 	}
 	if (pipe2(fds, O_CLOEXEC) < 0) {
+		err("pipe: %s", strerror(errno));
 		close(stagefd);
+		rm_rf(stage);
 		return EX_FAIL;
 	}
 	fflush(NULL);
@@ -1089,11 +1109,11 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 	close(stagefd);
 	memset(&got, 0, sizeof(got));
 	while (pid > 0 && (size_t)n < sizeof(got)) {
-		ssize_t r = read(fds[0], (char *)&got + n, sizeof(got) - (size_t)n);
+		ssize_t got_n = read(fds[0], (char *)&got + n, sizeof(got) - (size_t)n);
 
-		if (r <= 0)
+		if (got_n <= 0)
 			break;
-		n += r;
+		n += got_n;
 	}
 	close(fds[0]);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
@@ -1108,64 +1128,87 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 		return EX_FAIL;
 	}
 	domains_of(&got);
+	/* What the reader read is in; the rest holds the network lock: one
+	 * lab up or down at a time, and none while a network changes (the
+	 * reader ran without it: its owner could have stopped it). */
+	lock = lock_network();
+	if (lock < 0) {
+		rm_rf(stage);
+		return EX_FAIL;
+	}
+	r = commit_locked(g, &got, stage);
+	unlock(lock);
+	rm_rf(stage);
+	if (r == EX_OK)
+		*lab = got;
+	return r;
+}
+
+/* lab up's second half, under the network lock. */
+static int commit_locked(const struct global_conf *g, struct lab *lab, char *stage)
+{
+	char path[PATH_LEN];
+
+	{
+		static struct lab other;
+
+		if (lab_load(lab->name, &other) == 0) {
+			err("lab %s: brought up meanwhile by another lab up", lab->name);
+			return EX_FAIL;
+		}
+	}
 	/* The host's limits: instance and network files umlctl handles. */
 	{
-		static char names[MAX_INSTANCES + MAX_LAB_NODES][NAME_MAX_LEN + 1];
-		int ni = config_instance_names(names, MAX_INSTANCES + MAX_LAB_NODES);
-		int nn = config_network_names(names, MAX_NETWORKS + MAX_LAB_DOMAINS);
+		static char inames[MAX_INSTANCES + MAX_LAB_NODES][NAME_MAX_LEN + 1];
+		static char nnames[MAX_NETWORKS + MAX_LAB_DOMAINS][NAME_MAX_LEN + 1];
+		int ni = config_instance_names(inames, MAX_INSTANCES + MAX_LAB_NODES);
+		int nn = config_network_names(nnames, MAX_NETWORKS + MAX_LAB_DOMAINS);
 
-		if (ni < 0 || nn < 0 || ni + got.n > MAX_INSTANCES ||
-		    nn + got.ndomains > MAX_NETWORKS) {
+		if (ni < 0 || nn < 0 || ni + lab->n > MAX_INSTANCES ||
+		    nn + lab->ndomains > MAX_NETWORKS) {
 			err("lab %s: %d nodes and %d collision domains are more than this host takes (%d instances and %d networks in all; %d and %d there)",
-			    got.name, got.n, got.ndomains, MAX_INSTANCES, MAX_NETWORKS, ni, nn);
-			rm_rf(stage);
+			    lab->name, lab->n, lab->ndomains, MAX_INSTANCES, MAX_NETWORKS, ni, nn);
 			return EX_CONFIG;
 		}
 	}
 	/* Names of other labs or of hand-made files are not overwritten. */
-	for (int i = 0; i < got.n; i++)
-		if (instance_file(got.nodes[i].instance, path, sizeof(path)) < 0 ||
-		    !ours_or_absent(path, got.name)) {
-			err("lab %s: %s exists and is not this lab's: nothing done", got.name, path);
-			rm_rf(stage);
+	for (int i = 0; i < lab->n; i++)
+		if (instance_file(lab->nodes[i].instance, path, sizeof(path)) < 0 ||
+		    !ours_or_absent(path, lab->name)) {
+			err("lab %s: %s exists and is not this lab's: nothing done", lab->name, path);
 			return EX_FAIL;
 		}
-	for (int i = 0; i < got.ndomains; i++)
-		if (network_file(got.domains[i].network, path, sizeof(path)) < 0 ||
-		    !ours_or_absent(path, got.name)) {
-			err("lab %s: %s exists and is not this lab's: nothing done", got.name, path);
-			rm_rf(stage);
+	for (int i = 0; i < lab->ndomains; i++)
+		if (network_file(lab->domains[i].network, path, sizeof(path)) < 0 ||
+		    !ours_or_absent(path, lab->name)) {
+			err("lab %s: %s exists and is not this lab's: nothing done", lab->name, path);
 			return EX_FAIL;
 		}
 	/* The staged files become root's, then each node's state. */
 	{
 		char *argv[] = { "chown", "-R", "-P", "0:0", stage, NULL };
 
-		if (run_cmd(argv, false)) {
-			rm_rf(stage);
+		if (run_cmd(argv, false))
 			return EX_FAIL;
-		}
 	}
-	for (int i = 0; i < got.n; i++) {
+	for (int i = 0; i < lab->n; i++) {
 		char state[PATH_LEN], from[PATH_LEN + 64], to[PATH_LEN + 16];
 
-		if (state_dir(state, sizeof(state), got.nodes[i].instance) < 0 ||
+		if (state_dir(state, sizeof(state), lab->nodes[i].instance) < 0 ||
 		    mkdir_p(state, 0755) < 0 ||
-		    snprintf_ok(from, sizeof(from), "%s/%s", stage, got.nodes[i].name) < 0 ||
+		    snprintf_ok(from, sizeof(from), "%s/%s", stage, lab->nodes[i].name) < 0 ||
 		    snprintf_ok(to, sizeof(to), "%s/lab", state) < 0 ||
 		    rm_rf(to) < 0 || rename(from, to) < 0) {
-			err("lab %s: node %s: cannot place its files: %s", got.name,
-			    got.nodes[i].name, strerror(errno));
-			rm_rf(stage);
+			err("lab %s: node %s: cannot place its files: %s", lab->name,
+			    lab->nodes[i].name, strerror(errno));
 			return EX_FAIL;
 		}
 	}
 	rm_rf(stage);
-	if (write_record(&got) < 0 || write_files(g, &got) < 0) {
-		err("lab %s: cannot write its files", got.name);
+	if (write_record(lab) < 0 || write_files(g, lab) < 0) {
+		err("lab %s: cannot write its files", lab->name);
 		return EX_FAIL;
 	}
-	*lab = got;
 	return EX_OK;
 }
 

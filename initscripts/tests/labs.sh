@@ -191,7 +191,7 @@ end = time.time() + 20
 while b"READY 0badc0de" not in buf and time.time() < end:
     buf += s.recv(4096)
 cmd = base64.b64encode(b"touch /tmp/cut-line-ran").decode()
-s.sendall(("EXEC 0badc0de %d %s" % (len(cmd), cmd[:8])).encode())
+s.sendall(("RUN 0badc0de %d %s" % (len(cmd), cmd[:8])).encode())
 s.close()
 EOF
 out=$(lx "$two" pc1 'test -e /tmp/cut-line-ran && echo ran || echo not-run')
