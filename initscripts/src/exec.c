@@ -233,22 +233,15 @@ int instance_exec(const char *name, const char *cmd, int timeout_s, bool quiet)
 			snprintf(head, sizeof(head), "%s %zu", id, strlen(cmd64));
 			if (send_line(fd, "RUN", head, cmd64) < 0)
 				break;
-		} else if (ready && (rest = ours(line, "OUT", id))) {
+		} else if (ready && ((rest = ours(line, "OUT", id)) ||
+				     (rest = ours(line, "ERR", id)))) {
 			char data[LINE_MAX_LEN + 1];
 			ssize_t n;
 
 			snprintf(data, sizeof(data), "%s", rest);
 			n = base64_decode(data);
 			if (n > 0 && !quiet)
-				write_all(1, data, (size_t)n);
-		} else if (ready && (rest = ours(line, "ERR", id))) {
-			char data[LINE_MAX_LEN + 1];
-			ssize_t n;
-
-			snprintf(data, sizeof(data), "%s", rest);
-			n = base64_decode(data);
-			if (n > 0 && !quiet)
-				write_all(2, data, (size_t)n);
+				write_all(line[0] == 'O' ? 1 : 2, data, (size_t)n);
 		} else if (ready && (rest = ours(line, "END", id))) {
 			char *end;
 			long v = strtol(rest, &end, 10);

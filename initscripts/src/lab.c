@@ -336,6 +336,46 @@ static int check_domains(struct lab *lab, const char *file)
 
 /* ------------------------------------------------------------ copying */
 
+/* Copies regular file name of folder src to as in dst, its mode masked
+ * (COPY_MODE), within budget; where names it in messages. */
+static int copy_file(int src, const char *name, int dst, const char *as, const char *where,
+		     unsigned long long *budget)
+{
+	int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out = -1;
+	char buf[65536];
+	struct stat st = { 0 };
+	const char *why = NULL;
+	ssize_t n;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file any more";
+	else if ((out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600)) < 0)
+		why = strerror(errno);
+	while (!why && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			why = strerror(errno);
+		} else if ((unsigned long long)n > *budget) {
+			why = "the node's files are larger than 64 MiB (put large files in an image)";
+		} else {
+			*budget -= (unsigned long long)n;
+			if (write_all(out, buf, (size_t)n) < 0)
+				why = strerror(errno);
+		}
+	}
+	if (why)
+		err("%s: %s", where, why);
+	if (out >= 0) {
+		fchmod(out, st.st_mode & COPY_MODE);
+		close(out);
+	}
+	if (in >= 0)
+		close(in);
+	return why ? -1 : 0;
+}
+
 /* Copies the tree at src into dst: directories, regular files (budget:
  * bytes left), links as links; nothing followed, special files left out. */
 static int copy_tree(int src, int dst, const char *where, unsigned long long *budget,
@@ -390,49 +430,7 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 			if (s2 >= 0)
 				close(s2);
 		} else if (S_ISREG(st.st_mode)) {
-			int in = openat(src, e->d_name,
-					O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out = -1;
-			char buf[65536];
-			ssize_t n;
-			struct stat st2 = { 0 };
-			const char *why = NULL;
-
-			if (in < 0 || fstat(in, &st2) < 0)
-				why = strerror(errno);
-			else if (!S_ISREG(st2.st_mode))
-				why = "not a regular file any more";
-			else if ((out = openat(dst, e->d_name,
-					       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-					       O_CLOEXEC, 0600)) < 0)
-				why = strerror(errno);
-			if (why) {
-				err("%s: %s", path, why);
-				bad = 1;
-			}
-			while (!bad && (n = read(in, buf, sizeof(buf))) != 0) {
-				if (n < 0) {
-					err("%s: %s", path, strerror(errno));
-					bad = 1;
-					break;
-				}
-				if ((unsigned long long)n > *budget) {
-					err("%s: the node's files are larger than %llu MiB (put large files in an image)",
-					    path, COPY_LIMIT >> 20);
-					bad = 1;
-					break;
-				}
-				*budget -= (unsigned long long)n;
-				if (write_all(out, buf, (size_t)n) < 0) {
-					err("%s: %s", path, strerror(errno));
-					bad = 1;
-				}
-			}
-			if (out >= 0) {
-				fchmod(out, st2.st_mode & COPY_MODE);
-				close(out);
-			}
-			if (in >= 0)
-				close(in);
+			bad = copy_file(src, e->d_name, dst, e->d_name, path, budget) < 0;
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[PATH_LEN];
 			ssize_t n = readlinkat(src, e->d_name, target, sizeof(target) - 1);
@@ -480,47 +478,8 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 		close(d);
 		return r;
 	}
-	if (S_ISREG(st.st_mode)) {
-		/* A file: copy_tree's way, through a one-entry view. */
-		int in = openat(labfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		int out = -1;
-		char buf[65536];
-		ssize_t n;
-		struct stat st2 = { 0 };
-		const char *why = NULL;
-		int bad = 0;
-
-		if (in < 0 || fstat(in, &st2) < 0)
-			why = strerror(errno);
-		else if (!S_ISREG(st2.st_mode))
-			why = "not a regular file any more";
-		else if ((out = openat(dst, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				       O_CLOEXEC, 0644)) < 0)
-			why = strerror(errno);
-		if (why) {
-			err("%s: %s", where, why);
-			bad = 1;
-		}
-		while (!bad && (n = read(in, buf, sizeof(buf))) != 0) {
-			if (n < 0) {
-				err("%s: %s", where, strerror(errno));
-				bad = 1;
-				break;
-			}
-			if ((unsigned long long)n > *budget) {
-				err("%s: larger than %llu MiB", where, COPY_LIMIT >> 20);
-				bad = 1;
-				break;
-			}
-			*budget -= (unsigned long long)n;
-			bad = write_all(out, buf, (size_t)n) < 0;
-		}
-		if (in >= 0)
-			close(in);
-		if (out >= 0)
-			close(out);
-		return bad ? -1 : 0;
-	}
+	if (S_ISREG(st.st_mode))
+		return copy_file(labfd, name, dst, as, where, budget);
 	msg("%s: warning: not a file or folder: left out", where);
 	return 0;
 }

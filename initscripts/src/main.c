@@ -706,7 +706,10 @@ static int lab_down(const struct global_conf *g, struct args *a, struct lab *lab
 		}
 		snprintf(a->names[a->n++], NAME_MAX_LEN + 1, "%s", lab->nodes[i].instance);
 	}
-	r = a->n ? cmd_destroy(g, a) : EX_OK;
+	/* All nodes stop at once (destroy stops one after the other). */
+	r = a->n ? cmd_stop(g, a) : EX_OK;
+	if (r == EX_OK && a->n)
+		r = cmd_destroy(g, a);
 	if (r == EX_OK)
 		r = lab_remove(lab);
 	if (r == EX_OK)
