@@ -155,9 +155,8 @@ static int bridge_up(const struct network *n)
 {
 	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
 	char mac[18];
-	char *setmac[] = { "ip", "link", "set", (char *)n->bridge, "address", mac, NULL };
-	char *add[] = { "ip", "link", "add", "name", (char *)n->bridge, "type",
-			"bridge", NULL };
+	char *add[] = { "ip", "link", "add", "name", (char *)n->bridge, "address", mac,
+			"type", "bridge", NULL };
 	char *addr[] = { "ip", "addr", "replace", (char *)n->address, "dev",
 			 (char *)n->bridge, NULL };
 	char *flush[] = { "ip", "-4", "addr", "flush", "dev", (char *)n->bridge, NULL };
@@ -177,9 +176,13 @@ static int bridge_up(const struct network *n)
 	}
 	bridge_mac(n->bridge, mac);
 	/* The MAC only on a bridge made here: changing it under running
-	 * guests would cost them their gateway until ARP expires. */
-	if (!link_exists(n->bridge) &&
-	    (run_cmd(add, false) || run_cmd(setmac, false))) {
+	 * guests would cost them their gateway until ARP expires.  It is
+	 * given at creation, so the device is never one with a random
+	 * address, which udev (MACAddressPolicy=persistent) would replace
+	 * with one of its own as it handles the new device: set afterwards,
+	 * the MAC was lost when udev came second, and with it the sign that
+	 * umlctl made the bridge. */
+	if (!link_exists(n->bridge) && run_cmd(add, false)) {
 		err("network %s: cannot create bridge %s", n->name, n->bridge);
 		return -1;
 	}
