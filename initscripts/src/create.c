@@ -1,6 +1,8 @@
 /* create.c: `umlctl create` writes ETC/instances/NAME.conf from its options
  * (and checks it like any other instance file); `umlctl destroy` stops the
- * instance and removes its file and state.  Both are idempotent. */
+ * instance and removes its file and state (with --keep-disk all but what
+ * disk.c's disk_keep_only keeps, which the next create of NAME boots).
+ * Both are idempotent. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ static int compose(const char *name, const struct create_opts *o, char *text,
 
 static int create_locked(const struct global_conf *g, const char *name,
 			 const struct create_opts *o);
-static int destroy_locked(const struct global_conf *g, const char *name);
+static int destroy_locked(const struct global_conf *g, const char *name, bool keep_disk);
 
 /* Both hold the instance's lock: a create racing a destroy of the same
  * name ends with the file there or not, never half. */
@@ -93,7 +95,7 @@ int instance_create(const struct global_conf *g, const char *name,
 	return r;
 }
 
-int instance_destroy(const struct global_conf *g, const char *name)
+int instance_destroy(const struct global_conf *g, const char *name, bool keep_disk)
 {
 	int lock, r;
 
@@ -104,7 +106,7 @@ int instance_destroy(const struct global_conf *g, const char *name)
 	lock = lock_instance(name);
 	if (lock < 0)
 		return EX_FAIL;
-	r = destroy_locked(g, name);
+	r = destroy_locked(g, name, keep_disk);
 	unlock(lock);
 	return r;
 }
@@ -130,6 +132,11 @@ static int create_locked(const struct global_conf *g, const char *name,
 		    file, name);
 		return EX_FAIL;
 	}
+	if (disk_kept(name, old, sizeof(old)) && !o->reuse_disk) {
+		err("create: %s: a disk kept by destroy --keep-disk is in %s: create --reuse-disk %s boots it, destroy %s removes it",
+		    name, old, name, name);
+		return EX_FAIL;
+	}
 	snprintf(old, sizeof(old), "%s/instances", dir);
 	if (mkdir_p(old, 0755) < 0 || write_file(file, text, 0644) < 0)
 		return EX_FAIL;
@@ -148,6 +155,10 @@ static int create_locked(const struct global_conf *g, const char *name,
 	}
 	msg("%s: created (%s, image %s, memory %s, mac %s)", name, file,
 	    ic.image_path, ic.memory, ic.nets[0].used ? ic.nets[0].mac : "none");
+	if (state_dir(dir, sizeof(dir), name) == 0 &&
+	    snprintf_ok(old, sizeof(old), "%s/disk/disk.cow", dir) == 0 &&
+	    access(old, F_OK) == 0)
+		msg("%s: boots the disk kept in %s/disk (destroy %s removes it)", name, dir, name);
 	/* What a first-time user would otherwise have to look up.  ssh
 	 * where there is a key, a network and sshd (not in the tiny image). */
 	ssh = ic.ssh_key[0] && ic.nets[0].used && strcmp(ic.image, "tiny");
@@ -157,11 +168,12 @@ static int create_locked(const struct global_conf *g, const char *name,
 	return EX_OK;
 }
 
-static int destroy_locked(const struct global_conf *g, const char *name)
+static int destroy_locked(const struct global_conf *g, const char *name, bool keep_disk)
 {
 	char dir[PATH_LEN], file[PATH_LEN], state[PATH_LEN];
 	char names[1][NAME_MAX_LEN + 1];
 	struct inst_info info;
+	bool had_file;
 	int r;
 
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
@@ -190,7 +202,9 @@ static int destroy_locked(const struct global_conf *g, const char *name)
 		msg("%s: does not exist", name);
 		return EX_OK;
 	}
-	if (rm_rf(state) < 0 || (unlink(file) < 0 && errno != ENOENT)) {
+	had_file = access(file, F_OK) == 0;
+	if ((keep_disk ? disk_keep_only(name) : rm_rf(state)) < 0 ||
+	    (unlink(file) < 0 && errno != ENOENT)) {
 		err("destroy: cannot remove %s or %s", state, file);
 		return EX_FAIL;
 	}
@@ -200,7 +214,13 @@ static int destroy_locked(const struct global_conf *g, const char *name)
 		net_write_hosts(g);
 		unlock(nl);
 	}
-	msg("%s: destroyed (removed %s and %s)", name, file, state);
+	if (!keep_disk)
+		images_prune();
+	if (keep_disk)
+		msg("%s: %s, its disk kept in %s (umlctl create %s boots it again; umlctl destroy %s removes it)",
+		    name, had_file ? "destroyed" : "no instance file", state, name, name);
+	else
+		msg("%s: destroyed (removed %s and %s)", name, file, state);
 	return EX_OK;
 }
 

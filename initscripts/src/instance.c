@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -235,8 +236,32 @@ static void pick_cpus(const struct instance_conf *ic, char *out, size_t len)
 	cpu_set_text(&chosen, out, len);
 }
 
+/* STATE/NAME/instance-id, made once with 128 random bits: the instance's
+ * identity, which its copies (clone) do not share.  TEXT gets it and a
+ * newline. */
+static int instance_identity(const char *state, char *text, size_t len)
+{
+	char path[PATH_LEN];
+	unsigned char r[16];
+	int got;
+
+	if (snprintf_ok(path, sizeof(path), "%s/instance-id", state) < 0)
+		return -1;
+	got = read_file(path, text, len);
+	if (got == 33 && strspn(text, "0123456789abcdef") == 32 && text[32] == '\n')
+		return 0;
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		err("getrandom: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 16; i++)
+		snprintf(text + 2 * i, len - 2 * (size_t)i, "%02x", r[i]);
+	snprintf(text + 32, len - 32, "\n");
+	return write_file(path, text, 0644);
+}
+
 /* The metadata disk (ext2, label uml-meta) that the images read at boot:
- * hostname, network (dhcp or none), authorized_keys. */
+ * hostname, network (dhcp or none), authorized_keys, instance-id. */
 static int make_metadata(const struct instance_conf *ic, const char *state,
 			 const char *run, gid_t gid)
 {
@@ -267,6 +292,19 @@ static int make_metadata(const struct instance_conf *ic, const char *state,
 	snprintf(file, sizeof(file), "%s/network", dir);
 	if (write_file(file, ic->network ? "dhcp\n" : "none\n", 0644) < 0)
 		return -1;
+	/* Who the guest is: a clone has a new one, and its guest makes
+	 * itself a new machine id and new SSH host keys. */
+	if (instance_identity(state, text, sizeof(text)) < 0)
+		return -1;
+	snprintf(file, sizeof(file), "%s/instance-id", dir);
+	if (write_file(file, text, 0644) < 0)
+		return -1;
+	snprintf(file, sizeof(file), "%s/cloned", state);
+	if (access(file, F_OK) == 0) {
+		snprintf(file, sizeof(file), "%s/cloned", dir);
+		if (write_file(file, "yes\n", 0644) < 0)
+			return -1;
+	}
 	if (ic->ssh_key[0]) {
 		if (read_file(ic->ssh_key, keys, sizeof(keys)) < 0) {
 			err("%s: ssh key %s: %s", ic->name, ic->ssh_key,
@@ -650,6 +688,7 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 	if (networks_ready(g, ic) < 0)
 		return EX_FAIL;
 	if (prepare_dirs(ic, l.uid, l.gid, state, run) < 0 ||
+	    disk_base_image(ic->name, ic->image_path, l.image, sizeof(l.image)) < 0 ||
 	    make_metadata(ic, state, run, l.gid) < 0) {
 		/* Nothing half-done (a full /run, say): the runtime folders
 		 * this start made go, or the instance would count as dead. */

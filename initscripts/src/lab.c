@@ -1130,13 +1130,20 @@ static int commit_locked(const struct global_conf *g, struct lab *lab, char *sta
 			return EX_CONFIG;
 		}
 	}
-	/* Names of other labs or of hand-made files are not overwritten. */
-	for (int i = 0; i < lab->n; i++)
+	/* Names of other labs or of hand-made files are not overwritten,
+	 * and no node boots a disk destroy --keep-disk kept. */
+	for (int i = 0; i < lab->n; i++) {
 		if (instance_file(lab->nodes[i].instance, path, sizeof(path)) < 0 ||
 		    !ours_or_absent(path, lab->name)) {
 			err("lab %s: %s exists and is not this lab's: nothing done", lab->name, path);
 			return EX_FAIL;
 		}
+		if (disk_kept(lab->nodes[i].instance, path, sizeof(path))) {
+			err("lab %s: %s holds a disk kept by destroy --keep-disk (umlctl destroy %s removes it): nothing done",
+			    lab->name, path, lab->nodes[i].instance);
+			return EX_FAIL;
+		}
+	}
 	for (int i = 0; i < lab->ndomains; i++)
 		if (network_file(lab->domains[i].network, path, sizeof(path)) < 0 ||
 		    !ours_or_absent(path, lab->name)) {

@@ -19,7 +19,7 @@ static const char usage_text[] =
 "Instances:\n"
 "  create NAME [--image tiny|debian|PATH] [--mem SIZE]\n"
 "              [--cpus-pin CPUS|auto] [--net dhcp|none] [--mac MAC]\n"
-"              [--ssh-key FILE] [--autostart]\n"
+"              [--ssh-key FILE] [--autostart] [--reuse-disk]\n"
 "                          write /etc/uml-skas/instances/NAME.conf\n"
 "  start NAME...|--autostart [--wait-ip[=S]]\n"
 "                          boot instances (running ones are left alone;\n"
@@ -44,7 +44,14 @@ static const char usage_text[] =
 "                          the one it printed on its console\n"
 "  exec [--timeout S] NAME -- CMD...\n"
 "                          run a command in the instance (its agent)\n"
-"  destroy NAME...         stop, then remove the instance's file and state\n"
+"  destroy [--keep-disk] NAME...\n"
+"                          stop, then remove the instance's file and state\n"
+"  snapshot NAME [SNAP] | --list NAME | --delete NAME SNAP\n"
+"                          keep a copy of a stopped instance's disk\n"
+"  revert NAME [SNAP]      its disk back to a snapshot (default: the newest)\n"
+"  clone FROM TO           a new instance TO with a copy of FROM's disk\n"
+"  image keep FILE... | list\n"
+"                          keep an image for the disks made on it\n"
 "  check                   check every configuration file\n"
 "  doctor                  check the host (module, network, firewall, disk)\n"
 "                          and say how to fix what is wrong\n"
@@ -78,6 +85,7 @@ struct args {
 	char **words;          /* mconsole's command, network's verb */
 	int nwords;
 	bool all, autostart, wait_ip, direct;
+	bool list, delete, keep_disk;  /* snapshot --list, --delete; destroy */
 	bool json;             /* -o json */
 	long lines;            /* logs -n; -1: all */
 	bool follow;           /* logs -f */
@@ -91,7 +99,8 @@ struct args {
 enum {
 	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
 	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
-	OPT_DIRECT, OPT_USER, OPT_LINES, OPT_FOLLOW, OPT_NAME,
+	OPT_DIRECT, OPT_USER, OPT_LINES, OPT_FOLLOW, OPT_NAME, OPT_LIST,
+	OPT_DELETE, OPT_KEEP_DISK, OPT_REUSE_DISK,
 };
 
 #define O_OUTPUT { "output", required_argument, NULL, 'o' }
@@ -107,6 +116,7 @@ static const struct option opts_create[] = {
 	{ "mac", required_argument, NULL, OPT_MAC },
 	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
 	{ "autostart", no_argument, NULL, OPT_AUTOSTART },
+	{ "reuse-disk", no_argument, NULL, OPT_REUSE_DISK },
 	O_HELP, O_END
 };
 static const struct option opts_start[] = {
@@ -158,6 +168,15 @@ static const struct option opts_lab[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	O_OUTPUT, O_HELP, O_END
+};
+static const struct option opts_snapshot[] = {
+	{ "list", no_argument, NULL, OPT_LIST },
+	{ "delete", no_argument, NULL, OPT_DELETE },
+	O_OUTPUT, O_HELP, O_END
+};
+static const struct option opts_destroy[] = {
+	{ "keep-disk", no_argument, NULL, OPT_KEEP_DISK },
+	O_HELP, O_END
 };
 static const struct option opts_none[] = { O_HELP, O_END };
 
@@ -805,12 +824,63 @@ static int cmd_destroy(const struct global_conf *g, struct args *a)
 				systemd_forget(a->names[k]);
 		}
 		if (r == EX_OK)
-			r = instance_destroy(g, a->names[k]);
+			r = instance_destroy(g, a->names[k], a->keep_disk);
 
 		if (r && !rc)
 			rc = r;
 	}
 	return rc;
+}
+
+static int cmd_snapshot(const struct global_conf *g, struct args *a)
+{
+	const char *name = a->names[0];
+
+	if (a->list && a->delete)
+		return usage(a->cmd, "--list or --delete, not both");
+	if (a->json && !a->list)
+		return usage(a->cmd, "--output: only with --list");
+	if (a->list) {
+		if (a->nwords)
+			return usage(a->cmd, "--list: want the instance name alone");
+		return disk_snapshot_list(g, name, a->json);
+	}
+	if (a->delete) {
+		if (a->nwords != 1)
+			return usage(a->cmd, "--delete: want NAME SNAPSHOT");
+		return disk_snapshot_delete(name, a->words[0]);
+	}
+	if (a->nwords > 1)
+		return usage(a->cmd, "want NAME and at most one snapshot name");
+	return disk_snapshot(name, a->nwords ? a->words[0] : NULL);
+}
+
+static int cmd_revert(const struct global_conf *g, struct args *a)
+{
+	if (a->nwords > 1)
+		return usage(a->cmd, "want NAME and at most one snapshot name");
+	return disk_revert(g, a->names[0], a->nwords ? a->words[0] : NULL);
+}
+
+static int cmd_clone(const struct global_conf *g, struct args *a)
+{
+	if (a->nwords != 1)
+		return usage(a->cmd, "want FROM TO (two instance names)");
+	return disk_clone(g, a->names[0], a->words[0]);
+}
+
+static int cmd_image(const struct global_conf *g, struct args *a)
+{
+	(void)g;
+	if (a->nwords == 1 && !strcmp(a->words[0], "list"))
+		return image_list();
+	if (a->nwords >= 2 && !strcmp(a->words[0], "keep")) {
+		for (int i = 1; i < a->nwords; i++)
+			if (a->words[i][0] != '/')
+				return usage(a->cmd, "keep: want absolute paths of image files");
+		return image_keep(a->words + 1, a->nwords - 1);
+	}
+	return usage(a->cmd, "want keep FILE... or list");
 }
 
 static int cmd_check(const struct global_conf *g, struct args *a)
@@ -974,7 +1044,7 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 static const struct command commands[] = {
 	{ "create", "NAME [--image tiny|debian|PATH] [--mem SIZE]\n"
 "              [--cpus-pin CPUS|auto] [--net dhcp|none] [--mac MAC]\n"
-	  "              [--ssh-key FILE] [--autostart]",
+	  "              [--ssh-key FILE] [--autostart] [--reuse-disk]",
 	  "Writes /etc/uml-skas/instances/NAME.conf (checked like any other\n"
 	  "instance file).  A second create with the same options does nothing;\n"
 	  "with other options it is an error.\n"
@@ -985,7 +1055,9 @@ static const struct command commands[] = {
 	  "  --net       dhcp (one interface on the bridge) or none\n"
 	  "  --mac       the interface's MAC (default: derived from NAME)\n"
 	  "  --ssh-key   a public key file for root's authorized_keys\n"
-	  "  --autostart start at boot",
+	  "  --autostart start at boot\n"
+	  "  --reuse-disk  boot the disk destroy --keep-disk kept of NAME\n"
+	  "              (without it, such a disk makes create fail)",
 	  opts_create, NAMES_ONE, false, false, cmd_create },
 	{ "start", "NAME...|--autostart [--wait-ip[=S]] [--direct]",
 	  "Boots the instances (running ones are left alone) and returns when\n"
@@ -1054,10 +1126,35 @@ static const struct command commands[] = {
 	  "and agent as usual: give the public one to create --ssh-key.  Options\n"
 	  "go before NAME; words after it are the remote command.",
 	  opts_ssh, NAMES_ONE, true, true, cmd_ssh },
-	{ "destroy", "NAME...",
+	{ "destroy", "[--keep-disk] NAME...",
 	  "Stops the instances, then removes their files and state\n"
-	  "(/var/lib/uml-skas/NAME: the COW disk and the console log).",
-	  opts_none, NAMES_SOME, false, false, cmd_destroy },
+	  "(/var/lib/uml-skas/NAME: the COW disk, its snapshots, the console log).\n"
+	  "  --keep-disk  keep the disk and its snapshots: create --reuse-disk\n"
+	  "               NAME boots it again; destroy NAME (without it) removes them",
+	  opts_destroy, NAMES_SOME, false, false, cmd_destroy },
+	{ "snapshot", "NAME [SNAP] | --list NAME [-o json] | --delete NAME SNAP",
+	  "Keeps a copy of the stopped instance's disk as SNAP (default\n"
+	  "snap-DATE-TIME, UTC), root's alone, in /var/lib/uml-skas/NAME/snapshots:\n"
+	  "a reflink where the file system has them (it costs no space until\n"
+	  "the disks differ), else a copy of the blocks in use.\n"
+	  "  --list    the snapshots, oldest first, and whether each can boot\n"
+	  "            on the instance's image as it is now\n"
+	  "  --delete  removes SNAP",
+	  opts_snapshot, NAMES_ONE, true, false, cmd_snapshot },
+	{ "revert", "NAME [SNAP]",
+	  "Puts the stopped instance's disk back to snapshot SNAP (default:\n"
+	  "the newest).  What the disk had since is lost; the snapshot stays.\n"
+	  "A snapshot made on an image that has changed since is refused.",
+	  opts_none, NAMES_ONE, true, false, cmd_revert },
+	{ "clone", "FROM TO",
+	  "A new instance TO with FROM's settings and a copy of its disk (FROM\n"
+	  "stopped; a reflink where the file system has them).  TO gets MACs,\n"
+	  "a user and an identity of its own (the Debian image makes a new\n"
+	  "machine id and SSH host keys at its first boot), autostart = no;\n"
+	  "fixed addresses, port forwards and extra disks are not cloned (each\n"
+	  "one left out is said); a lab's node is not cloned at all.  Snapshots\n"
+	  "stay FROM's.",
+	  opts_none, NAMES_ONE, true, false, cmd_clone },
 	{ "exec", "[--timeout S] NAME -- COMMAND...",
 	  "Runs COMMAND (one shell command line: the words joined by spaces) in\n"
 	  "the instance as root, by the guest's agent on its second serial line\n"
@@ -1074,6 +1171,14 @@ static const struct command commands[] = {
 	  "down stops the nodes and removes everything up made.  exec runs a\n"
 	  "command in a node (see exec), console attaches to its console.",
 	  opts_lab, NAMES_NONE, true, false, cmd_lab },
+	{ "image", "keep FILE... | list",
+	  "keep: for the disks made on each image FILE as it is now, keeps a\n"
+	  "copy of it in /var/lib/uml-skas/.images (a hard link, reflink or copy\n"
+	  "with its mtime), which start then boots those disks on once FILE\n"
+	  "has changed; the image packages run it before an upgrade.\n"
+	  "A kept copy goes once no disk or snapshot is made on it (destroy,\n"
+	  "revert, snapshot --delete).  list: the kept copies and their users.",
+	  opts_none, NAMES_NONE, true, false, cmd_image },
 	{ "check", "", "Checks uml-skas.conf, every instance file and every network file.",
 	  opts_none, NAMES_NONE, false, true, cmd_check },
 	{ "doctor", "",
@@ -1129,7 +1234,8 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 
 	for (const struct option *op = c->opts; op->name; op++)
 		output |= !strcmp(op->name, "output");
-	shortopts = c->words && c->names != NAMES_NONE ? "+:h" : output ? ":ho:" :
+	shortopts = c->words && c->names != NAMES_NONE ? (output ? "+:ho:" : "+:h") :
+		    output ? ":ho:" :
 		    c->opts == opts_logs ? ":hn:f" : ":h";
 	a->lines = -1;
 	a->cmd = c->name;
@@ -1211,6 +1317,18 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 		}
 		case 'f':
 			a->follow = true;
+			break;
+		case OPT_LIST:
+			a->list = true;
+			break;
+		case OPT_DELETE:
+			a->delete = true;
+			break;
+		case OPT_KEEP_DISK:
+			a->keep_disk = true;
+			break;
+		case OPT_REUSE_DISK:
+			a->co.reuse_disk = true;
 			break;
 		case 'o':
 			if (strcmp(v, "json") && strcmp(v, "text"))

@@ -158,7 +158,7 @@ static int build_argv(struct sup *s, char **argv, int max)
 	r |= add_arg(argv, &argc, max, "uml_dir=%s", udir);
 	r |= add_arg(argv, &argc, max, "mem=%s", ic->memory);
 	r |= add_arg(argv, &argc, max, "ubd0=%s/disk/disk.cow,%s", s->state,
-		     ic->image_path);
+		     s->l->image);
 	r |= add_arg(argv, &argc, max, "ubd1r=%s/meta.img", s->state);
 	for (int i = 0; i < ic->ndisks; i++)
 		r |= add_arg(argv, &argc, max, "ubd%d=%s", ubd++, ic->disks[i]);

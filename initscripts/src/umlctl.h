@@ -20,6 +20,9 @@
  *   json.c        -o json: instances and networks as JSON (json-c)
  *   exec.c        umlctl exec: a command run by the guest's agent
  *   lab.c         Kathará/Netkit lab folders as instances and networks
+ *   cow.c         UML's COW disk files: their base image, copies
+ *   disk.c        snapshot, revert, clone, destroy --keep-disk
+ *   image.c       base images kept for the disks made on them
  *   main.c        the command line
  */
 #ifndef UMLCTL_H
@@ -311,8 +314,37 @@ struct launch {
 	gid_t extra_gid;   /* supplementary group (/proc/mm) */
 	bool has_extra;
 	int ready_fd;      /* write "ok\n" or "error: ...\n" here */
+	char image[PATH_LEN]; /* ubd0's image: ic's, or a kept copy (image.c) */
 };
 void supervise(const struct launch *l) __attribute__((noreturn));
+
+/* cow.c: the image a COW file was made on, as it was then */
+struct cow_base {
+	char path[PATH_LEN];
+	unsigned long long size;
+	unsigned int mtime;
+};
+int cow_read_base(int fd, struct cow_base *b);   /* -1: not a COW file */
+int cow_check(const struct cow_base *b, const char *image, char *why, size_t len);
+int cow_copy(int src, int dst, bool *reflinked);
+
+/* disk.c */
+int disk_snapshot(const char *name, const char *snap);  /* snap NULL: dated */
+int disk_snapshot_list(const struct global_conf *g, const char *name, bool json);
+int disk_snapshot_delete(const char *name, const char *snap);
+int disk_revert(const struct global_conf *g, const char *name, const char *snap);
+int disk_clone(const struct global_conf *g, const char *from, const char *to);
+int disk_keep_only(const char *name);
+bool disk_kept(const char *name, char *state, size_t len);
+int disk_base_image(const char *name, const char *image, char *use, size_t len);
+int disk_bases(const char *name, int (*fn)(const struct cow_base *b, void *arg), void *arg);
+
+/* image.c */
+int image_kept_path(const struct cow_base *b, char *out, size_t len);
+bool same_image_name(const char *a, const char *b);
+int image_keep(char **files, int n);
+int image_list(void);
+void images_prune(void);
 
 /* instance.c */
 enum inst_state { INST_STOPPED, INST_RUNNING, INST_DEAD, INST_FAILED };
@@ -412,10 +444,11 @@ struct create_opts {
 	const char *mac;
 	const char *ssh_key;
 	bool autostart;
+	bool reuse_disk;       /* boot a disk destroy --keep-disk kept */
 };
 int instance_create(const struct global_conf *g, const char *name,
 		    const struct create_opts *o);
-int instance_destroy(const struct global_conf *g, const char *name);
+int instance_destroy(const struct global_conf *g, const char *name, bool keep_disk);
 int instance_set_autostart(const char *name, bool on);
 
 #endif
