@@ -307,6 +307,9 @@ static int global_handler(void *user, const char *section, const char *key,
 		}
 		if (!strcmp(key, "nat"))
 			return parse_bool(v, &g->nat) ? perr(p, "nat: want yes or no, got '%s'", v) : 1;
+		if (!strcmp(key, "host_dns"))
+			return parse_bool(v, &g->host_dns) ?
+				perr(p, "host_dns: want yes or no, got '%s'", v) : 1;
 		if (!strcmp(key, "dhcp_range")) {
 			char a[64], b[64], extra;
 
@@ -399,6 +402,7 @@ int config_load_global(struct global_conf *g)
 	strcpy(g->bridge, "umlbr0");
 	strcpy(g->address, "10.77.0.1/24");
 	g->nat = true;
+	g->host_dns = true;
 	strcpy(g->dhcp_range, "10.77.0.100,10.77.0.199");
 	strcpy(g->domain, "uml");
 	g->id_first = ID_FIRST_DEFAULT;
@@ -496,6 +500,9 @@ static int network_handler(void *user, const char *section, const char *key,
 		np->range_line = p->line;
 		return set_str(p, n->dhcp_range, sizeof(n->dhcp_range), key, v);
 	}
+	if (!strcmp(key, "host_dns"))
+		return parse_bool(v, &n->host_dns) ?
+			perr(p, "host_dns: want yes or no, got '%s'", v) : 1;
 	if (!strcmp(key, "domain")) {
 		if (!valid_domain(v))
 			return perr(p, "domain: want a DNS domain like lab1 or lab.example, got '%s'", v);
@@ -574,6 +581,7 @@ static int load_network(const struct global_conf *g, const char *name,
 		strcpy(n->bridge, g->bridge);
 		strcpy(n->address, g->address);
 		n->nat = g->nat;
+		n->host_dns = g->host_dns;
 		n->dhcp = true;
 		strcpy(n->dhcp_range, g->dhcp_range);
 		strcpy(n->domain, g->domain);

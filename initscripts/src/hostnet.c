@@ -58,6 +58,17 @@ static int files(const struct network *n, char *pidfile, char *hosts,
 	return 0;
 }
 
+/* RUN/.../resolved: the bridge is a link of systemd-resolved's for the
+ * network's domain (resolved.c). */
+static int resolved_marker(const struct network *n, char *out)
+{
+	char run[PATH_LEN], leases[PATH_LEN];
+
+	if (net_files(n->name, run, leases) < 0)
+		return -1;
+	return snprintf_ok(out, PATH_LEN, "%s/resolved", run);
+}
+
 /* dnsmasq.id in the network's run folder: the dnsmasq we started, as pid
  * and start time (dnsmasq's own pid file has the pid alone). */
 static int id_file(const struct network *n, char *out)
@@ -339,6 +350,25 @@ static int table_up(const struct network *n, const char *net)
 	return 0;
 }
 
+static void dnsmasq_down(const struct network *n);
+
+/* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names,
+ * which one started by umlctl 0.1.0 before it had none. */
+static bool dnsmasq_current(pid_t pid)
+{
+	char path[64], args[8192];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	len = read_file(path, args, sizeof(args));
+	for (ssize_t i = 0; i < len;) {
+		if (!strcmp(args + i, "--dhcp-ignore-names"))
+			return true;
+		i += (ssize_t)strnlen(args + i, (size_t)(len - i)) + 1;
+	}
+	return false;
+}
+
 static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 		      const char *ip, const char *mask)
 {
@@ -350,8 +380,13 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	struct proc_id id;
 	char idpath[PATH_LEN], buf[32];
 
-	if (hostnet_dnsmasq(n, &id))
-		return net_write_hosts(g);   /* running: new host list only */
+	if (hostnet_dnsmasq(n, &id)) {
+		if (dnsmasq_current(id.pid))
+			return net_write_hosts(g);   /* running: new host list only */
+		msg("network %s: dnsmasq was started by an earlier umlctl (guests could name themselves): started again",
+		    n->name);
+		dnsmasq_down(n);
+	}
 	if (files(n, pidfile, hosts, leases) < 0 || net_write_hosts(g) < 0)
 		return -1;
 	if (sscanf(n->dhcp_range, "%63[0-9.] , %63[0-9.]", first, last) != 2)
@@ -372,6 +407,9 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 "--dhcp-authoritative", "--dhcp-no-override",
 			 "--dhcp-rapid-commit", "--no-ping", a_domain, a_local,
 			 "--expand-hosts", "--domain-needed", "--bogus-priv",
+			 /* DNS names from the instance files only: a guest
+			  * that sends another's host name gets no name. */
+			 "--dhcp-ignore-names",
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
@@ -450,7 +488,8 @@ void hostnet_leftover(const char *name, struct network *n)
 
 int hostnet_up(const struct global_conf *g, const struct network *n)
 {
-	char net[64] = "", ip[64] = "", mask[64] = "", range[160];
+	char net[64] = "", ip[64] = "", mask[64] = "", range[192], marker[PATH_LEN];
+	bool resolved = false;
 	int opened;
 
 	if (n->address[0] && subnet(n, net, ip, mask) < 0) {
@@ -470,13 +509,21 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 	opened = firewall_open(n);
 	if (opened < 0)
 		return -1;
+	if (resolved_marker(n, marker) < 0)
+		return -1;
 	if (n->dhcp) {
 		if (dnsmasq_up(g, n, ip, mask) < 0)
 			return -1;
 	} else {
 		dnsmasq_down(n);
 	}
-	snprintf(range, sizeof(range), "DHCP %s, DNS .%s", n->dhcp_range, n->domain);
+	/* The host's resolver only on a bridge of ours. */
+	if (n->dhcp && n->host_dns && bridge_ours(n->bridge))
+		resolved = resolved_link_up(n, ip, marker);
+	else
+		resolved_link_down(n, marker);
+	snprintf(range, sizeof(range), "DHCP %s, DNS .%s%s", n->dhcp_range, n->domain,
+		 resolved ? " (the host resolves it)" : "");
 	msg("network %s: %s %s up (%s, %s%s)", n->name, n->bridge,
 	    n->address[0] ? n->address : "without address",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off",
@@ -491,7 +538,7 @@ int hostnet_down(const struct network *n)
 	char *nft[] = { "nft", "delete", "table", "ip", table, NULL };
 	char *list[] = { "nft", "list", "table", "ip", table, NULL };
 	char *del[] = { "ip", "link", "del", (char *)n->bridge, NULL };
-	char run[PATH_LEN], leases[PATH_LEN];
+	char run[PATH_LEN], leases[PATH_LEN], marker[PATH_LEN];
 	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
 	int bad = 0;
 
@@ -504,6 +551,8 @@ int hostnet_down(const struct network *n)
 		bad++;
 	}
 	forwarding_restore();
+	if (resolved_marker(n, marker) == 0)
+		unlink(marker);   /* resolved forgets the link with the bridge */
 	if (named && bridge_exists(n->bridge) && !bridge_ours(n->bridge)) {
 		err("network %s: bridge %s was not made by umlctl: left alone", n->name,
 		    n->bridge);

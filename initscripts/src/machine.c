@@ -70,8 +70,8 @@ static void describe(int r, const sd_bus_error *error, char *why, size_t len)
 
 /* A connection to the system bus whose every wait, the Hello included,
  * is bounded by BUS_TIMEOUT_USEC (sd_bus_open_system would send Hello
- * before a timeout can be set). */
-static sd_bus *open_bus(char *why, size_t len)
+ * before a timeout can be set).  resolved.c uses it too. */
+sd_bus *system_bus_open(char *why, size_t len)
 {
 	const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
 	sd_bus *bus = NULL;
@@ -175,7 +175,7 @@ int machine_register(const struct instance_conf *ic, pid_t leader, char *why,
 		     size_t len)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	sd_bus *bus = open_bus(why, len);
+	sd_bus *bus = system_bus_open(why, len);
 	int r;
 
 	if (!bus)
@@ -203,7 +203,7 @@ int machine_register(const struct instance_conf *ic, pid_t leader, char *why,
 int machine_unregister(const char *name, char *why, size_t len)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	sd_bus *bus = open_bus(why, len);
+	sd_bus *bus = system_bus_open(why, len);
 	int r = 0;
 
 	if (!bus)

@@ -17,6 +17,7 @@
  *   journal.c     the console to the unit's journal
  *   logs.c        umlctl logs: the console log, filtered, followed
  *   machine.c     registration with systemd-machined
+ *   resolved.c    NAME.DOMAIN resolved on the host by systemd-resolved
  *   json.c        -o json: instances and networks as JSON (json-c)
  *   exec.c        umlctl exec: a command run by the guest's agent
  *   lab.c         Kathará/Netkit lab folders as instances and networks
@@ -69,6 +70,7 @@ struct global_conf {
 	char bridge[16];
 	char address[64];        /* bridge address, CIDR: 10.77.0.1/24 */
 	bool nat;
+	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
 	char dhcp_range[128];    /* FIRST,LAST */
 	int dhcp_range_line;     /* where it was set (0: default) */
 	char domain[64];
@@ -95,6 +97,7 @@ struct network {
 	bool nat;                /* masquerade to the host's uplinks */
 	bool dhcp;               /* dnsmasq: DHCP and DNS on the bridge */
 	bool isolated;           /* no forwarding in or out at all */
+	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
 	char dhcp_range[128];    /* FIRST,LAST */
 	char domain[64];
 };
@@ -288,6 +291,12 @@ bool machine_registration_wanted(void);
 int machine_register(const struct instance_conf *ic, pid_t leader, char *why,
 		     size_t len);
 int machine_unregister(const char *name, char *why, size_t len);
+struct sd_bus;
+struct sd_bus *system_bus_open(char *why, size_t len);
+
+/* resolved.c */
+bool resolved_link_up(const struct network *n, const char *ip, const char *marker);
+void resolved_link_down(const struct network *n, const char *marker);
 
 /* journal.c */
 #define JLINE_MAX 2048
