@@ -188,7 +188,7 @@ bool config_valid_memory(const char *v)
 
 /* A size that config_valid_memory accepts, in bytes: K, M and G are
  * binary, as UML's mem= and systemd's MemoryMax= read them. */
-static unsigned long long memory_bytes(const char *v)
+unsigned long long config_memory_bytes(const char *v)
 {
 	char *end;
 	unsigned long long n = strtoull(v, &end, 10);
@@ -1035,7 +1035,7 @@ static int load_instance(const struct global_conf *g, const char *name,
 		return -1;
 	/* Keys that must agree with each other. */
 	if (ic->memory_max[0] && strcmp(ic->memory_max, "infinity") &&
-	    memory_bytes(ic->memory_max) <= memory_bytes(ic->memory)) {
+	    config_memory_bytes(ic->memory_max) <= config_memory_bytes(ic->memory)) {
 		if (!quiet)
 			err("%s: memory_max %s is not above the guest's memory %s: the unit would be killed once the guest uses its memory",
 			    ic->file, ic->memory_max, ic->memory);

@@ -15,7 +15,12 @@
  * A disk names its image by the path UML was given (the header, which
  * UML rewrites to the kept copy's path once it boots on it): an image is
  * told by its file name without the "@MTIME" suffix, its size and its
- * mtime.  Nothing here opens the path a header names. */
+ * mtime.  Nothing here opens the path a header names.
+ *
+ * Keeping and pruning hold the images lock (lock.c): two package
+ * scripts keeping one image, or a destroy pruning while an image is
+ * kept, would otherwise share the staging file or remove a copy just
+ * made. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -196,10 +201,13 @@ static int keep_one(const char *file)
 
 int image_keep(char **files, int n)
 {
-	int bad = 0;
+	int bad = 0, lock = lock_images();
 
+	if (lock < 0)
+		return EX_FAIL;
 	for (int i = 0; i < n; i++)
 		bad += keep_one(files[i]) < 0;
+	unlock(lock);
 	return bad ? EX_FAIL : EX_OK;
 }
 
@@ -246,7 +254,12 @@ static int kept_walk(bool remove, bool print)
 
 void images_prune(void)
 {
+	int lock = lock_images();
+
+	if (lock < 0)
+		return;
 	kept_walk(true, false);
+	unlock(lock);
 }
 
 int image_list(void)

@@ -40,6 +40,18 @@
 #define COPY_DEPTH 32
 #define LAB_MEM_MAX (4ull << 30)  /* memory of one node */
 #define COPY_ENTRIES 20000       /* files, folders and links per node */
+/* And per lab, all nodes together (shared/ counts once per node, as it
+ * is copied once per node): root writes these into its state folder,
+ * where no quota of the folder's owner applies. */
+#define LAB_COPY_LIMIT (256ull << 20)
+#define LAB_COPY_ENTRIES 100000
+
+/* What the lab reader may still copy: for the node at hand, and for
+ * the whole lab. */
+struct copy_budget {
+	unsigned long long node_bytes, lab_bytes;
+	long node_entries, lab_entries;
+};
 /* Modes as copied: nobody but root may write what root's tools read
  * later (mke2fs -d), and no set-id or sticky bits. */
 #define COPY_MODE 0755
@@ -339,7 +351,7 @@ static int check_domains(struct lab *lab, const char *file)
 /* Copies regular file name of folder src to as in dst, its mode masked
  * (COPY_MODE), within budget; where names it in messages. */
 static int copy_file(int src, const char *name, int dst, const char *as, const char *where,
-		     unsigned long long *budget)
+		     struct copy_budget *budget)
 {
 	int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out = -1;
 	char buf[65536];
@@ -357,10 +369,13 @@ static int copy_file(int src, const char *name, int dst, const char *as, const c
 	while (!why && (n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			why = strerror(errno);
-		} else if ((unsigned long long)n > *budget) {
+		} else if ((unsigned long long)n > budget->node_bytes) {
 			why = "the node's files are larger than 64 MiB (put large files in an image)";
+		} else if ((unsigned long long)n > budget->lab_bytes) {
+			why = "the lab's files, all nodes together, are larger than 256 MiB (put large files in an image)";
 		} else {
-			*budget -= (unsigned long long)n;
+			budget->node_bytes -= (unsigned long long)n;
+			budget->lab_bytes -= (unsigned long long)n;
 			if (write_all(out, buf, (size_t)n) < 0)
 				why = strerror(errno);
 		}
@@ -378,8 +393,8 @@ static int copy_file(int src, const char *name, int dst, const char *as, const c
 
 /* Copies the tree at src into dst: directories, regular files (budget:
  * bytes left), links as links; nothing followed, special files left out. */
-static int copy_tree(int src, int dst, const char *where, unsigned long long *budget,
-		     long *entries, int depth)
+static int copy_tree(int src, int dst, const char *where, struct copy_budget *budget,
+		     int depth)
 {
 	int sfd = dup(src), bad = 0;
 	DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
@@ -404,9 +419,10 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", where, e->d_name);
 		printable(path);
-		if (--*entries < 0) {
-			err("%s: the node has more than %d files, folders and links",
-			    path, COPY_ENTRIES);
+		if (--budget->node_entries < 0 || --budget->lab_entries < 0) {
+			err("%s: %s more than %d files, folders and links", path,
+			    budget->node_entries < 0 ? "the node has" : "the lab's nodes have",
+			    budget->node_entries < 0 ? COPY_ENTRIES : LAB_COPY_ENTRIES);
 			bad = 1;
 			break;
 		}
@@ -423,7 +439,7 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 				err("%s: %s", path, strerror(errno));
 				bad = 1;
 			} else {
-				bad = copy_tree(s2, d2, path, budget, entries, depth + 1) < 0;
+				bad = copy_tree(s2, d2, path, budget, depth + 1) < 0;
 				fchmod(d2, st.st_mode & COPY_MODE);
 				close(d2);
 			}
@@ -449,7 +465,7 @@ static int copy_tree(int src, int dst, const char *where, unsigned long long *bu
 
 /* Copies the file or folder name of the lab folder (if there) to dst/as. */
 static int copy_item(int labfd, const char *dir, const char *name, int dst,
-		     const char *as, unsigned long long *budget, long *entries)
+		     const char *as, struct copy_budget *budget)
 {
 	struct stat st;
 	char where[PATH_LEN];
@@ -473,7 +489,7 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 				close(s);
 			return -1;
 		}
-		r = copy_tree(s, d, where, budget, entries, 0);
+		r = copy_tree(s, d, where, budget, 0);
 		close(s);
 		close(d);
 		return r;
@@ -488,10 +504,11 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
  * stage/NODE/ (root/, startup, shared/, shared.startup, ifnames, dhcp). */
 static int stage_nodes(const struct lab *lab, int labfd, int stage)
 {
+	struct copy_budget budget = { .lab_bytes = LAB_COPY_LIMIT,
+				      .lab_entries = LAB_COPY_ENTRIES };
+
 	for (int i = 0; i < lab->n; i++) {
 		const struct lab_node *n = &lab->nodes[i];
-		unsigned long long budget = COPY_LIMIT;
-		long entries = COPY_ENTRIES;
 		char startup[NAME_MAX_LEN + 16], text[32];
 		int d, r = 0, f;
 
@@ -502,11 +519,12 @@ static int stage_nodes(const struct lab *lab, int labfd, int stage)
 			return -1;
 		}
 		snprintf(startup, sizeof(startup), "%s.startup", n->name);
-		r |= copy_item(labfd, lab->dir, n->name, d, "root", &budget, &entries);
-		r |= copy_item(labfd, lab->dir, startup, d, "startup", &budget, &entries);
-		r |= copy_item(labfd, lab->dir, "shared", d, "shared", &budget, &entries);
-		r |= copy_item(labfd, lab->dir, "shared.startup", d, "shared.startup",
-			       &budget, &entries);
+		budget.node_bytes = COPY_LIMIT;
+		budget.node_entries = COPY_ENTRIES;
+		r |= copy_item(labfd, lab->dir, n->name, d, "root", &budget);
+		r |= copy_item(labfd, lab->dir, startup, d, "startup", &budget);
+		r |= copy_item(labfd, lab->dir, "shared", d, "shared", &budget);
+		r |= copy_item(labfd, lab->dir, "shared.startup", d, "shared.startup", &budget);
 		f = openat(d, "ifnames", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (f < 0 || write_all(f, "eth\n", 4) < 0)
 			r = -1;
@@ -713,22 +731,60 @@ int lab_names(char names[][NAME_MAX_LEN + 1], int max)
 	return n;
 }
 
-/* The lab that is up from folder dir (or named dir). */
-int lab_find(const char *dir, struct lab *lab)
+/* DIR made absolute as text (no link resolved): the folder may be gone. */
+static int absolute_path(const char *dir, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+	size_t l;
+
+	if (dir[0] == '/')
+		return snprintf_ok(out, len, "%s", dir);
+	if (!getcwd(cwd, sizeof(cwd)) ||
+	    snprintf_ok(out, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < 0)
+		return -1;
+	l = strlen(out);
+	while (l > 1 && out[l - 1] == '/')
+		out[--l] = '\0';
+	return 0;
+}
+
+/* The lab that is up from folder dir (or named dir): 0; 1 when none
+ * is (said with down_ok: lab down has nothing to do); -1 on error. */
+int lab_find(const char *dir, struct lab *lab, bool down_ok)
 {
 	static char names[MAX_LABS][NAME_MAX_LEN + 1];
 	char real[PATH_MAX];
 	int n = lab_names(names, MAX_LABS);
 
+	if (n < 0) {
+		err("lab %s: cannot read the labs that are up: %s", dir, strerror(errno));
+		return -1;
+	}
 	if (!realpath(dir, real)) {
+		int gone = errno;
+
 		if (valid_name(dir) && lab_load(dir, lab) == 0)
 			return 0;
-		err("lab %s: %s", dir, strerror(errno));
+		/* A folder removed or renamed while its lab is up: its
+		 * path as the record has it, taken as text. */
+		if (gone == ENOENT && absolute_path(dir, real, sizeof(real)) == 0)
+			for (int i = 0; i < n; i++)
+				if (lab_load(names[i], lab) == 0 && !strcmp(lab->dir, real))
+					return 0;
+		if (down_ok && gone == ENOENT) {
+			msg("lab %s: not up", dir);
+			return 1;
+		}
+		err("lab %s: %s", dir, strerror(gone));
 		return -1;
 	}
 	for (int i = 0; i < n; i++)
 		if (lab_load(names[i], lab) == 0 && !strcmp(lab->dir, real))
 			return 0;
+	if (down_ok) {
+		msg("lab %s: not up", dir);
+		return 1;
+	}
 	err("lab %s: not up (umlctl lab up %s)", dir, dir);
 	return -1;
 }
@@ -1031,6 +1087,9 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 		    dir, NAME_RULE);
 		return EX_USAGE;
 	}
+	/* Held until lab up returns: a lab down of it waits (lock.c). */
+	if (lock_lab(asked.name) < 0)
+		return EX_FAIL;
 	if (lab_load(asked.name, lab) == 0) {
 		if (strcmp(lab->dir, real)) {
 			err("lab %s: the name is taken by the lab of %s (give another with --name)",
@@ -1087,9 +1146,15 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 		return EX_FAIL;
 	}
 	domains_of(&got);
-	/* What the reader read is in; the rest holds the network lock: one
-	 * lab up or down at a time, and none while a network changes (the
-	 * reader ran without it: its owner could have stopped it). */
+	/* What the reader read is in; the rest holds the lab's lock (kept
+	 * until lab up has started the nodes: a lab down waits for it) and
+	 * the network lock: one lab up or down at a time, and none while a
+	 * network changes (the reader ran without them: its owner could
+	 * have stopped it). */
+	if (lock_lab(got.name) < 0) {
+		rm_rf(stage);
+		return EX_FAIL;
+	}
 	lock = lock_network();
 	if (lock < 0) {
 		rm_rf(stage);
@@ -1101,6 +1166,27 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 	if (r == EX_OK)
 		*lab = got;
 	return r;
+}
+
+/* The nodes' memory together against the host's: a warning, not a
+ * refusal, since an idle node uses a small part of its memory (a tiny
+ * node of 128M about 20M, bench/lab-scale). */
+static void warn_memory(const struct global_conf *g, const struct lab *lab)
+{
+	unsigned long long sum = 0, total_kib = 0;
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	for (int i = 0; i < lab->n; i++)
+		sum += config_memory_bytes(lab->nodes[i].mem[0] ? lab->nodes[i].mem : g->memory);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &total_kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (total_kib && sum >> 10 > total_kib)
+		msg("lab %s: warning: its %d nodes may use %llu MiB of memory together, more than this host has (%llu MiB)",
+		    lab->name, lab->n, sum >> 20, total_kib >> 10);
 }
 
 /* lab up's second half, under the network lock. */
@@ -1130,6 +1216,7 @@ static int commit_locked(const struct global_conf *g, struct lab *lab, char *sta
 			return EX_CONFIG;
 		}
 	}
+	warn_memory(g, lab);
 	/* Names of other labs or of hand-made files are not overwritten,
 	 * and no node boots a disk destroy --keep-disk kept. */
 	for (int i = 0; i < lab->n; i++) {

@@ -4,11 +4,13 @@
  * cleanup after a crash) holds the instance's lock, RUN/locks/NAME; the
  * host network (network up and down, TAP devices, the DHCP host list)
  * the network lock, RUN/network.lock; choosing an instance's user id the
- * ids lock, RUN/ids.lock.  Without them two `umlctl start`
+ * ids lock, RUN/ids.lock; keeping and pruning base images the images
+ * lock, RUN/images.lock; a lab's up and down its lab lock,
+ * RUN/locks/.lab-NAME.  Without them two `umlctl start`
  * of one instance, or a start racing a destroy, removed each other's TAP
- * devices, pid files and run folders.  Order: instance locks in name
- * order, then the ids lock, then the network lock; never the other way
- * round.
+ * devices, pid files and run folders.  Order: the lab lock, instance
+ * locks in name order, then the images lock, then the ids lock, then the
+ * network lock; never the other way round.
  *
  * The locks are flock(2) locks on files that are never removed (removing
  * a lock file races with its next user); they go with /run at boot.  A
@@ -30,12 +32,12 @@
 
 #include "umlctl.h"
 
-#define MAX_HELD (MAX_INSTANCES + 1)
+#define MAX_HELD (MAX_INSTANCES + 4)
 
 static struct held_lock {
 	int fd;
 	int depth;
-	char key[NAME_MAX_LEN + 2];	/* instance name, "/" (network), "%ids" */
+	char key[NAME_MAX_LEN + 8];	/* instance name, "/" (network), "%ids", ".lab-NAME" */
 } held[MAX_HELD];
 static int nheld;
 
@@ -92,6 +94,26 @@ int lock_instance(const char *name)
 	return lock_path(path, name, name);
 }
 
+/* Held by lab up from the moment it writes the lab's files until its
+ * nodes are started, and by lab down (no instance name has a dot). */
+int lock_lab(const char *name)
+{
+	char dir[PATH_LEN], path[PATH_LEN], key[NAME_MAX_LEN + 8], what[NAME_MAX_LEN + 8];
+
+	if (!valid_name(name)) {
+		err("'%s': not a lab name", name);
+		return -1;
+	}
+	snprintf(key, sizeof(key), ".lab-%s", name);
+	snprintf(what, sizeof(what), "lab %s", name);
+	if (run_dir(dir, sizeof(dir), NULL) < 0 ||
+	    snprintf_ok(path, sizeof(path), "%s/locks/%s", dir, key) < 0 ||
+	    snprintf_ok(dir + strlen(dir), sizeof(dir) - strlen(dir), "/locks") < 0 ||
+	    mkdir_p(dir, 0700) < 0)
+		return -1;
+	return lock_path(path, key, what);
+}
+
 /* A lock of umlctl's own, RUN/FILE (no instance name has a dot or '%'). */
 static int lock_global(const char *file, const char *key, const char *what)
 {
@@ -107,6 +129,12 @@ static int lock_global(const char *file, const char *key, const char *what)
 int lock_network(void)
 {
 	return lock_global("network.lock", "/", "network");
+}
+
+/* Held while base images are kept or pruned (image.c). */
+int lock_images(void)
+{
+	return lock_global("images.lock", "%images", "kept images");
 }
 
 /* Held while an instance user id is chosen (ids.c). */

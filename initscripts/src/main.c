@@ -689,7 +689,7 @@ static int lab_up(const struct global_conf *g, struct args *a, const char *dir)
 
 	if (r)
 		return r;
-	if (!lab.n && lab_find(dir, &lab) < 0)
+	if (!lab.n && lab_find(dir, &lab, false) < 0)
 		return EX_FAIL;
 	a->n = 0;
 	for (int i = 0; i < lab.n; i++)
@@ -714,8 +714,30 @@ static int lab_up(const struct global_conf *g, struct args *a, const char *dir)
 
 static int lab_down(const struct global_conf *g, struct args *a, struct lab *lab)
 {
+	char name[NAME_MAX_LEN + 1], dir[PATH_LEN];
 	int r;
 
+	/* After a lab up or down of this lab that held its lock, the
+	 * record as it is now: gone (down already), or of another folder
+	 * (taken down and up again from there: not this lab any more). */
+	snprintf(name, sizeof(name), "%s", lab->name);
+	snprintf(dir, sizeof(dir), "%s", lab->dir);
+	if (lock_lab(name) < 0)
+		return EX_FAIL;
+	errno = 0;
+	if (lab_load(name, lab) < 0) {
+		if (errno != ENOENT) {
+			err("lab %s: cannot read its record: %s", name,
+			    errno ? strerror(errno) : "not a lab record");
+			return EX_FAIL;
+		}
+		msg("lab %s: down already", name);
+		return EX_OK;
+	}
+	if (strcmp(lab->dir, dir)) {
+		err("lab %s: now the lab of %s, brought up meanwhile: left alone", name, lab->dir);
+		return EX_FAIL;
+	}
 	a->n = 0;
 	for (int i = 0; i < lab->n; i++) {
 		if (!lab_owns(lab, lab->nodes[i].instance)) {
@@ -776,10 +798,13 @@ static int cmd_lab(const struct global_conf *g, struct args *a)
 	}
 	if (!strcmp(verb, "up") && a->nwords == 2)
 		return lab_up(g, a, dir);
-	if (lab_find(dir, &lab) < 0)
+	if (!strcmp(verb, "down") && a->nwords == 2) {
+		int found = lab_find(dir, &lab, true);
+
+		return found < 0 ? EX_FAIL : found > 0 ? EX_OK : lab_down(g, a, &lab);
+	}
+	if (lab_find(dir, &lab, false) < 0)
 		return EX_FAIL;
-	if (!strcmp(verb, "down") && a->nwords == 2)
-		return lab_down(g, a, &lab);
 	if (!strcmp(verb, "status") && a->nwords == 2)
 		return lab_status(&lab, a->json);
 	if ((!strcmp(verb, "exec") && a->nwords >= 4) ||

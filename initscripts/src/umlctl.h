@@ -192,6 +192,8 @@ int kill_user(uid_t uid);
 int lock_instance(const char *name);
 int lock_network(void);
 int lock_ids(void);
+int lock_images(void);
+int lock_lab(const char *name);
 void unlock(int fd);
 void close_held_locks(void);
 
@@ -212,6 +214,7 @@ void config_default_mac(const char *name, int idx, char mac[18]);
 void network_default_bridge(const char *name, char out[16]);
 bool config_valid_mac(const char *v);
 bool config_valid_memory(const char *v);
+unsigned long long config_memory_bytes(const char *v);
 int config_cpu_list(const char *v, cpu_set_t *set);
 int config_load_network(const struct global_conf *g, const char *name,
 			struct network *n);
@@ -432,7 +435,7 @@ int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
 		struct lab *lab);
 int lab_load(const char *name, struct lab *lab);
 int lab_names(char names[][NAME_MAX_LEN + 1], int max);
-int lab_find(const char *dir, struct lab *lab);
+int lab_find(const char *dir, struct lab *lab, bool down_ok);
 int lab_remove(const struct lab *lab);
 bool lab_owns(const struct lab *lab, const char *instance);
 int lab_status(const struct lab *lab, bool json);

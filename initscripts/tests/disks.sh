@@ -340,6 +340,28 @@ check "destroy of its last user removes the kept copy" "$(tr '\n' '|' <<<"$out")
 		[ ! -e "$3/.images/tiny6.ext4@$2" ] && ls "$3/.images" | grep -q "^tiny7.ext4@"' _ "$out" "$mtime6" "$state"
 u destroy dk7 >/dev/null 2>&1
 check "and of dk7's" "$(ls -A "$state/.images" | tr '\n' ' ')" test -z "$(ls -A "$state/.images")"
+# Package scripts of two image packages, or two administrators, keeping
+# one image at once (a copy: the image is not root's): each succeeds,
+# one copy is made, no staging file is left (the images lock).
+cp "$images/tiny.ext4" "$imgdir/tiny8.ext4"
+chown 65534 "$imgdir/tiny8.ext4"
+chmod 644 "$imgdir/tiny8.ext4"
+u create dk8 --net none --image "$imgdir/tiny8.ext4" >/dev/null
+u start dk8 >/dev/null 2>&1
+u stop dk8 >/dev/null 2>&1
+for i in 1 2 3 4; do
+	(rc=0; u image keep "$imgdir/tiny8.ext4" >"$root/keep$i.out" 2>&1 || rc=$?; echo "rc=$rc" >>"$root/keep$i.out") &
+done
+wait
+out=$(cat "$root"/keep[1-4].out)
+check "four image keep at once: all succeed, one copy made, the others find it kept" "$(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$(grep -c "^rc=0$" <<<"$1")" = 4 ] && [ "$(grep -c "kept as" <<<"$1")" = 1 ] &&
+		[ "$(grep -c "kept already" <<<"$1")" = 3 ] &&
+		[ "$(ls -A "$2/.images" | grep -c "^tiny8.ext4@")" = 1 ] && ! ls -A "$2/.images" | grep -q "\.new$"' \
+	_ "$out" "$state"
+u destroy dk8 >/dev/null 2>&1
+rm -f "$root"/keep[1-4].out
+check "destroy of dk8 removes its copy" "$(ls -A "$state/.images" | tr '\n' ' ')" test -z "$(ls -A "$state/.images")"
 rm -rf "$imgdir" "$root/tiny7.ext4"
 
 # ---- reflinks: dk5's state folder on XFS

@@ -98,6 +98,21 @@ rc=0
 out=$(u lab up "$bad" 2>&1) || rc=$?
 check "lab up: more memory than a node may have refused" "rc=$rc $out" \
 	bash -c '[ "$1" = 6 ] && grep -q "pc1\[mem\]: 64g is more than a lab node may have" <<<"$2"' _ "$rc" "$out"
+# Each node within its 64 MiB, all five together over the lab's 256 MiB.
+printf 'pc%d[0]=A\n' 1 2 3 4 5 >"$bad/lab.conf"
+for i in 1 2 3 4 5; do
+	mkdir -p "$bad/pc$i/srv"
+	truncate -s 60M "$bad/pc$i/srv/big"
+done
+chown -R "$owner:$owner" "$bad"
+rc=0
+out=$(u lab up "$bad" 2>&1) || rc=$?
+check "lab up: files over 256 MiB for all nodes together refused, nothing made" \
+	"rc=$rc $(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$1" != 0 ] && grep -q "pc5/srv/big: the lab.s files, all nodes together, are larger than 256 MiB" <<<"$2" &&
+		! compgen -G "$3/instances/bad-*" >/dev/null && ! compgen -G "$4/.labs/bad*" >/dev/null' \
+	_ "$rc" "$out" "$etc" "$root/var/lib/uml-skas"
+rm -rf "$bad"/pc[1-5]
 printf 'pc1[0]=A\n' >"$bad/lab.conf"
 chmod 1777 "$bad"
 rc=0
@@ -336,7 +351,17 @@ sleep 1
 rc=0
 out=$(u lab down "$rt" 2>&1) || rc=$?
 check "lab down after a node crashed (kill -9 of r2's UML)" "rc=$rc $(tr '\n' '|' <<<"$out")" test "$rc" = 0
-check "lab down twohosts" "failed" u lab down "$two"
+# Two lab down of one lab at once: the second waits for the first (the
+# lab's lock), then finds it down; both succeed.
+(rc=0; u lab down "$two" >"$root/down1.out" 2>&1 || rc=$?; echo "rc=$rc" >>"$root/down1.out") &
+(rc=0; u lab down "$two" >"$root/down2.out" 2>&1 || rc=$?; echo "rc=$rc" >>"$root/down2.out") &
+wait
+out=$(cat "$root/down1.out" "$root/down2.out")
+rm -f "$root/down1.out" "$root/down2.out"
+check "lab down twohosts twice at once: both succeed, one finds it down already" \
+	"$(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$(grep -c "^rc=0$" <<<"$1")" = 2 ] && [ "$(grep -c "lab twohosts: down$" <<<"$1")" = 1 ] &&
+		[ "$(grep -cE "lab twohosts: down already|lab .*twohosts: not up" <<<"$1")" = 1 ]' _ "$out"
 left=$(
 	find "$etc/instances" "$etc/networks" "$root/var/lib/uml-skas" -maxdepth 1 \
 		-regextype egrep -regex '.*/(twohosts|other|routing|ospf)-.*' || true
@@ -350,6 +375,10 @@ check "nothing left of the labs: files, state, bridges, TAPs, tables, rules, pro
 	"$(tr '\n' '|' <<<"$left")" test -z "$left"
 out=$(u lab status 2>&1)
 check "lab status without a lab up" "$out" test "$out" = "no lab is up"
+rc=0
+out=$(u lab down "$two" 2>&1) || rc=$?
+check "lab down of a lab that is not up: nothing to do, exit 0" "rc=$rc $out" \
+	bash -c '[ "$1" = 0 ] && grep -q "twohosts: not up" <<<"$2"' _ "$rc" "$out"
 rc=0
 out=$(u lab exec "$two" pc1 -- true 2>&1) || rc=$?
 check "lab exec on a lab that is down: a clear error" "rc=$rc $out" \
