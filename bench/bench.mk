@@ -25,8 +25,8 @@ bench-compare: uml images
 check-bench: uml uml-rootfs $(KERNELS_STAMP)
 	scripts/check-bench
 
-check-bench-compare: uml images umlctl
+check-bench-compare: uml images umlctl $(KERNELS_STAMP)
 	bench/check-compare
-	bench/lab-scale --nodes 4
+	bench/lab-scale --nodes 4 --vm-nodes 2 --vm-modes skas4
 
 CHECK_SUITES += check-bench check-bench-compare
