@@ -87,22 +87,6 @@ int cow_check(const struct cow_base *b, const char *image, char *why, size_t len
 	return 0;
 }
 
-static int write_at(int fd, const char *buf, size_t n, off_t pos)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, buf, n, pos);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-		pos += w;
-	}
-	return 0;
-}
-
 static bool all_zero(const char *buf, size_t n)
 {
 	return n == 0 || (buf[0] == 0 && !memcmp(buf, buf + 1, n - 1));
@@ -134,7 +118,7 @@ static int copy_runs(int src, int dst, off_t size)
 			if (got <= 0)
 				return got < 0 ? -1 : (errno = EIO, -1);
 			if (!all_zero(buf, (size_t)got) &&
-			    write_at(dst, buf, (size_t)got, pos) < 0)
+			    write_all_at(dst, buf, (size_t)got, pos) < 0)
 				return -1;
 			pos += got;
 		}

@@ -155,6 +155,7 @@ int instance_uml_dir(char *out, size_t len, const char *name); /* RUN/uml/NAME *
 int run_cmd(char *const argv[], bool quiet);
 int run_cmd_output(char *const argv[], char *out, size_t len);
 int write_all(int fd, const char *buf, size_t n);
+int write_all_at(int fd, const char *buf, size_t n, off_t pos);
 int run_cmd_input(char *const argv[], const char *input, bool quiet);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);

@@ -128,11 +128,12 @@ int instance_uml_dir(char *out, size_t len, const char *name)
 
 /* Runs argv (PATH lookup), with INPUT (if not NULL) on its standard input.
  * Returns its exit status, 128+signal, or -1. */
-/* Writes all n bytes (a short write or EINTR goes on); 0 or -1. */
-int write_all(int fd, const char *buf, size_t n)
+/* Writes all n bytes at offset pos, or at the file's offset when pos
+ * is -1 (a short write or EINTR goes on); 0 or -1. */
+int write_all_at(int fd, const char *buf, size_t n, off_t pos)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
+		ssize_t w = pos < 0 ? write(fd, buf, n) : pwrite(fd, buf, n, pos);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -140,8 +141,15 @@ int write_all(int fd, const char *buf, size_t n)
 			return -1;
 		buf += w;
 		n -= (size_t)w;
+		if (pos >= 0)
+			pos += w;
 	}
 	return 0;
+}
+
+int write_all(int fd, const char *buf, size_t n)
+{
+	return write_all_at(fd, buf, n, -1);
 }
 
 int run_cmd_input(char *const argv[], const char *input, bool quiet)
