@@ -19,6 +19,10 @@
  * shares (a copied state folder) does not start.  The ids lock keeps two
  * starts from taking the same number.
  *
+ * A lab's nodes also share a group from the same range, chosen the same
+ * way (STATE/.labs/LAB/gid), for the lab's live /shared (labshare.c); it
+ * goes with the lab's record at lab down.
+ *
  * Besides its own group, the instance gets one more: `group` of
  * uml-skas.conf (default uml-skas, which the packages create and the
  * host module lets open /proc/mm).  Without that group the instance
@@ -43,49 +47,80 @@ static int id_file(const char *name, char *out)
 	return snprintf_ok(out, PATH_LEN, "%s/id", dir);
 }
 
-/* The id in STATE/name/id: 1, 0 when there is none, -1 when it is bad. */
-static int read_id(const char *name, uid_t *id)
+/* A lab's group: STATE/.labs/LAB/gid (its record folder, lab.c). */
+static int lab_id_file(const char *lab, char *out)
 {
-	char path[PATH_LEN], buf[32], *end;
+	char dir[PATH_LEN];
+
+	if (!valid_name(lab) || state_dir(dir, sizeof(dir), NULL) < 0)
+		return -1;
+	return snprintf_ok(out, PATH_LEN, "%s/.labs/%s/gid", dir, lab);
+}
+
+/* The id in file path, of who: 1, 0 when there is none, -1 when it is
+ * bad. */
+static int read_id_file(const char *who, const char *path, uid_t *id)
+{
+	char buf[32], *end;
 	unsigned long long n;
 
-	if (id_file(name, path) < 0)
-		return -1;
 	if (read_file(path, buf, sizeof(buf)) < 0)
 		return errno == ENOENT ? 0 : -1;
 	errno = 0;
 	n = strtoull(buf, &end, 10);
 	if (errno || end == buf || (*end && *end != '\n') || n < 65536 ||
 	    n > 4294967293ULL) {
-		err("%s: %s: not a user id", name, path);
+		err("%s: %s: not a user id", who, path);
 		return -1;
 	}
 	*id = (uid_t)n;
 	return 1;
 }
 
-/* Whether another instance holds id (its STATE/NAME/id says so). */
-static bool id_taken(const char *name, uid_t id)
+static int read_id(const char *name, uid_t *id)
 {
-	char dir[PATH_LEN];
+	char path[PATH_LEN];
+
+	if (id_file(name, path) < 0)
+		return -1;
+	return read_id_file(name, path, id);
+}
+
+/* Whether an id file in folder base/ENTRY/leaf other than self holds
+ * id. */
+static bool id_in(const char *base, const char *leaf, const char *self, uid_t id)
+{
 	struct dirent *e;
 	bool taken = false;
-	DIR *d;
+	DIR *d = opendir(base);
 
-	if (state_dir(dir, sizeof(dir), NULL) < 0)
-		return true;
-	d = opendir(dir);
 	if (!d)
-		return false;
+		return errno != ENOENT;
 	while (!taken && (e = readdir(d))) {
+		char path[PATH_LEN];
 		uid_t other;
 
-		if (!valid_name(e->d_name) || !strcmp(e->d_name, name))
+		if (!valid_name(e->d_name) ||
+		    snprintf_ok(path, sizeof(path), "%s/%s/%s", base, e->d_name, leaf) < 0 ||
+		    !strcmp(path, self))
 			continue;
-		taken = read_id(e->d_name, &other) == 1 && other == id;
+		taken = read_id_file(e->d_name, path, &other) == 1 && other == id;
 	}
 	closedir(d);
 	return taken;
+}
+
+/* Whether another instance (STATE/NAME/id) or lab (STATE/.labs/LAB/gid)
+ * holds id: a lab's group shared with an instance's would give that
+ * instance the lab's /shared. */
+static bool id_taken(const char *self, uid_t id)
+{
+	char dir[PATH_LEN], labs[PATH_LEN + 8];
+
+	if (state_dir(dir, sizeof(dir), NULL) < 0)
+		return true;
+	snprintf(labs, sizeof(labs), "%s/.labs", dir);
+	return id_in(dir, "id", self, id) || id_in(labs, "gid", self, id);
 }
 
 /* Whether /etc/subuid or /etc/subgid (NAME:FIRST:COUNT lines) gives the
@@ -127,9 +162,12 @@ static int next_file(char *out)
 	return snprintf_ok(out, PATH_LEN, "%s/.next-id", dir);
 }
 
-int instance_id(const struct global_conf *g, const char *name, uid_t *id)
+/* The id of who in file path: the one it has (checked again), or a free
+ * one written there.  kind names it in messages ("user id", "group id"). */
+static int get_id(const struct global_conf *g, const char *who, const char *kind,
+		  const char *path, uid_t *id)
 {
-	char path[PATH_LEN], next[PATH_LEN], text[32], buf[32];
+	char next[PATH_LEN], text[32], buf[32];
 	unsigned long long span = (unsigned long long)g->id_last - g->id_first + 1;
 	unsigned long long start = g->id_first;
 	int lock, r;
@@ -137,21 +175,21 @@ int instance_id(const struct global_conf *g, const char *name, uid_t *id)
 	lock = lock_ids();
 	if (lock < 0)
 		return -1;
-	r = read_id(name, id);
+	r = read_id_file(who, path, id);
 	if (r == 1) {
 		if (id_known(*id)) {
-			err("%s: its user id %u is now in passwd, group or a subordinate id range: remove that entry, or destroy and create the instance",
-			    name, (unsigned)*id);
+			err("%s: its %s %u is now in passwd, group or a subordinate id range: remove that entry, or destroy and create it",
+			    who, kind, (unsigned)*id);
 			r = -1;
-		} else if (id_taken(name, *id)) {
-			err("%s: its user id %u is another instance's too (a copied state folder?): remove %s/id of one of them",
-			    name, (unsigned)*id, name);
+		} else if (id_taken(path, *id)) {
+			err("%s: its %s %u is another's too (a copied state folder?): remove %s",
+			    who, kind, (unsigned)*id, path);
 			r = -1;
 		}
 		unlock(lock);
 		return r < 0 ? -1 : 0;
 	}
-	if (r < 0 || next_file(next) < 0 || id_file(name, path) < 0) {
+	if (r < 0 || next_file(next) < 0) {
 		unlock(lock);
 		return -1;
 	}
@@ -164,7 +202,7 @@ int instance_id(const struct global_conf *g, const char *name, uid_t *id)
 	for (unsigned long long k = 0; k < span; k++) {
 		unsigned long long n = g->id_first + (start - g->id_first + k) % span;
 
-		if (id_known((uid_t)n) || id_taken(name, (uid_t)n))
+		if (id_known((uid_t)n) || id_taken(path, (uid_t)n))
 			continue;
 		snprintf(text, sizeof(text), "%llu\n", n);
 		if (write_file(path, text, 0644) < 0)
@@ -176,16 +214,60 @@ int instance_id(const struct global_conf *g, const char *name, uid_t *id)
 		unlock(lock);
 		return 0;
 	}
-	err("%s: no free user id in %u-%u (ids of %s)", name, (unsigned)g->id_first,
+	err("%s: no free %s in %u-%u (ids of %s)", who, kind, (unsigned)g->id_first,
 	    (unsigned)g->id_last, g->file);
 	unlock(lock);
 	return -1;
+}
+
+int instance_id(const struct global_conf *g, const char *name, uid_t *id)
+{
+	char path[PATH_LEN];
+
+	if (id_file(name, path) < 0)
+		return -1;
+	return get_id(g, name, "user id", path, id);
 }
 
 /* The instance's id if it has one (1), without choosing one (0). */
 int instance_id_get(const char *name, uid_t *id)
 {
 	return read_id(name, id);
+}
+
+/* The group of lab's nodes for its /shared (labshare.c), from the same
+ * range: chosen once, kept in the lab's record until lab down. */
+int lab_group_id(const struct global_conf *g, const char *lab, gid_t *gid)
+{
+	char path[PATH_LEN];
+	uid_t id;
+
+	if (lab_id_file(lab, path) < 0 || get_id(g, lab, "group id", path, &id) < 0)
+		return -1;
+	*gid = (gid_t)id;
+	return 0;
+}
+
+/* The lab's group if it has one (1), without choosing one (0); -1 when
+ * it is bad, or now another's too (checked at each node's start, as an
+ * instance's own id is). */
+int lab_group_get(const char *lab, gid_t *gid)
+{
+	char path[PATH_LEN];
+	uid_t id;
+	int r;
+
+	if (lab_id_file(lab, path) < 0)
+		return -1;
+	r = read_id_file(lab, path, &id);
+	if (r == 1 && (id_known(id) || id_taken(path, id))) {
+		err("lab %s: its group id %u is now in passwd, group or a subordinate id range, or another's too: lab down and up again",
+		    lab, (unsigned)id);
+		return -1;
+	}
+	if (r == 1)
+		*gid = (gid_t)id;
+	return r;
 }
 
 /* The extra group: 1 and its gid, 0 when the host has no such group. */

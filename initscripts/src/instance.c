@@ -661,6 +661,15 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 		return EX_FAIL;
 	l.gid = (gid_t)l.uid;
 	l.has_extra = instance_extra_group(g, &l.extra_gid) == 1;
+	if (ic->lab[0]) {
+		int r = labshare_node(ic->lab, ic->name, &l.lab_gid, l.hostfs, sizeof(l.hostfs));
+
+		if (r < 0)
+			return EX_FAIL;
+		l.has_lab_gid = r == 1;
+	}
+	if (!l.has_lab_gid)
+		l.hostfs[0] = '\0';
 	if (!realpath(g->kernel, kernel) || access(kernel, X_OK) < 0) {
 		err("%s: kernel %s: %s (set kernel= in %s)", ic->name, g->kernel,
 		    strerror(errno), g->file);

@@ -32,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "umlctl.h"
@@ -40,9 +41,10 @@
 #define COPY_DEPTH 32
 #define LAB_MEM_MAX (4ull << 30)  /* memory of one node */
 #define COPY_ENTRIES 20000       /* files, folders and links per node */
-/* And per lab, all nodes together (shared/ counts once per node, as it
- * is copied once per node): root writes these into its state folder,
- * where no quota of the folder's owner applies. */
+/* And per lab, all nodes together (shared/ counts once: it is staged
+ * once, as the lab's live /shared or the copy each node gets): root
+ * writes these into its state folder, where no quota of the folder's
+ * owner applies. */
 #define LAB_COPY_LIMIT (256ull << 20)
 #define LAB_COPY_ENTRIES 100000
 
@@ -68,7 +70,7 @@ static bool plain_path(const char *p)
 
 /* Control characters of names from the lab folder as '?', so that what
  * umlctl prints of them cannot act on root's terminal. */
-static void printable(char *s)
+void printable(char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 32 || (unsigned char)*s == 127)
@@ -396,16 +398,12 @@ static int copy_file(int src, const char *name, int dst, const char *as, const c
 static int copy_tree(int src, int dst, const char *where, struct copy_budget *budget,
 		     int depth)
 {
-	int sfd = dup(src), bad = 0;
-	DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+	DIR *d = opendir_fd(src, where);
 	struct dirent *e;
+	int bad = 0;
 
-	if (!d) {
-		err("%s: %s", where, strerror(errno));
-		if (sfd >= 0)
-			close(sfd);
+	if (!d)
 		return -1;
-	}
 	if (depth > COPY_DEPTH) {
 		err("%s: deeper than %d folders", where, COPY_DEPTH);
 		closedir(d);
@@ -500,12 +498,18 @@ static int copy_item(int labfd, const char *dir, const char *name, int dst,
 	return 0;
 }
 
-/* In the child, as the lab folder's owner: each node's files into
- * stage/NODE/ (root/, startup, shared/, shared.startup, ifnames, dhcp). */
+/* In the child, as the lab folder's owner: shared/ into stage/.shared
+ * (no node name starts with a dot), each node's files into stage/NODE/
+ * (root/, startup, shared.startup, ifnames, dhcp). */
 static int stage_nodes(const struct lab *lab, int labfd, int stage)
 {
 	struct copy_budget budget = { .lab_bytes = LAB_COPY_LIMIT,
-				      .lab_entries = LAB_COPY_ENTRIES };
+				      .lab_entries = LAB_COPY_ENTRIES,
+				      .node_bytes = COPY_LIMIT,
+				      .node_entries = COPY_ENTRIES };
+
+	if (copy_item(labfd, lab->dir, "shared", stage, ".shared", &budget) < 0)
+		return -1;
 
 	for (int i = 0; i < lab->n; i++) {
 		const struct lab_node *n = &lab->nodes[i];
@@ -523,7 +527,6 @@ static int stage_nodes(const struct lab *lab, int labfd, int stage)
 		budget.node_entries = COPY_ENTRIES;
 		r |= copy_item(labfd, lab->dir, n->name, d, "root", &budget);
 		r |= copy_item(labfd, lab->dir, startup, d, "startup", &budget);
-		r |= copy_item(labfd, lab->dir, "shared", d, "shared", &budget);
 		r |= copy_item(labfd, lab->dir, "shared.startup", d, "shared.startup", &budget);
 		f = openat(d, "ifnames", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (f < 0 || write_all(f, "eth\n", 4) < 0)
@@ -652,6 +655,11 @@ static int write_record(const struct lab *lab)
 		ADD("network=%s %s\n", lab->domains[i].network, lab->domains[i].domain);
 	for (int i = 0; i < lab->nmeta; i++)
 		ADD("meta=%s=%s\n", lab->meta[i].key, lab->meta[i].value);
+	if (lab->owner_known)
+		ADD("owner=%u %llu %llu\n", (unsigned)lab->owner, lab->dir_dev, lab->dir_ino);
+	ADD("up=%lld\n", lab->up_time);
+	if (lab->shared_live)
+		ADD("shared=live\n");
 #undef ADD
 	if (n >= sizeof(text))
 		return -1;
@@ -695,6 +703,16 @@ int lab_load(const char *name, struct lab *lab)
 				   lab->domains[lab->ndomains].domain) == 2 &&
 			    valid_name(net) && !strncmp(net, name, l) && net[l] == '-')
 				lab->ndomains++;
+		} else if (!strncmp(line, "owner=", 6)) {
+			unsigned u;
+
+			lab->owner_known = sscanf(line + 6, "%u %llu %llu", &u, &lab->dir_dev,
+						  &lab->dir_ino) == 3;
+			lab->owner = (uid_t)u;
+		} else if (!strncmp(line, "up=", 3)) {
+			lab->up_time = atoll(line + 3);
+		} else if (!strcmp(line, "shared=live")) {
+			lab->shared_live = true;
 		} else if (!strncmp(line, "meta=", 5) && lab->nmeta < MAX_LAB_META) {
 			char *eq = strchr(line + 5, '=');
 
@@ -1146,6 +1164,10 @@ static int prepare_fd(const struct global_conf *g, const char *dir, const char *
 		return EX_FAIL;
 	}
 	domains_of(&got);
+	got.owner_known = true;
+	got.owner = st.st_uid;
+	got.dir_dev = (unsigned long long)st.st_dev;
+	got.dir_ino = (unsigned long long)st.st_ino;
 	/* What the reader read is in; the rest holds the lab's lock (kept
 	 * until lab up has started the nodes: a lab down waits for it) and
 	 * the network lock: one lab up or down at a time, and none while a
@@ -1237,15 +1259,33 @@ static int commit_locked(const struct global_conf *g, struct lab *lab, char *sta
 			err("lab %s: %s exists and is not this lab's: nothing done", lab->name, path);
 			return EX_FAIL;
 		}
-	/* The staged files become root's, then each node's state. */
+	/* The staged files become root's, then the lab's live /shared (its
+	 * group's id goes in the record's folder) and each node's state. */
+	char seed[PATH_LEN + 16];
+	int live;
+
+	snprintf(seed, sizeof(seed), "%s/.shared", stage);
 	{
 		char *argv[] = { "chown", "-R", "-P", "0:0", stage, NULL };
 
 		if (run_cmd(argv, false))
 			return EX_FAIL;
 	}
+	if (record_dir(lab->name, path, sizeof(path)) < 0 || mkdir_p(path, 0700) < 0)
+		return EX_FAIL;
+	live = labshare_up(g, lab, seed);
+	if (live < 0 || (live == 0 && labshare_budget_check(lab, seed) < 0)) {
+		rm_rf(path);
+		return live < 0 ? EX_FAIL : EX_CONFIG;
+	}
+	lab->shared_live = live == 1;
+	/* After the seed, whose files the reader wrote just now (in this
+	 * second, at the latest): what the nodes write is not older. */
+	lab->up_time = (long long)time(NULL) + 1;
 	for (int i = 0; i < lab->n; i++) {
 		char state[PATH_LEN], from[PATH_LEN + 64], to[PATH_LEN + 16];
+		char shared[PATH_LEN + 32];
+		char *cp[] = { "cp", "-a", "--no-dereference", seed, shared, NULL };
 
 		if (state_dir(state, sizeof(state), lab->nodes[i].instance) < 0 ||
 		    mkdir_p(state, 0755) < 0 ||
@@ -1254,15 +1294,29 @@ static int commit_locked(const struct global_conf *g, struct lab *lab, char *sta
 		    rm_rf(to) < 0 || rename(from, to) < 0) {
 			err("lab %s: node %s: cannot place its files: %s", lab->name,
 			    lab->nodes[i].name, strerror(errno));
-			return EX_FAIL;
+			goto fail;
+		}
+		/* The image's lab-boot mounts /shared, or copies it. */
+		snprintf(shared, sizeof(shared), "%s/%s", to, live ? "shared-live" : "shared");
+		if (live ? write_file(shared, "yes\n", 0644) < 0 :
+		    access(seed, F_OK) == 0 && run_cmd(cp, false)) {
+			err("lab %s: node %s: cannot place its files", lab->name,
+			    lab->nodes[i].name);
+			goto fail;
 		}
 	}
 	rm_rf(stage);
 	if (write_record(lab) < 0 || write_files(g, lab) < 0) {
 		err("lab %s: cannot write its files", lab->name);
-		return EX_FAIL;
+		goto fail;
 	}
 	return EX_OK;
+fail:
+	if (live && labshare_dir(lab->name, seed, sizeof(seed)) == 0)
+		rm_rf(seed);
+	if (record_dir(lab->name, path, sizeof(path)) == 0)
+		rm_rf(path);
+	return EX_FAIL;
 }
 
 /* ------------------------------------------------------------- down */
@@ -1293,6 +1347,9 @@ int lab_remove(const struct lab *lab)
 		    ours_or_absent(path, lab->name))
 			unlink(path);
 	}
+	/* The nodes are gone: /shared goes back to the folder. */
+	if (labshare_down(lab) < 0)
+		r = EX_FAIL;
 	if (record_dir(lab->name, path, sizeof(path)) == 0)
 		rm_rf(path);
 	return r;
@@ -1317,6 +1374,10 @@ static const char *state_word(enum inst_state s)
 
 int lab_status(const struct lab *lab, bool json)
 {
+	char shared[PATH_LEN];
+	gid_t gid;
+	bool live = labshare_node(lab->name, NULL, &gid, shared, sizeof(shared)) == 1;
+
 	if (json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *meta = json_object_new_object();
@@ -1352,6 +1413,7 @@ int lab_status(const struct lab *lab, bool json)
 			json_object_array_add(nets, n);
 		}
 		json_object_object_add(o, "domains", nets);
+		json_object_object_add(o, "shared", live ? json_object_new_string(shared) : NULL);
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 		return EX_OK;
@@ -1369,5 +1431,9 @@ int lab_status(const struct lab *lab, bool json)
 	}
 	for (int i = 0; i < lab->ndomains; i++)
 		msg("domain %s: network %s", lab->domains[i].domain, lab->domains[i].network);
+	if (live)
+		msg("shared: %s (live, group %u)", shared, (unsigned)gid);
+	else
+		msg("shared: copied into each node at boot");
 	return EX_OK;
 }

@@ -166,6 +166,10 @@ static int build_argv(struct sup *s, char **argv, int max)
 	r |= add_arg(argv, &argc, max, "con=null");
 	r |= add_arg(argv, &argc, max, "ssl=null");
 	r |= add_arg(argv, &argc, max, "con0=fd:0,fd:1");
+	/* A lab's node: its /shared, the only host folder the guest may
+	 * mount (hostfs; without hostfs= it may mount none). */
+	if (s->l->hostfs[0])
+		r |= add_arg(argv, &argc, max, "hostfs=%s", s->l->hostfs);
 	/* The TAP devices are opened here and handed to UML as file
 	 * descriptors 3, 4, ... (the vector driver's fd transport, without
 	 * vectored I/O: plain readv/writev of frames), so UML itself never
@@ -220,7 +224,14 @@ static void child(struct sup *s, int slave, char **argv)
 	else if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		fprintf(stderr, "umlctl: cannot pin to host CPU %s: %s\n", l->cpus,
 			strerror(errno));
-	if (setgroups(l->has_extra ? 1 : 0, &l->extra_gid) < 0 || setgid(l->gid) < 0 ||
+	gid_t groups[2];
+	size_t ngroups = 0;
+
+	if (l->has_extra)
+		groups[ngroups++] = l->extra_gid;
+	if (l->has_lab_gid)
+		groups[ngroups++] = l->lab_gid;
+	if (setgroups(ngroups, groups) < 0 || setgid(l->gid) < 0 ||
 	    setuid(l->uid) < 0) {
 		fprintf(stderr, "umlctl: cannot become uid %u: %s\n",
 			(unsigned)l->uid, strerror(errno));

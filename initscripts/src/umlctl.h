@@ -29,6 +29,7 @@
 #ifndef UMLCTL_H
 #define UMLCTL_H
 
+#include <dirent.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -159,6 +160,7 @@ int write_all_at(int fd, const char *buf, size_t n, off_t pos);
 int run_cmd_input(char *const argv[], const char *input, bool quiet);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
+DIR *opendir_fd(int fd, const char *where);
 int remove_uml_dir(const char *name);
 int write_file(const char *path, const char *text, mode_t mode);
 int read_file(const char *path, char *buf, size_t len);
@@ -173,6 +175,8 @@ void sleep_ms(int ms);
 /* ids.c */
 int instance_id(const struct global_conf *g, const char *name, uid_t *id);
 int instance_id_get(const char *name, uid_t *id);
+int lab_group_id(const struct global_conf *g, const char *lab, gid_t *gid);
+int lab_group_get(const char *lab, gid_t *gid);
 int instance_extra_group(const struct global_conf *g, gid_t *gid);
 
 /* proc.c: a process as its pid and start time */
@@ -326,6 +330,9 @@ struct launch {
 	gid_t gid;
 	gid_t extra_gid;   /* supplementary group (/proc/mm) */
 	bool has_extra;
+	gid_t lab_gid;     /* and a lab's node: the lab's group (labshare.c) */
+	bool has_lab_gid;
+	char hostfs[PATH_LEN]; /* its live /shared for UML's hostfs=, or "" */
 	int ready_fd;      /* write "ok\n" or "error: ...\n" here */
 	char image[PATH_LEN]; /* ubd0's image: ic's, or a kept copy (image.c) */
 };
@@ -431,6 +438,14 @@ struct lab {
 		char key[64], value[256];
 	} meta[MAX_LAB_META];
 	int nmeta;
+	/* The folder as lab up found it (labshare.c writes /shared back
+	 * there, as its owner, only if it is still that folder), when lab up
+	 * ran, and whether the nodes share a live /shared. */
+	bool owner_known;
+	uid_t owner;
+	unsigned long long dir_dev, dir_ino;
+	long long up_time;
+	bool shared_live;
 };
 int lab_prepare(const struct global_conf *g, const char *dir, const char *name,
 		struct lab *lab);
@@ -440,6 +455,14 @@ int lab_find(const char *dir, struct lab *lab, bool down_ok);
 int lab_remove(const struct lab *lab);
 bool lab_owns(const struct lab *lab, const char *instance);
 int lab_status(const struct lab *lab, bool json);
+void printable(char *s);
+
+/* labshare.c */
+int labshare_dir(const char *lab, char *out, size_t len);
+int labshare_up(const struct global_conf *g, const struct lab *lab, const char *seed);
+int labshare_node(const char *lab, const char *instance, gid_t *gid, char *dir, size_t len);
+int labshare_budget_check(const struct lab *lab, const char *seed);
+int labshare_down(const struct lab *lab);
 
 /* logs.c */
 int instance_logs(const char *name, long lines, bool follow);

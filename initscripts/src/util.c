@@ -294,6 +294,21 @@ static int remove_at(int dirfd, const char *name, int depth);
  * parent folder, never following a link on the way: a folder an
  * instance's user owns may change under us, and root must not be led
  * out of it (see remove_at). */
+/* A directory stream of its own on the folder open as fd (which stays
+ * the caller's); NULL, said with where, on failure. */
+DIR *opendir_fd(int fd, const char *where)
+{
+	int own = dup(fd);
+	DIR *d = own >= 0 ? fdopendir(own) : NULL;
+
+	if (!d) {
+		err("%s: %s", where, strerror(errno));
+		if (own >= 0)
+			close(own);
+	}
+	return d;
+}
+
 int rm_rf(const char *path)
 {
 	char parent[PATH_LEN];

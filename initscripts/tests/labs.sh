@@ -121,6 +121,29 @@ check "lab up: a folder everyone may write to (like /tmp) refused" "rc=$rc $out"
 	bash -c '[ "$1" = 6 ] && grep -q "everyone may write to the folder" <<<"$2"' _ "$rc" "$out"
 rm -rf "$bad"
 
+# ---- shared/ where STATE/.shared cannot be a file system of its own
+# (umlctl runs under ip netns exec, in a mount namespace of its own, and
+# nothing is mounted there yet): copied into each node, and said so
+cp1=$labs/copied
+mkdir -p "$cp1/shared"
+printf 'pc1[0]=A\n' >"$cp1/lab.conf"
+echo "copied-note" >"$cp1/shared/n"
+chown -R "$owner:$owner" "$cp1"
+rc=0
+out=$(u lab up "$cp1" 2>&1) || rc=$?
+out2=$(lx "$cp1" pc1 'cat /shared/n; grep -c " /shared hostfs " /proc/mounts')
+check "lab up without a file system for STATE/.shared: shared/ copied into each node, and said so" \
+	"rc=$rc $(tr '\n' '|' <<<"$out") / $(tr '\n' '|' <<<"$out2")" \
+	bash -c '[ "$1" = 0 ] && grep -q "shared/ is copied into each node, not shared live (umlctl runs in a mount namespace of its own" <<<"$2" &&
+		[ "$(tr "\n" " " <<<"$3")" = "copied-note 0 " ]' _ "$rc" "$out" "$out2"
+u lab down "$cp1" >/dev/null 2>&1 || true
+rm -rf "$cp1"
+# From here on, as an administrator would (or umlctl itself, in the host's
+# mount namespace): a small tmpfs, so that filling it is quick.
+shared_fs=$root/var/lib/uml-skas/.shared
+mkdir -p "$shared_fs"
+mount -t tmpfs -o size=24m,mode=0711,nosuid,nodev,noexec uml-skas-test-shared "$shared_fs"
+
 # ---- two hosts on one domain (pc3: links that point out of the lab);
 # pc2 also bridged to the default network
 two=$labs/twohosts
@@ -179,6 +202,44 @@ check "links out of the lab are not followed (a link in NODE/ stays a link, a li
 	"$(tr '\n' '|' <<<"$out")" \
 	bash -c '! grep -q "HOST-SECRET" <<<"$1" && grep -qx "$2/hostsecret" <<<"$1" &&
 		grep -q "/tmp/leak.: No such file" <<<"$1"' _ "$out" "$root"
+
+# ---- /shared is live: one host folder for the lab's nodes, theirs only
+# A file is its writer's: others read it, and write it once it is made
+# group-writable (as shared/'s own files are).
+out=$(lx "$two" pc1 'umask 022; echo from-pc1 >/shared/new && grep -c " /shared hostfs " /proc/mounts')
+out2=$(lx "$two" pc2 'cat /shared/new; { echo no >>/shared/new; } 2>/dev/null || echo denied; echo pc2 >>/shared/note && echo appended')
+lx "$two" pc1 'chmod g+w /shared/new' >/dev/null
+# Written with an old time (cp -p, tar x would do it): still written
+# back at lab down, which goes by the change time no one can set.
+lx "$two" pc1 'echo old >/shared/oldfile && touch -d 2001-01-01 /shared/oldfile' >/dev/null
+out2="$out2 $(lx "$two" pc2 'echo from-pc2 >>/shared/new && echo appended')"
+gid=$(stat -c %g "$shared_fs/twohosts" 2>/dev/null || echo none)
+check "/shared is live: pc1 writes, pc2 reads (writes once pc1 allows it), root sees it in STATE/.shared/LAB (3770, the lab's group)" \
+	"$out / $(tr '\n' ' ' <<<"$out2") / $(cat "$shared_fs/twohosts/new" 2>&1) / $(stat -c '%a %u:%g' "$shared_fs/twohosts" 2>&1)" \
+	bash -c '[ "$1" = 1 ] && [ "$(tr "\n" " " <<<"$2")" = "from-pc1 denied appended appended " ] &&
+		[ "$(tr "\n" " " <"$3/twohosts/new")" = "from-pc1 from-pc2 " ] &&
+		[ "$(stat -c "%a %u" "$3/twohosts")" = "3770 0" ] && [ "$4" -ge 65536 ]' \
+	_ "$out" "$out2" "$shared_fs" "$gid"
+out=$(u lab status "$two" 2>&1)
+check "lab status names the live /shared" "$(tr '\n' '|' <<<"$out")" \
+	grep -q "^shared: $shared_fs/twohosts (live, group $gid)" <<<"$out"
+# The node's root tries its way out of the folder: mount options with
+# "..", a link to / it makes itself, then a file far larger than the
+# file system under STATE/.shared.
+out=$(lx "$two" pc1 'ln -s / /shared/esc; mkdir -p /m
+for o in .. ../.. /.. ./.. esc esc/ esc/etc; do
+	if mount -t hostfs none /m -o "$o" 2>/dev/null; then echo "mounted $o"; ls -a /m; umount /m; fi
+done
+rm -f /shared/esc; echo tried')
+check "a lab node cannot mount anything of the host but its lab's /shared (.., links)" \
+	"$(tr '\n' '|' <<<"$out")" \
+	bash -c 'grep -qx tried <<<"$1" && ! grep -Eq "mounted|hostsecret|twohosts|\.labs|passwd" <<<"$1"' _ "$out"
+out=$(lx "$two" pc1 'dd if=/dev/zero of=/shared/big bs=1M count=40 2>&1 | grep -o "No space left on device" | head -n 1; rm -f /shared/big')
+check "what nodes write to /shared is bounded by STATE/.shared's file system, not the host's /var" \
+	"$out" test "$out" = "No space left on device"
+out=$(u exec tiny1 -- 'mkdir -p /m; mount -t hostfs none /m 2>&1 || echo refused' 2>&1 || true)
+check "an instance that is no lab node may mount no hostfs at all" "$(tr '\n' '|' <<<"$out")" \
+	bash -c 'grep -q "^refused$" <<<"$1"' _ "$out"
 rc=0
 so=$(u lab exec "$two" pc1 -- 'printf "out\n"; printf "a\001b\377" ; echo err >&2; exit 7' 2>"$root/exec.err") || rc=$?
 check "lab exec: stdout and stderr apart, bytes unchanged, the command's exit status" \
@@ -232,7 +293,10 @@ mkdir -p "$other"
 printf 'pc1[0]=A\npc9[0]=A\n' >"$other/lab.conf"
 echo 'ip addr add 10.0.0.1/24 dev eth0' >"$other/pc1.startup"
 echo 'ip addr add 10.0.0.9/24 dev eth0' >"$other/pc9.startup"
-chown -R "$owner:$owner" "$other"
+victim=$root/victim
+mkdir -p "$other/shared" "$victim"
+echo seed >"$other/shared/keep.txt"
+chown -R "$owner:$owner" "$other" "$victim"
 check "lab up other (domain A too, same addresses)" "failed" u lab up "$other"
 out=$(lx "$other" pc9 'ping -c 1 -W 2 10.0.0.1 >/dev/null && echo reached; ping -c 1 -W 2 10.0.0.2 >/dev/null 2>&1 || echo not-reached')
 out2=$(lx "$two" pc2 'ping -c 1 -W 2 10.0.0.9 >/dev/null 2>&1 || echo not-reached')
@@ -242,11 +306,37 @@ check "two labs with domain A: each reaches its own nodes only" "$out / $out2" \
 # lab down must leave it alone.
 u destroy other-pc9 >/dev/null 2>&1
 u create other-pc9 --net none >/dev/null 2>&1
-out=$(u lab down "$other" 2>&1 || true)
+# While the lab runs, the owner edits a file of shared/ and puts there a
+# link to a folder of the owner's outside the lab; pc1 makes a folder of
+# the link's name, a file beside it and a sparse file of 10 GiB.  lab down
+# copies back the file, never through the link, not the sparse file, and
+# leaves the owner's edit alone; what it could not copy stays, root's.
+echo owner-edit >"$other/shared/keep.txt"
+ln -s "$victim" "$other/shared/made"
+chown -h "$owner:$owner" "$other/shared/made"
+out=$(lx "$other" pc1 'mkdir /shared/made && echo planted >/shared/made/planted &&
+	echo kept >/shared/result && truncate -s 10G /shared/sparse && echo done')
+out=$out$'\n'$(u lab down "$other" 2>&1 || true)
+check "lab down writes back what nodes wrote, as the owner, never through the owner's link, no sparse file, no owner's edit undone; the rest kept for root" \
+	"$(tr '\n' '|' <<<"$out") / $(ls -A "$victim") / $(stat -c '%a %U' "$shared_fs/other" 2>&1) / $(cd "$other/shared" && head -v -- * 2>&1 | tr '\n' ' ')" \
+	bash -c 'grep -q "^done" <<<"$1" &&
+		grep -q "other/shared/made: not copied back: in the way: not a folder in shared/" <<<"$1" &&
+		grep -q "other/shared/sparse: not copied back: sparse" <<<"$1" &&
+		grep -q "is kept in $3/other (root.s only)" <<<"$1" &&
+		[ "$(cat "$2/shared/result")" = kept ] && [ "$(stat -c %u "$2/shared/result")" = 4242 ] &&
+		[ "$(cat "$2/shared/keep.txt")" = owner-edit ] && [ ! -e "$2/shared/sparse" ] &&
+		[ -z "$(ls -A "$4")" ] && [ -L "$2/shared/made" ] &&
+		[ "$(stat -c "%a %u" "$3/other")" = "700 0" ] && [ -e "$3/other/made/planted" ]' \
+	_ "$out" "$other" "$shared_fs" "$victim"
 check "lab down leaves an instance that reuses a node's name alone" "$(tr '\n' '|' <<<"$out")" \
 	bash -c 'grep -q "other-pc9 is not this lab.s any more: left alone" <<<"$1" &&
 		[ -e "$2/instances/other-pc9.conf" ] && [ ! -e "$2/instances/other-pc1.conf" ]' _ "$out" "$etc"
 u destroy other-pc9 >/dev/null 2>&1
+rc=0
+out2=$(u lab up "$other" 2>&1) || rc=$?
+check "lab up refuses while the last lab down's leftover /shared is there" "rc=$rc $out2" \
+	bash -c '[ "$1" != 0 ] && grep -q "is left from an earlier lab down" <<<"$2"' _ "$rc" "$out2"
+rm -rf "$shared_fs/other"
 
 # ---- static routing through two routers; r1 has a third interface on a
 # LAN of three nodes, one of which has no route back
@@ -365,12 +455,18 @@ check "lab down twohosts twice at once: both succeed, one finds it down already"
 left=$(
 	find "$etc/instances" "$etc/networks" "$root/var/lib/uml-skas" -maxdepth 1 \
 		-regextype egrep -regex '.*/(twohosts|other|routing|ospf)-.*' || true
-	ls -A "$root/var/lib/uml-skas/.labs" 2>/dev/null || true
+	find "$root/var/lib/uml-skas/.labs" "$shared_fs" -mindepth 1 -maxdepth 1 2>/dev/null || true
 	inns ip -br link | grep -E '^(uh-|ush-|usn-(twohosts|other|routing|ospf))' || true
 	inns nft list tables | grep -E 'uml_skas_(twohosts|other|routing|ospf)' || true
 	inns nft list ruleset | grep -E 'uml-skas:(twohosts|other|routing|ospf)' || true
 	pgrep -af -- 'umid=(twohosts|other|routing|ospf)-' || true
 )
+check "lab down copied /shared back into the folder's shared/, as its owner" \
+	"$(find "$two/shared" -printf '%U %p|' 2>&1)" \
+	bash -c '[ "$(tr "\n" " " <"$1/shared/new")" = "from-pc1 from-pc2 " ] &&
+		[ "$(cat "$1/shared/oldfile")" = old ] &&
+		[ "$(stat -c %u "$1/shared/new")" = 4242 ] &&
+		[ "$(tr "\n" " " <"$1/shared/note")" = "shared-file pc2 " ]' _ "$two"
 check "nothing left of the labs: files, state, bridges, TAPs, tables, rules, processes" \
 	"$(tr '\n' '|' <<<"$left")" test -z "$left"
 out=$(u lab status 2>&1)
@@ -383,3 +479,4 @@ rc=0
 out=$(u lab exec "$two" pc1 -- true 2>&1) || rc=$?
 check "lab exec on a lab that is down: a clear error" "rc=$rc $out" \
 	bash -c '[ "$1" != 0 ] && grep -q "lab .*twohosts: not up" <<<"$2"' _ "$rc" "$out"
+umount "$shared_fs"
