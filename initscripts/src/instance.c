@@ -78,6 +78,12 @@ void instance_info(const char *name, struct inst_info *info)
 	if (run_file(name, "started", path, sizeof(path)) == 0 &&
 	    read_file(path, buf, sizeof(buf)) > 0)
 		info->started = (time_t)atoll(buf);
+	if (run_file(name, "version", path, sizeof(path)) == 0 &&
+	    read_file(path, buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		printable(buf);
+		snprintf(info->version, sizeof(info->version), "%s", buf);
+	}
 	if (state_file(name, "last-exit", path, sizeof(path)) == 0 &&
 	    read_file(path, buf, sizeof(buf)) > 0) {
 		buf[strcspn(buf, "\n")] = '\0';
@@ -1062,6 +1068,14 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 		msg("  mode       %s", mode);
 		msg("  cpu        %s", info.cpus[0] ? info.cpus : "?");
 		msg("  uptime     %s", up);
+		if (!info.version[0])
+			msg("  version    unknown (started by an older uml-skas: restart it for %s)",
+			    UMLCTL_VERSION);
+		else if (strcmp(info.version, UMLCTL_VERSION))
+			msg("  version    %s (restart it for %s)", info.version,
+			    UMLCTL_VERSION);
+		else
+			msg("  version    %s", info.version);
 	}
 	for (int i = 0; i < MAX_NETS; i++) {
 		if (!ic->nets[i].used)

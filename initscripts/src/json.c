@@ -77,6 +77,7 @@ static struct json_object *instance(const struct instance_conf *ic,
 	json_object_object_add(o, "cpus", running ? str_or_null(info.cpus) : NULL);
 	json_object_object_add(o, "started", running && info.started ?
 			       json_object_new_int64(info.started) : NULL);
+	json_object_object_add(o, "version", running ? str_or_null(info.version) : NULL);
 	json_object_object_add(o, "uptime_seconds", running && info.started ?
 			       json_object_new_int64(time(NULL) - info.started) : NULL);
 	json_object_object_add(o, "user", instance_id_get(name, &uid) == 1 ?

@@ -772,6 +772,10 @@ void supervise(const struct launch *l)
 	write_runfile(&s, "supervisor.pid", "%d\n", (int)getpid());
 	write_runfile(&s, "cpu", "%s\n", l->cpus);
 	write_runfile(&s, "started", "%lld\n", (long long)time(NULL));
+	/* Which uml-skas started it: after an upgrade, status tells the
+	 * instances still running the old one (their kernel, their umlctl
+	 * supervisor) from the restarted ones. */
+	write_runfile(&s, "version", "%s\n", UMLCTL_VERSION);
 
 	/* Started: once UML has its mconsole socket, or failed. */
 	deadline = now_s() + BOOT_WAIT;
