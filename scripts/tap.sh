@@ -1,7 +1,11 @@
 # shellcheck shell=bash
-# tap.sh: the numbered "ok N what" / "not ok N what: why" lines of the
-# suites that run checks from the host, and their totals.  Source it after
-# scripts/common.sh; set tap_logs to a directory for t's command logs.
+# tap.sh: the one harness of the suites' host side: the numbered
+# "ok N what" / "not ok N what: why" lines, their totals, and the
+# "SUITE PASSED FAILED" lines of build/check/summary that make check's
+# last line adds up (scripts/check-summary); suites that gather the
+# results of a guest or VM (check-uml, check-uml-vm, check-host-support)
+# add their counts with tap_summary.  Source it after scripts/common.sh;
+# set tap_logs to a directory for t's command logs.
 
 passed=0
 failed=0
@@ -24,7 +28,7 @@ not_ok() {
 t() {
 	local what=$1 log
 	shift
-	log=$tap_logs/log.$((n + 1))
+	log=${tap_logs:?set tap_logs before t}/log.$((n + 1))
 	if "$@" >"$log" 2>&1; then
 		ok "$what"
 	else
@@ -32,9 +36,17 @@ t() {
 	fi
 }
 
-# tap_totals SUITE: adds "SUITE PASSED FAILED" to build/check/summary and
-# prints the closing "N passed, N failed".
+# tap_summary SUITE PASSED FAILED: one line of the summary
+# (CHECK_SUMMARY, default build/check/summary).
+tap_summary() {
+	local summary=${CHECK_SUMMARY:-$build/check/summary}
+	mkdir -p "$(dirname "$summary")"
+	echo "$1 $2 $3" >>"$summary"
+}
+
+# tap_totals SUITE: adds "SUITE PASSED FAILED" to the summary and prints
+# the closing "N passed, N failed".
 tap_totals() {
-	echo "$1 $passed $failed" >>"$build/check/summary"
+	tap_summary "$1" "$passed" "$failed"
 	echo "$passed passed, $failed failed"
 }

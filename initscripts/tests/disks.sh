@@ -388,7 +388,7 @@ if mkfs.xfs -q -m reflink=1 "$xfs" && mkdir -p "$state/dk5" && mount -o loop "$x
 	u stop dk5 >/dev/null 2>&1
 	umount "$state/dk5"
 else
-	notok "an XFS file system in a loop file for the reflink tests" "mkfs.xfs or mount failed"
+	not_ok "an XFS file system in a loop file for the reflink tests" "mkfs.xfs or mount failed"
 fi
 rm -f "$xfs"
 u destroy dk5 >/dev/null 2>&1
