@@ -183,6 +183,7 @@ install-dkms: dkms-tree
 	cp -R $(DKMS_TREE) "$(DESTDIR)$(SRCDIR)/"
 	install -D -m 0644 dkms/uml-skas-host.conf \
 		"$(DESTDIR)$(MODULESLOADDIR)/uml-skas-host.conf"
+	install -D -m 0755 dkms/reload-module "$(DESTDIR)$(LIBDIR_UML)/reload-host-module"
 
 install-kernel: $(BUILD)/uml/linux
 	install -D -m 0755 $< "$(DESTDIR)$(LIBDIR_UML)/linux"
