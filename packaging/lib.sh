@@ -26,3 +26,21 @@ stage_tree() {
 pkg_version() {
 	cat "$top/kernel-host/VERSION"
 }
+
+# stage_version DIR V: the staged tree in DIR says it is version V: its
+# kernel-host/VERSION and a debian/changelog entry on top, dated a day
+# before the newest (SOURCE_DATE_EPOCH, and so the files' times in the
+# packages, differ from the real build's).
+stage_version() {
+	local dir=$1 v=$2 when
+	when=$(dpkg-parsechangelog -l "$dir/debian/changelog" -S Timestamp)
+	echo "$v" >"$dir/kernel-host/VERSION"
+	{
+		printf 'uml-skas (%s) unstable; urgency=medium\n\n' "$v"
+		printf '  * Version %s of the same tree, for upgrade tests.\n\n' "$v"
+		printf ' -- uml-skas maintainers <uml-skas@example.org>  %s\n\n' \
+			"$(LC_ALL=C date -R -u -d "@$((when - 86400))")"
+		cat "$dir/debian/changelog"
+	} >"$dir/debian/changelog.new"
+	mv "$dir/debian/changelog.new" "$dir/debian/changelog"
+}

@@ -22,15 +22,16 @@ check-packages: uml image-tiny image-debian
 	timeout -k 30 900 packaging/tests/check-packages
 
 # The packages end to end in a Debian 13 VM: apt install from the signed
-# repository, DKMS, a reboot with an autostart instance in skas3 mode,
-# purge.  The VM image is cached in build/e2e (its build needs Debian's
-# mirror).  About 20 minutes here (TCG), the user guide's commands included.
-# An hour and a half with the guide's slow blocks under TCG
+# repository, DKMS, a reboot with an autostart instance in skas4 mode,
+# purge; an upgrade from the previous release with an instance running,
+# and a new host kernel.  The VM image is cached in build/e2e (its build
+# needs Debian's mirror).  About 25 minutes here (TCG), the user guide's
+# commands included.  Two hours with the guide's slow blocks under TCG
 # (E2E_GUIDE_SLOW=1: boot 1 may take an hour).
 check-e2e:
-	timeout -k 30 $(if $(filter 1,$(E2E_GUIDE_SLOW)),5400,2700) packaging/tests/e2e
+	timeout -k 30 $(if $(filter 1,$(E2E_GUIDE_SLOW)),7200,3600) packaging/tests/e2e
 
 CHECK_SUITES += check-packages check-e2e
 HELP_LINES += "make deb rpm repo  packages in build/pkg, repositories in build/repo"
 HELP_LINES += "make check-packages  build, lint, install, remove and purge the packages"
-HELP_LINES += "make check-e2e   the packages in a trixie VM: apt install, DKMS, reboot, skas3 autostart, purge"
+HELP_LINES += "make check-e2e   the packages in a trixie VM: apt install, DKMS, reboot, skas4 autostart, purge, upgrade, new host kernel"
