@@ -374,7 +374,7 @@ struct inst_info {
 	struct proc_id uml;    /* UML's main process */
 	char cpus[64];         /* host CPUs it is pinned to; "" unknown */
 	time_t started;
-	char version[32];      /* uml-skas that started it; "" unknown */
+	char version[64];      /* uml-skas that started it; "" unknown */
 	char last_exit[160];
 };
 const char *state_name(enum inst_state s);
