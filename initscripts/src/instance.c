@@ -56,6 +56,16 @@ int state_file(const char *name, const char *file, char *out, size_t len)
 	return snprintf_ok(out, len, "%s/%s", dir, file);
 }
 
+/* The first line of the file at path, without its newline: 1, or 0 when
+ * the file is missing or empty. */
+static int read_line(const char *path, char *buf, size_t len)
+{
+	if (read_file(path, buf, len) <= 0)
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 1;
+}
+
 void instance_info(const char *name, struct inst_info *info)
 {
 	char path[PATH_LEN], buf[PATH_LEN], udir[PATH_LEN];
@@ -67,10 +77,9 @@ void instance_info(const char *name, struct inst_info *info)
 	if (run_file(name, "uml.id", path, sizeof(path)) == 0)
 		proc_id_read(path, &info->uml);
 	if (run_file(name, "cpu", path, sizeof(path)) == 0 &&
-	    read_file(path, buf, sizeof(buf)) > 0) {
+	    read_line(path, buf, sizeof(buf))) {
 		cpu_set_t set;
 
-		buf[strcspn(buf, "\n")] = '\0';
 		/* Written by the supervisor, but checked: it is shown. */
 		if (config_cpu_list(buf, &set) > 0)
 			snprintf(info->cpus, sizeof(info->cpus), "%s", buf);
@@ -79,16 +88,13 @@ void instance_info(const char *name, struct inst_info *info)
 	    read_file(path, buf, sizeof(buf)) > 0)
 		info->started = (time_t)atoll(buf);
 	if (run_file(name, "version", path, sizeof(path)) == 0 &&
-	    read_file(path, buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = '\0';
+	    read_line(path, buf, sizeof(buf))) {
 		printable(buf);
 		snprintf(info->version, sizeof(info->version), "%s", buf);
 	}
 	if (state_file(name, "last-exit", path, sizeof(path)) == 0 &&
-	    read_file(path, buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = '\0';
+	    read_line(path, buf, sizeof(buf)))
 		snprintf(info->last_exit, sizeof(info->last_exit), "%s", buf);
-	}
 	if (proc_id_alive(&info->sup)) {
 		info->state = INST_RUNNING;
 		return;
