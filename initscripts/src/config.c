@@ -793,11 +793,14 @@ void config_default_mac(const char *name, int idx, char mac[18])
 
 static int resolve_image(const struct global_conf *g, struct instance_conf *ic)
 {
-	if (strchr(ic->image, '/'))
-		return snprintf_ok(ic->image_path, sizeof(ic->image_path), "%s",
-				   ic->image);
-	return snprintf_ok(ic->image_path, sizeof(ic->image_path), "%s/%s.ext4",
-			   g->image_dir, ic->image);
+	return image_find(g, ic->image, ic->image_path, sizeof(ic->image_path),
+			  ic->image_zst, sizeof(ic->image_zst));
+}
+
+/* The file an image is read from: its .zst until it is unpacked. */
+static const char *image_source(const struct instance_conf *ic)
+{
+	return ic->image_zst[0] ? ic->image_zst : ic->image_path;
 }
 
 /* Whether path is there for root's use: as root, access(); a user who
@@ -829,8 +832,8 @@ static int instance_handler(void *user, const char *section, const char *key,
 			if (!set_str(p, ic->image, sizeof(ic->image), key, v) ||
 			    resolve_image(p->g, ic) < 0)
 				return 0;
-			if (!p->no_files && access(ic->image_path, R_OK) < 0)
-				return perr(p, "image: %s: %s", ic->image_path,
+			if (!p->no_files && access(image_source(ic), R_OK) < 0)
+				return perr(p, "image: %s: %s", image_source(ic),
 					    strerror(errno));
 			return 1;
 		}
@@ -1056,10 +1059,10 @@ static int load_instance(const struct global_conf *g, const char *name,
 	}
 	if (resolve_image(g, ic) < 0)
 		return -1;
-	if (!no_files && access(ic->image_path, R_OK) < 0) {
+	if (!no_files && access(image_source(ic), R_OK) < 0) {
 		if (!quiet)
 			err("%s: image %s (the default image of %s): %s", ic->file,
-			    ic->image_path, g->file, strerror(errno));
+			    image_source(ic), g->file, strerror(errno));
 		return -1;
 	}
 	if (ic->nforwards && (!ic->network || !ic->nets[0].address[0])) {

@@ -409,7 +409,11 @@ int disk_snapshot_list(const struct global_conf *g, const char *name, bool json)
 	const char *image = NULL;
 	int n;
 
-	if (config_load_instance_quiet(g, name, &ic) == 0)
+	/* An image not unpacked yet (imagecache.c) is unpacked by root;
+	 * for anyone else, the snapshots' images are not checked. */
+	if (config_load_instance_quiet(g, name, &ic) == 0 &&
+	    (geteuid() == 0 ? image_ready(ic.image_path, ic.image_zst) == 0 :
+	     !ic.image_zst[0] || access(ic.image_path, R_OK) == 0))
 		image = ic.image_path;
 	n = read_snapshots(name, image, s, MAX_SNAPSHOTS);
 	if (n < 0) {
@@ -526,7 +530,8 @@ static int revert_locked(const struct global_conf *g, const char *name, const ch
 
 	if (config_load_instance(g, name, &ic) < 0)
 		return EX_CONFIG;
-	if (need_stopped("revert", name) < 0)
+	if (need_stopped("revert", name) < 0 ||
+	    image_ready(ic.image_path, ic.image_zst) < 0)
 		return EX_FAIL;
 	n = read_snapshots(name, ic.image_path, s, MAX_SNAPSHOTS);
 	if (n < 0) {

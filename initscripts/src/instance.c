@@ -692,6 +692,8 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 		    kernel, (unsigned)l.uid);
 		return EX_CONFIG;
 	}
+	if (image_ready(ic->image_path, ic->image_zst) < 0)
+		return EX_FAIL;
 	if (!user_may(ic->image_path, l.uid, l.gid, S_IRUSR, S_IRGRP, S_IROTH)) {
 		err("%s: image %s: the instance user %u may not read it", ic->name,
 		    ic->image_path, (unsigned)l.uid);

@@ -841,7 +841,7 @@ static bool ours_or_absent(const char *path, const char *labname)
  * lab image: the Debian image with the tools of Kathara's. */
 static const char *image_for(const struct global_conf *g, const struct lab_node *n)
 {
-	char path[PATH_LEN];
+	char path[PATH_LEN], zst[PATH_LEN];
 	const char *name = n->image;
 
 	if (!name[0])
@@ -851,10 +851,10 @@ static const char *image_for(const struct global_conf *g, const struct lab_node 
 	if (!strncmp(name, "kathara/", 8))
 		name = "lab";
 	if (valid_name(name) &&
-	    snprintf_ok(path, sizeof(path), "%s/%s.ext4", g->image_dir, name) == 0 &&
-	    access(path, R_OK) == 0)
+	    image_find(g, name, path, sizeof(path), zst, sizeof(zst)) == 0 &&
+	    access(zst[0] ? zst : path, R_OK) == 0)
 		return name;
-	msg("lab: warning: %s[image]=%s: no such image here (%s/%s.ext4); %s gets the default (%s)",
+	msg("lab: warning: %s[image]=%s: no such image here (%s/%s.ext4 or .ext4.zst); %s gets the default (%s)",
 	    n->name, n->image, g->image_dir, name, n->name, g->image);
 	return NULL;
 }

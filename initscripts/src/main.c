@@ -50,7 +50,7 @@ static const char usage_text[] =
 "                          keep a copy of a stopped instance's disk\n"
 "  revert NAME [SNAP]      its disk back to a snapshot (default: the newest)\n"
 "  clone FROM TO           a new instance TO with a copy of FROM's disk\n"
-"  image keep FILE... | list\n"
+"  image keep FILE... | unpack NAME... | list\n"
 "                          keep an image for the disks made on it\n"
 "  check                   check every configuration file\n"
 "  doctor                  check the host (module, network, firewall, disk)\n"
@@ -896,7 +896,8 @@ static int cmd_clone(const struct global_conf *g, struct args *a)
 
 static int cmd_image(const struct global_conf *g, struct args *a)
 {
-	(void)g;
+	if (a->nwords >= 2 && !strcmp(a->words[0], "unpack"))
+		return image_unpack(g, a->words + 1, a->nwords - 1);
 	if (a->nwords == 1 && !strcmp(a->words[0], "list"))
 		return image_list();
 	if (a->nwords >= 2 && !strcmp(a->words[0], "keep")) {
@@ -905,7 +906,7 @@ static int cmd_image(const struct global_conf *g, struct args *a)
 				return usage(a->cmd, "keep: want absolute paths of image files");
 		return image_keep(a->words + 1, a->nwords - 1);
 	}
-	return usage(a->cmd, "want keep FILE... or list");
+	return usage(a->cmd, "want keep FILE..., unpack NAME... or list");
 }
 
 static int cmd_check(const struct global_conf *g, struct args *a)
@@ -1196,13 +1197,16 @@ static const struct command commands[] = {
 	  "down stops the nodes and removes everything up made.  exec runs a\n"
 	  "command in a node (see exec), console attaches to its console.",
 	  opts_lab, NAMES_NONE, true, false, cmd_lab },
-	{ "image", "keep FILE... | list",
+	{ "image", "keep FILE... | unpack NAME... | list",
 	  "keep: for the disks made on each image FILE as it is now, keeps a\n"
 	  "copy of it in /var/lib/uml-skas/.images (a hard link, reflink or copy\n"
 	  "with its mtime), which start then boots those disks on once FILE\n"
 	  "has changed; the image packages run it before an upgrade.\n"
 	  "A kept copy goes once no disk or snapshot is made on it (destroy,\n"
-	  "revert, snapshot --delete).  list: the kept copies and their users.",
+	  "revert, snapshot --delete).  list: the kept copies and their users.\n"
+	  "unpack: an image shipped compressed (image_dir/NAME.ext4.zst) is\n"
+	  "unpacked into /var/cache/uml-skas/images/NAME.ext4 when an instance\n"
+	  "first needs it; unpack does it now (the image packages run it).",
 	  opts_none, NAMES_NONE, true, false, cmd_image },
 	{ "check", "", "Checks uml-skas.conf, every instance file and every network file.",
 	  opts_none, NAMES_NONE, false, true, cmd_check },

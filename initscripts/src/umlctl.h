@@ -24,6 +24,7 @@
  *   cow.c         UML's COW disk files: their base image, copies
  *   disk.c        snapshot, revert, clone, destroy --keep-disk
  *   image.c       base images kept for the disks made on them
+ *   imagecache.c  images shipped compressed, unpacked on first use
  *   main.c        the command line
  */
 #ifndef UMLCTL_H
@@ -124,6 +125,7 @@ struct instance_conf {
 	char file[PATH_LEN];
 	char image[PATH_LEN];     /* as written */
 	char image_path[PATH_LEN];/* resolved */
+	char image_zst[PATH_LEN]; /* unpacked into image_path on use; "": none */
 	char memory[32];
 	char cpu[64];             /* host CPUs to pin to; "": auto */
 	bool autostart;
@@ -365,6 +367,12 @@ bool same_image_name(const char *a, const char *b);
 int image_keep(char **files, int n);
 int image_list(void);
 void images_prune(void);
+
+/* imagecache.c */
+int image_find(const struct global_conf *g, const char *name, char *path,
+	       size_t len, char *zst, size_t zlen);
+int image_ready(const char *path, const char *zst);
+int image_unpack(const struct global_conf *g, char **names, int n);
 
 /* instance.c */
 enum inst_state { INST_STOPPED, INST_RUNNING, INST_DEAD, INST_FAILED };
