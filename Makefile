@@ -224,9 +224,12 @@ ifeq ($(INIT_SYSV),yes)
 	install -D -m 0644 initscripts/default/uml-skas "$(DESTDIR)$(SYSCONFDIR)/default/uml-skas"
 endif
 
-install-images: $(BUILD)/images/tiny.ext4 $(BUILD)/images/debian.ext4.zst
+# DEBIAN_IMAGE_ZST: the compressed image made elsewhere (the SRPM's).
+DEBIAN_IMAGE_ZST ?= $(BUILD)/images/debian.ext4.zst
+install-images: $(BUILD)/images/tiny.ext4 $(DEBIAN_IMAGE_ZST)
 	install -d "$(DESTDIR)$(DATADIR)/uml-skas/images"
-	$(INSTALL_DATA) $^ "$(DESTDIR)$(DATADIR)/uml-skas/images/"
+	$(INSTALL_DATA) $(BUILD)/images/tiny.ext4 "$(DESTDIR)$(DATADIR)/uml-skas/images/tiny.ext4"
+	$(INSTALL_DATA) $(DEBIAN_IMAGE_ZST) "$(DESTDIR)$(DATADIR)/uml-skas/images/debian.ext4.zst"
 
 install-doc:
 	install -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"

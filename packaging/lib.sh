@@ -9,22 +9,64 @@ pkg_prereqs() {
 	make -C "$top" --no-print-directory install-inputs
 }
 
-# stage_tree DIR: a copy of the work tree (tracked and new files, never
-# build/) in DIR, with the prebuilt kernel and images under DIR/build.
+# tree_files: the files of the work tree that make the source (tracked
+# and new ones not ignored, never build/), NUL-terminated, sorted,
+# relative to top.  The packages and the source tarball (make-dist) are
+# made of these.
+tree_files() {
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		grep -zv '^build/' | sort -z)
+}
+
+# stage_tree DIR: a copy of the work tree (tree_files) in DIR, with the
+# prebuilt kernel and images under DIR/build.
 stage_tree() {
 	local dir=$1
 	rm -rf "$dir"
 	mkdir -p "$dir/build/uml" "$dir/build/images"
-	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-		grep -zv '^build/' | tar -c --null -T -) | tar -x -C "$dir"
+	tree_files | (cd "$top" && tar -c --null -T -) | tar -x -C "$dir"
 	cp "$build/uml/linux" "$build/uml/linux-debug" "$dir/build/uml/"
 	cp --sparse=always "$build/images/tiny.ext4" "$build/images/debian.ext4" \
 		"$dir/build/images/"
 }
 
+# debian_root DIR CACHE PKGS: a throw-away Debian 12 root in DIR,
+# minbase plus PKGS (comma-separated), with no apt source; made by
+# mmdebstrap once and cached as CACHE-HASH.tar (HASH: of PKGS, so that a
+# new package makes a new root; older tars of CACHE go).
+debian_root() {
+	local dir=$1 cache=$2 pkgs=$3 tar
+	tar=$cache-$(printf '%s' "$pkgs" | sha256sum | cut -c1-12).tar
+	if [ ! -s "$tar" ]; then
+		rm -f "$cache"-*.tar
+		# shellcheck disable=SC2016 # "$1" is expanded by mmdebstrap
+		mmdebstrap --variant=minbase --format=tar --include="$pkgs" \
+			--customize-hook='rm -f "$1"/etc/apt/sources.list; rm -rf "$1"/var/lib/apt/lists/*' \
+			bookworm "$tar.tmp" \
+			'deb http://deb.debian.org/debian bookworm main' \
+			'deb http://deb.debian.org/debian bookworm-updates main' \
+			'deb http://deb.debian.org/debian-security bookworm-security main' || return 1
+		mv "$tar.tmp" "$tar"
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tar -C "$dir" -xf "$tar"
+}
+
 # pkg_version: the version of every package (kernel-host/VERSION).
 pkg_version() {
 	cat "$top/kernel-host/VERSION"
+}
+
+# make_spec OUT: the spec, rpm/uml-skas.spec.in with the version and the
+# name of the kernel source package (uml/source.mk) filled in.
+make_spec() {
+	local linux
+	linux=$(sed -n 's/^UML_SOURCE_PACKAGE[[:space:]]*:=[[:space:]]*\([^[:space:]]*\).*/\1/p' \
+		"$top/uml/source.mk")
+	[ -n "$linux" ] || die "uml/source.mk" "no UML_SOURCE_PACKAGE line"
+	sed -e "s/@VERSION@/$(pkg_version)/" -e "s/@LINUX_SOURCE@/$linux/" \
+		"$top/rpm/uml-skas.spec.in" >"$1"
 }
 
 # stage_version DIR V: the staged tree in DIR says it is version V: its

@@ -1,7 +1,7 @@
 # packaging/: the Debian and RPM packages and their repositories.
 # Included by the top Makefile.  See packaging/README.md, docs/install.md.
 
-.PHONY: deb rpm repo check-packages check-e2e
+.PHONY: deb rpm repo dist srpm check-packages check-e2e check-srpm
 
 # build/pkg/deb/*.deb (dpkg-buildpackage -b on a copy of the tree).
 deb:
@@ -10,6 +10,15 @@ deb:
 # build/pkg/rpm/*.rpm (rpmbuild -bb on the same staged outputs).
 rpm:
 	packaging/build-rpm
+
+# build/dist/uml-skas-VERSION.tar.gz: the source tarball.
+dist:
+	packaging/make-dist
+
+# build/pkg/srpm/uml-skas-VERSION-1.src.rpm: the source RPM (its sources
+# in build/dist).
+srpm:
+	packaging/build-srpm
 
 # build/repo/{apt,dnf}: signed apt repository and dnf repository.
 repo:
@@ -31,7 +40,15 @@ check-packages: uml image-tiny image-debian
 check-e2e:
 	timeout -k 30 $(if $(filter 1,$(E2E_GUIDE_SLOW)),7200,3600) packaging/tests/e2e
 
+# rpmbuild --rebuild of the SRPM in a clean Debian 12 root without
+# network: every package, rpmlint, the built kernel and umlctl run.  Not
+# part of make check (the kernel build alone is about 10 minutes here).
+check-srpm: uml image-debian
+	timeout -k 30 3600 packaging/tests/check-srpm
+
 CHECK_SUITES += check-packages check-e2e
 HELP_LINES += "make deb rpm repo  packages in build/pkg, repositories in build/repo"
+HELP_LINES += "make dist srpm    the source tarball (build/dist), the SRPM (build/pkg/srpm)"
 HELP_LINES += "make check-packages  build, lint, install, remove and purge the packages"
+HELP_LINES += "make check-srpm  rpmbuild --rebuild of the SRPM in a clean root, offline (not in make check)"
 HELP_LINES += "make check-e2e   the packages in a trixie VM: apt install, DKMS, reboot, skas4 autostart, purge, upgrade, new host kernel"

@@ -13,7 +13,13 @@
 # Every stage is skipped when its stamp (a hash of everything it depends on)
 # is current, so a second `make uml` returns at once.
 #
-# Environment: JOBS (default: nproc).
+# --source-tarball FILE: fetch only, and write the package's tarball
+# (linux-source-X.Y.tar.xz) to FILE, its mtime the source's date (the
+# SRPM's Source1, packaging/build-srpm).
+#
+# Environment: JOBS (default: nproc); UML_SOURCE_TARBALL: build from that
+# tarball instead of fetching the package (rpmbuild, which has no
+# network), dated by its mtime unless SOURCE_DATE_EPOCH is set.
 set -eu
 
 name="uml-build"
@@ -29,7 +35,20 @@ logs=$build/logs
 log=$logs/uml-build.log
 jobs=${JOBS:-$(nproc)}
 
-[ $# -eq 0 ] || die "usage" "uml/build.sh takes no arguments (environment: JOBS)"
+usage="uml/build.sh [--source-tarball FILE] (environment: JOBS, UML_SOURCE_TARBALL)"
+tarball_out=
+case $# in
+0) ;;
+2) [ "$1" = --source-tarball ] || die "usage" "$usage"
+	tarball_out=$(realpath -m "$2") ;;
+*) die "usage" "$usage" ;;
+esac
+given=${UML_SOURCE_TARBALL:-}
+if [ -n "$given" ]; then
+	[ -z "$tarball_out" ] || die "usage" "--source-tarball with UML_SOURCE_TARBALL: nothing to do"
+	[ -f "$given" ] || die "UML_SOURCE_TARBALL" "$given: no such file"
+	given=$(realpath "$given")
+fi
 
 # srcmk_get NAME: the value of "NAME := value" in uml/source.mk.  Parsed
 # rather than sourced because the file is make syntax.
@@ -49,8 +68,8 @@ suites=$(srcmk_get UML_SOURCE_SUITES)
 # Checked up front so that a missing tool gives one clear line instead of a
 # failure deep inside the kernel's make.
 missing=()
-for t in gcc make flex bison bc perl tar xz dpkg-deb patch strip sha256sum \
-	awk sed; do
+for t in gcc make flex bison bc perl tar xz patch strip sha256sum awk sed \
+	${given:-dpkg-deb}; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 [ -e /usr/include/stdio.h ] || missing+=("libc6-dev (no /usr/include/stdio.h)")
@@ -97,7 +116,7 @@ mkdir -p "$out" "$dl" "$logs"
 # then finds the tree current).
 build_lock "$out/.build.lock" "the UML kernel"
 
-if stamp_ok "$out/build.stamp" "$build_key" && [ -f "$out/linux" ] &&
+if [ -z "$tarball_out" ] && stamp_ok "$out/build.stamp" "$build_key" && [ -f "$out/linux" ] &&
 	[ -f "$out/linux-debug" ] && [ -f "$out/config" ]; then
 	say "up to date: $out/linux ($pkg $ver)"
 	exit 0
@@ -106,7 +125,9 @@ fi
 # --- fetch ---------------------------------------------------------------------
 # apt-get download names the file PKG_VERSION_ARCH.deb with ':' as %3a.
 deb=$dl/${pkg}_${ver//:/%3a}_all.deb
-if [ -f "$deb" ] && [ "$(dpkg-deb -f "$deb" Version 2>/dev/null)" = "$ver" ]; then
+if [ -n "$given" ]; then
+	say "fetch: none, $given given"
+elif [ -f "$deb" ] && [ "$(dpkg-deb -f "$deb" Version 2>/dev/null)" = "$ver" ]; then
 	say "fetch: have $(basename "$deb")"
 else
 	say "fetch: $pkg=$ver from $suites"
@@ -125,7 +146,9 @@ fi
 # on every build of the same inputs (and changes when the source does).
 tarball=./usr/src/$pkg.tar.xz
 changelog=./usr/share/doc/$pkg/changelog.Debian.gz
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+if [ -z "${SOURCE_DATE_EPOCH:-}" ] && [ -n "$given" ]; then
+	SOURCE_DATE_EPOCH=$(stat -c %Y "$given")
+elif [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	trailer=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "$changelog" | gzip -dc |
 		sed -n 's/^ -- .*>  \(.*\)$/\1/p' | head -1)
 	[ -n "$trailer" ] || die "fetch" "no date in $changelog of $deb"
@@ -138,6 +161,16 @@ export KBUILD_BUILD_USER=uml-skas
 export KBUILD_BUILD_HOST=uml-skas
 # Without it the "#N" of the version string counts builds in obj/.version.
 export KBUILD_BUILD_VERSION=1
+
+if [ -n "$tarball_out" ]; then
+	mkdir -p "$(dirname "$tarball_out")"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "$tarball" >"$tarball_out.tmp" ||
+		die "source tarball" "cannot extract $tarball from $deb"
+	touch -d "@$SOURCE_DATE_EPOCH" "$tarball_out.tmp"
+	mv "$tarball_out.tmp" "$tarball_out"
+	say "source tarball: $tarball_out ($pkg $ver)"
+	exit 0
+fi
 # The locale shows in messages only, but keep tools' output stable.
 export LC_ALL=C
 
@@ -145,13 +178,19 @@ export LC_ALL=C
 if stamp_ok "$out/src.stamp" "$src_key" && [ -f "$src/Makefile" ]; then
 	say "unpack: source current ($ver, ${#patches[@]} patches)"
 else
-	say "unpack: $tarball from $(basename "$deb")"
 	rm -f "$out/src.stamp" "$out/config.stamp" "$out/build.stamp"
 	rm -rf "$src.tmp"
 	mkdir -p "$src.tmp"
-	dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "$tarball" |
-		tar -xJ --no-same-owner --strip-components=1 -C "$src.tmp" ||
-		die "unpack" "cannot extract $tarball from $deb"
+	if [ -n "$given" ]; then
+		say "unpack: $given"
+		tar -xJf "$given" --no-same-owner --strip-components=1 -C "$src.tmp" ||
+			die "unpack" "cannot extract $given"
+	else
+		say "unpack: $tarball from $(basename "$deb")"
+		dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "$tarball" |
+			tar -xJ --no-same-owner --strip-components=1 -C "$src.tmp" ||
+			die "unpack" "cannot extract $tarball from $deb"
+	fi
 	[ -f "$src.tmp/Makefile" ] || die "unpack" "$tarball has no top-level Makefile"
 	i=0
 	for p in "${patches[@]}"; do
