@@ -409,11 +409,10 @@ int disk_snapshot_list(const struct global_conf *g, const char *name, bool json)
 	const char *image = NULL;
 	int n;
 
-	/* An image not unpacked yet (imagecache.c) is unpacked by root;
-	 * for anyone else, the snapshots' images are not checked. */
+	/* A list writes nothing: an image not unpacked as its .zst is now
+	 * (imagecache.c) is not checked against. */
 	if (config_load_instance_quiet(g, name, &ic) == 0 &&
-	    (geteuid() == 0 ? image_ready(ic.image_path, ic.image_zst) == 0 :
-	     !ic.image_zst[0] || access(ic.image_path, R_OK) == 0))
+	    image_current(ic.image_path, ic.image_zst))
 		image = ic.image_path;
 	n = read_snapshots(name, image, s, MAX_SNAPSHOTS);
 	if (n < 0) {

@@ -12,20 +12,32 @@
  * and unpacked again from the same package is the same image to it.  One
  * whose mtime differs from the .zst's is stale (a new package) and is
  * replaced; image keep (image.c), run by the package before the upgrade,
- * has kept the old one for the disks made on it.
+ * has kept the old one for the disks made on it.  So a package must not
+ * ship other bytes with the same mtime (a new build is a new version,
+ * with a new changelog date).
  *
- * Only root unpacks; the cache folder must be root's and writable by
- * no one else (checked, as a file planted there would be booted by
- * every instance).  The file is written beside the cache file and
- * renamed over it once complete, under the images lock (lock.c), so an
- * instance never sees half an image and two starts do not unpack at once.
+ * Only root unpacks, and only a .zst that is root's and writable by no
+ * one else (a file another user could change would become every
+ * instance's root file system).  It is opened once, without following a
+ * link, and zstd reads that descriptor: the mtime given to the copy is
+ * the one of the bytes unpacked, even if a package replaces the .zst
+ * meanwhile.  The copy has the .zst's group and mode (without write
+ * bits), as a kept image has its image's (image.c).  The cache folders
+ * must be root's and writable by no one else (checked on every use);
+ * they are made 0755 whatever root's umask, since the instances' users
+ * open the image through them.  The file is written beside the cache
+ * file and renamed over it once complete, under the images lock
+ * (lock.c), so an instance never sees half an image and two starts do
+ * not unpack at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "umlctl.h"
@@ -59,55 +71,126 @@ int image_find(const struct global_conf *g, const char *name, char *path,
 	return snprintf_ok(path, len, "%s/%s.ext4", dir, name);
 }
 
-/* Whether PATH is the image unpacked from a .zst of that mtime. */
+/* The mode and group the copy of a .zst gets. */
+static mode_t copy_mode(const struct stat *z)
+{
+	return z->st_mode & 0755;
+}
+
+/* Whether PATH is the image unpacked from the .zst Z. */
 static bool unpacked(const char *path, const struct stat *z)
 {
 	struct stat st;
 
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
-	       (st.st_mode & 07777) == 0644 && st.st_mtime == z->st_mtime;
+	       st.st_gid == z->st_gid && (st.st_mode & 07777) == copy_mode(z) &&
+	       st.st_mtime == z->st_mtime;
 }
 
-/* The cache folder, made if missing; refused unless root's alone. */
-static int cache_dir_safe(const char *dir)
+/* DIR is root's and only root may write to it; fix: made here, so it
+ * gets 0755 whatever root's umask. */
+static int dir_safe(const char *dir, bool fix)
 {
 	struct stat st;
 
-	if (mkdir_p(dir, 0755) < 0)
-		return -1;
 	if (lstat(dir, &st) < 0) {
 		err("image unpack: %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-		err("image unpack: %s: not a folder of root's that only root may write to: refusing to unpack there",
+		err("image unpack: %s: not a folder of root's that only root may write to: refusing to use it",
 		    dir);
+		return -1;
+	}
+	if (fix && (st.st_mode & 0755) != 0755 && chmod(dir, 0755) < 0) {
+		err("image unpack: %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-static int unpack(const char *zst, const struct stat *z, const char *path)
+/* The cache folder and its parent: made if missing (fix), then checked. */
+static int cache_dirs_safe(bool fix)
+{
+	char dir[PATH_LEN], parent[PATH_LEN];
+	char *slash;
+
+	if (cache_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf_ok(parent, sizeof(parent), "%s", dir) < 0)
+		return -1;
+	slash = strrchr(parent, '/');
+	*slash = '\0';
+	if (fix && mkdir_p(dir, 0755) < 0)
+		return -1;
+	return dir_safe(parent, fix) < 0 || dir_safe(dir, fix) < 0 ? -1 : 0;
+}
+
+/* The .zst, opened without following a link; refused unless root's and
+ * writable by root alone. */
+static int open_zst(const char *zst, struct stat *z)
+{
+	int fd = open(zst, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, z) < 0) {
+		err("image %s: %s", zst, errno == ELOOP ?
+		    "a symbolic link: refusing to unpack it" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(z->st_mode) || z->st_uid != 0 || (z->st_mode & 022)) {
+		err("image %s: not a file of root's that only root may write to: refusing to unpack it",
+		    zst);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* zstd, reading zfd, writing tmp; its exit status or -1. */
+static int run_zstd(int zfd, const char *tmp)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (dup2(zfd, 0) < 0)
+			_exit(127);
+		execlp("zstd", "zstd", "-q", "-d", "-f", "--sparse", "-o", tmp, "-",
+		       (char *)NULL);
+		fprintf(stderr, "%s: cannot run zstd: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int unpack(const char *zst, int zfd, const struct stat *z, const char *path)
 {
 	char dir[PATH_LEN], tmp[PATH_LEN];
-	char *argv[] = { "zstd", "-q", "-d", "-f", "--sparse", (char *)zst,
-			 "-o", tmp, NULL };
 	struct timespec times[2] = { z->st_atim, z->st_mtim };
 	int fd, rc;
 
-	if (cache_dir(dir, sizeof(dir)) < 0 || cache_dir_safe(dir) < 0 ||
+	if (cache_dir(dir, sizeof(dir)) < 0 ||
 	    snprintf_ok(tmp, sizeof(tmp), "%s.new", path) < 0)
 		return -1;
 	msg("unpacking %s into %s", zst, path);
 	unlink(tmp);
-	rc = run_cmd(argv, false);
+	rc = run_zstd(zfd, tmp);
 	if (rc) {
 		err("image unpack: %s: zstd failed (exit status %d)", zst, rc);
 		unlink(tmp);
 		return -1;
 	}
 	fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fchown(fd, 0, 0) < 0 || fchmod(fd, 0644) < 0 ||
+	if (fd < 0 || fchown(fd, 0, z->st_gid) < 0 || fchmod(fd, copy_mode(z)) < 0 ||
 	    futimens(fd, times) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
 		err("image unpack: %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -124,20 +207,25 @@ static int unpack(const char *zst, const struct stat *z, const char *path)
 	return 0;
 }
 
+bool image_current(const char *path, const char *zst)
+{
+	struct stat z;
+
+	if (!zst[0])
+		return true;
+	return stat(zst, &z) == 0 && unpacked(path, &z) && cache_dirs_safe(false) == 0;
+}
+
 int image_ready(const char *path, const char *zst)
 {
 	struct stat z;
-	int lock, rc = 0;
+	int lock, zfd, rc = 0;
 
 	if (!zst[0])
 		return 0;
-	if (stat(zst, &z) < 0) {
-		err("image %s: %s", zst, strerror(errno));
-		return -1;
-	}
-	if (unpacked(path, &z))
-		return 0;
 	if (geteuid() != 0) {
+		if (image_current(path, zst))
+			return 0;
 		err("image %s: not unpacked from %s yet; root unpacks it (umlctl image unpack)",
 		    path, zst);
 		return -1;
@@ -145,8 +233,15 @@ int image_ready(const char *path, const char *zst)
 	lock = lock_images();
 	if (lock < 0)
 		return -1;
-	if (!unpacked(path, &z))
-		rc = unpack(zst, &z, path);
+	zfd = open_zst(zst, &z);
+	if (zfd < 0)
+		rc = -1;
+	else if (cache_dirs_safe(true) < 0)
+		rc = -1;
+	else if (!unpacked(path, &z))
+		rc = unpack(zst, zfd, &z, path);
+	if (zfd >= 0)
+		close(zfd);
 	unlock(lock);
 	return rc;
 }

@@ -372,6 +372,7 @@ void images_prune(void);
 int image_find(const struct global_conf *g, const char *name, char *path,
 	       size_t len, char *zst, size_t zlen);
 int image_ready(const char *path, const char *zst);
+bool image_current(const char *path, const char *zst);
 int image_unpack(const struct global_conf *g, char **names, int n);
 
 /* instance.c */

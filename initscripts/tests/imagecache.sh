@@ -80,6 +80,34 @@ for how in 'chmod 777' 'chown 65534'; do
 	chown 0 "$cache"
 done
 
+# A .zst someone else may write to, or a link: its bytes would be every
+# instance's root file system; refused.
+chmod 666 "$zdir/ztiny.ext4.zst"
+rc=0
+out=$(u image unpack ztiny 2>&1) || rc=$?
+check "a .zst others may write to: refused, says why, unpacks nothing" "rc=$rc $out" \
+	bash -c '[ "$1" = 1 ] && grep -q "not a file of root.s that only root may write to" <<<"$2" &&
+		[ ! -e "$3" ]' _ "$rc" "$out" "$zimg"
+chmod 644 "$zdir/ztiny.ext4.zst"
+ln -s "$zdir/ztiny.ext4.zst" "$zdir/zlink.ext4.zst"
+rc=0
+out=$(u image unpack zlink 2>&1) || rc=$?
+check "a .zst that is a symbolic link: refused, says why" "rc=$rc $out" \
+	bash -c '[ "$1" = 1 ] && grep -q "zlink.ext4.zst: a symbolic link: refusing to unpack it" <<<"$2" &&
+		[ ! -e "$3/zlink.ext4" ]' _ "$rc" "$out" "$cache"
+rm -f "$zdir/zlink.ext4.zst"
+
+# Root's umask does not reach the folders: the instances' users must go
+# through them.
+rm -rf "$root/var/cache/uml-skas"
+rc=0
+out=$(umask 077 && u image unpack ztiny 2>&1) || rc=$?
+check "image unpack under umask 077: the cache folders are 0755 all the same" \
+	"rc=$rc $out $(stat -c '%a %n' "$root/var/cache/uml-skas" "$cache" 2>&1 | tr '\n' ' ')" \
+	bash -c '[ "$1" = 0 ] && [ "$(stat -c %a "$2" "$3" | tr "\n" " ")" = "755 755 " ] &&
+		[ "$(stat -c "%U %a" "$3/ztiny.ext4")" = "root 644" ]' _ "$rc" "$root/var/cache/uml-skas" "$cache"
+rm -f "$zimg"
+
 # Only root unpacks.
 rc=0
 out=$(UMLSKAS_ROOT=$root as_id 65534 "$umlctl" image unpack ztiny 2>&1) || rc=$?
