@@ -9,13 +9,16 @@ pkg_prereqs() {
 	make -C "$top" --no-print-directory install-inputs
 }
 
-# tree_files: the files of the work tree that make the source (tracked
-# and new ones not ignored, never build/), NUL-terminated, sorted,
-# relative to top.  The packages and the source tarball (make-dist) are
-# made of these.
+# tree_files all|tracked: the files of the work tree that make the
+# source (tracked ones, and with all new ones not ignored; never build/),
+# NUL-terminated, sorted bytewise, relative to top.  Package builds take
+# all (a change being tested); the source tarball (make-dist) only what
+# git tracks.
 tree_files() {
-	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-		grep -zv '^build/' | sort -z)
+	local others=--others
+	[ "$1" = all ] || others=--cached
+	(cd "$top" && git ls-files -z --cached "$others" --exclude-standard |
+		grep -zv '^build/' | LC_ALL=C sort -z)
 }
 
 # stage_tree DIR: a copy of the work tree (tree_files) in DIR, with the
@@ -24,7 +27,7 @@ stage_tree() {
 	local dir=$1
 	rm -rf "$dir"
 	mkdir -p "$dir/build/uml" "$dir/build/images"
-	tree_files | (cd "$top" && tar -c --null -T -) | tar -x -C "$dir"
+	tree_files all | (cd "$top" && tar -c --null -T -) | tar -x -C "$dir"
 	cp "$build/uml/linux" "$build/uml/linux-debug" "$dir/build/uml/"
 	cp --sparse=always "$build/images/tiny.ext4" "$build/images/debian.ext4" \
 		"$dir/build/images/"

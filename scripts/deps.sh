@@ -26,12 +26,21 @@ packages=(
 )
 
 # Each part of the tree lists what else it needs in its own deps.list
-# (one package per line, # comments).
+# (one package per line, # comments).  "PACKAGE >= VERSION SUITESET": a
+# newer version than Debian 12 has, from that suite set of
+# scripts/apt-private (the machine's apt sources stay as they are).
+newer=()
 for list in "$top"/*/deps.list "$top"/*/*/deps.list; do
 	[ -f "$list" ] || continue
-	while read -r p _; do
+	while read -r p op v suites _; do
 		case $p in '' | '#'*) continue ;; esac
 		packages+=("$p")
+		if [ "$op" = ">=" ]; then
+			if [ -z "$v" ] || [ -z "$suites" ]; then
+				die "deps.list" "${list#"$top"/}: '$p >= VERSION SUITESET' wanted"
+			fi
+			newer+=("$p $v $suites")
+		fi
 	done <"$list"
 done
 
@@ -55,6 +64,19 @@ else
 	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
 		die "apt-get install" "failed: see apt's messages above"
 fi
+
+for want in "${newer[@]}"; do
+	read -r p v suites <<<"$want"
+	have=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+	dpkg --compare-versions "${have:-0}" ge "$v" && continue
+	say "installing $p >= $v from $suites (have ${have:-none})"
+	DEBIAN_FRONTEND=noninteractive "$top/scripts/apt-private" "$suites" -- \
+		apt-get install -y -q --no-install-recommends -t "$suites" "$p" ||
+		die "apt-get install" "$p from $suites failed: see apt's messages above"
+	have=$(dpkg-query -W -f='${Version}' "$p")
+	dpkg --compare-versions "$have" ge "$v" ||
+		die "$p" "$suites gave $have, not $v or newer"
+done
 
 if [ "${1:-}" = --no-kernels ]; then
 	exit 0

@@ -68,11 +68,17 @@ suites=$(srcmk_get UML_SOURCE_SUITES)
 # Checked up front so that a missing tool gives one clear line instead of a
 # failure deep inside the kernel's make.
 missing=()
-for t in gcc make flex bison bc perl tar xz patch strip sha256sum awk sed \
-	${given:-dpkg-deb}; do
+if [ -n "$tarball_out" ]; then
+	tools=(tar dpkg-deb gzip sed)
+else
+	tools=(gcc make flex bison bc perl tar xz patch strip sha256sum awk sed)
+	[ -n "$given" ] || tools+=(dpkg-deb)
+fi
+for t in "${tools[@]}"; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
-[ -e /usr/include/stdio.h ] || missing+=("libc6-dev (no /usr/include/stdio.h)")
+[ -n "$tarball_out" ] || [ -e /usr/include/stdio.h ] ||
+	missing+=("libc6-dev (no /usr/include/stdio.h)")
 [ ${#missing[@]} -eq 0 ] ||
 	die "tools" "missing: ${missing[*]} (install them, e.g. with scripts/deps.sh --no-kernels)"
 
@@ -164,8 +170,10 @@ export KBUILD_BUILD_VERSION=1
 
 if [ -n "$tarball_out" ]; then
 	mkdir -p "$(dirname "$tarball_out")"
-	dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "$tarball" >"$tarball_out.tmp" ||
+	if ! dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "$tarball" >"$tarball_out.tmp"; then
+		rm -f "$tarball_out.tmp"
 		die "source tarball" "cannot extract $tarball from $deb"
+	fi
 	touch -d "@$SOURCE_DATE_EPOCH" "$tarball_out.tmp"
 	mv "$tarball_out.tmp" "$tarball_out"
 	say "source tarball: $tarball_out ($pkg $ver)"
