@@ -34,13 +34,16 @@ for list in "$top"/*/deps.list "$top"/*/*/deps.list; do
 	[ -f "$list" ] || continue
 	while read -r p op v suites _; do
 		case $p in '' | '#'*) continue ;; esac
-		packages+=("$p")
-		if [ "$op" = ">=" ]; then
+		case $op in
+		'') packages+=("$p") ;;
+		'>=')
 			if [ -z "$v" ] || [ -z "$suites" ]; then
 				die "deps.list" "${list#"$top"/}: '$p >= VERSION SUITESET' wanted"
 			fi
 			newer+=("$p $v $suites")
-		fi
+			;;
+		*) die "deps.list" "${list#"$top"/}: '$p $op ...': want a package name alone or 'PACKAGE >= VERSION SUITESET'" ;;
+		esac
 	done <"$list"
 done
 
@@ -54,7 +57,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-	say "all ${#packages[@]} packages are installed"
+	say "all ${#packages[@]} packages are installed (and ${#newer[@]} newer from backports)"
 else
 	say "missing packages: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -73,7 +76,7 @@ for want in "${newer[@]}"; do
 	DEBIAN_FRONTEND=noninteractive "$top/scripts/apt-private" "$suites" -- \
 		apt-get install -y -q --no-install-recommends -t "$suites" "$p" ||
 		die "apt-get install" "$p from $suites failed: see apt's messages above"
-	have=$(dpkg-query -W -f='${Version}' "$p")
+	have=$(dpkg-query -W -f='${Version}' "$p") || die "$p" "not installed after apt-get install"
 	dpkg --compare-versions "$have" ge "$v" ||
 		die "$p" "$suites gave $have, not $v or newer"
 done

@@ -42,6 +42,9 @@
 
 #include "umlctl.h"
 
+/* Where Debian and Fedora put it: root does not run what PATH finds. */
+#define ZSTD "/usr/bin/zstd"
+
 static int cache_dir(char *out, size_t len)
 {
 	return root_path(out, len, "/var/cache/uml-skas/images");
@@ -88,18 +91,20 @@ static bool unpacked(const char *path, const struct stat *z)
 }
 
 /* DIR is root's and only root may write to it; fix: made here, so it
- * gets 0755 whatever root's umask. */
+ * gets 0755 whatever root's umask, and said when it is not. */
 static int dir_safe(const char *dir, bool fix)
 {
 	struct stat st;
 
 	if (lstat(dir, &st) < 0) {
-		err("image unpack: %s: %s", dir, strerror(errno));
+		if (fix)
+			err("image unpack: %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-		err("image unpack: %s: not a folder of root's that only root may write to: refusing to use it",
-		    dir);
+		if (fix)
+			err("image unpack: %s: not a folder of root's that only root may write to: refusing to use it",
+			    dir);
 		return -1;
 	}
 	if (fix && (st.st_mode & 0755) != 0755 && chmod(dir, 0755) < 0) {
@@ -159,11 +164,11 @@ static int run_zstd(int zfd, const char *tmp)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (dup2(zfd, 0) < 0)
+		/* dup2 onto itself would keep close-on-exec. */
+		if (zfd == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(zfd, 0) < 0)
 			_exit(127);
-		execlp("zstd", "zstd", "-q", "-d", "-f", "--sparse", "-o", tmp, "-",
-		       (char *)NULL);
-		fprintf(stderr, "%s: cannot run zstd: %s\n", prog, strerror(errno));
+		execl(ZSTD, ZSTD, "-q", "-d", "-f", "--sparse", "-o", tmp, "-", (char *)NULL);
+		fprintf(stderr, "%s: cannot run %s: %s\n", prog, ZSTD, strerror(errno));
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -207,13 +212,16 @@ static int unpack(const char *zst, int zfd, const struct stat *z, const char *pa
 	return 0;
 }
 
+/* As root would find it: the .zst trusted, the copy and folders current
+ * (quietly: for list commands). */
 bool image_current(const char *path, const char *zst)
 {
 	struct stat z;
 
 	if (!zst[0])
 		return true;
-	return stat(zst, &z) == 0 && unpacked(path, &z) && cache_dirs_safe(false) == 0;
+	return lstat(zst, &z) == 0 && S_ISREG(z.st_mode) && z.st_uid == 0 &&
+	       !(z.st_mode & 022) && unpacked(path, &z) && cache_dirs_safe(false) == 0;
 }
 
 int image_ready(const char *path, const char *zst)
