@@ -61,13 +61,21 @@ pkg_version() {
 	cat "$top/kernel-host/VERSION"
 }
 
-# make_spec OUT: the spec, rpm/uml-skas.spec.in with the version and the
-# name of the kernel source package (uml/source.mk) filled in.
-make_spec() {
+# linux_source: the kernel source package the UML kernel is built from
+# (uml/source.mk's UML_SOURCE_PACKAGE, e.g. linux-source-7.2).
+linux_source() {
 	local linux
 	linux=$(sed -n 's/^UML_SOURCE_PACKAGE[[:space:]]*:=[[:space:]]*\([^[:space:]]*\).*/\1/p' \
 		"$top/uml/source.mk")
 	[ -n "$linux" ] || die "uml/source.mk" "no UML_SOURCE_PACKAGE line"
+	echo "$linux"
+}
+
+# make_spec OUT: the spec, rpm/uml-skas.spec.in with the version and the
+# name of the kernel source package filled in.
+make_spec() {
+	local linux
+	linux=$(linux_source)
 	sed -e "s/@VERSION@/$(pkg_version)/" -e "s/@LINUX_SOURCE@/$linux/" \
 		"$top/rpm/uml-skas.spec.in" >"$1"
 }

@@ -74,6 +74,13 @@ int image_find(const struct global_conf *g, const char *name, char *path,
 	return snprintf_ok(path, len, "%s/%s.ext4", dir, name);
 }
 
+/* Whether a .zst may be unpacked: a file of root's that only root may
+ * write to. */
+static bool zst_trusted(const struct stat *z)
+{
+	return S_ISREG(z->st_mode) && z->st_uid == 0 && !(z->st_mode & 022);
+}
+
 /* The mode and group the copy of a .zst gets. */
 static mode_t copy_mode(const struct stat *z)
 {
@@ -143,7 +150,7 @@ static int open_zst(const char *zst, struct stat *z)
 			close(fd);
 		return -1;
 	}
-	if (!S_ISREG(z->st_mode) || z->st_uid != 0 || (z->st_mode & 022)) {
+	if (!zst_trusted(z)) {
 		err("image %s: not a file of root's that only root may write to: refusing to unpack it",
 		    zst);
 		close(fd);
@@ -220,8 +227,8 @@ bool image_current(const char *path, const char *zst)
 
 	if (!zst[0])
 		return true;
-	return lstat(zst, &z) == 0 && S_ISREG(z.st_mode) && z.st_uid == 0 &&
-	       !(z.st_mode & 022) && unpacked(path, &z) && cache_dirs_safe(false) == 0;
+	return lstat(zst, &z) == 0 && zst_trusted(&z) && unpacked(path, &z) &&
+	       cache_dirs_safe(false) == 0;
 }
 
 int image_ready(const char *path, const char *zst)
