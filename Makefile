@@ -165,9 +165,13 @@ INSTALL_DATA ?= install -m 0644
 install: install-dkms install-kernel install-kernel-debug install-tools \
 	install-images install-doc
 
+# DEBIAN_IMAGE_ZST: the compressed image made elsewhere (the SRPM's), or
+# none (a Debian source build without network: debian/rules).
+DEBIAN_IMAGE_ZST ?= $(BUILD)/images/debian.ext4.zst
+
 # The outputs a package build takes as they are when present.
 install-inputs: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug \
-	$(BUILD)/images/tiny.ext4 $(BUILD)/images/debian.ext4
+	$(BUILD)/images/tiny.ext4 $(if $(filter none,$(DEBIAN_IMAGE_ZST)),,$(BUILD)/images/debian.ext4)
 $(BUILD)/uml/linux $(BUILD)/uml/linux-debug:
 	uml/build.sh
 $(BUILD)/images/tiny.ext4:
@@ -185,11 +189,20 @@ install-dkms: dkms-tree
 		"$(DESTDIR)$(MODULESLOADDIR)/uml-skas-host.conf"
 	install -D -m 0755 dkms/reload-module "$(DESTDIR)$(LIBDIR_UML)/reload-host-module"
 
-install-kernel: $(BUILD)/uml/linux
-	install -D -m 0755 $< "$(DESTDIR)$(LIBDIR_UML)/linux"
+# KERNEL_DEBUG=split (the default): the stripped kernel, and its debug
+# information under its build ID where gdb looks (Debian's -dbg package).
+# KERNEL_DEBUG=keep: the kernel with its debug information, for a
+# packager that splits it off itself (rpm's find-debuginfo).
+KERNEL_DEBUG ?= split
+ifeq ($(filter split keep,$(KERNEL_DEBUG)),)
+$(error KERNEL_DEBUG=$(KERNEL_DEBUG): expected split or keep)
+endif
+install-kernel: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug
+	install -D -m 0755 $(BUILD)/uml/$(if $(filter keep,$(KERNEL_DEBUG)),linux-debug,linux) \
+		"$(DESTDIR)$(LIBDIR_UML)/linux"
 
-# The kernel's debug information under its build ID, where gdb looks.
 install-kernel-debug: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug
+ifeq ($(KERNEL_DEBUG),split)
 	id=$$(readelf -n $(BUILD)/uml/linux | sed -n 's/.*Build ID: //p'); \
 	test -n "$$id" || { echo "install: $(BUILD)/uml/linux has no build ID" >&2; exit 1; }; \
 	d="$(DESTDIR)$(DEBUGDIR)/.build-id/$${id%"$${id#??}"}"; \
@@ -197,6 +210,7 @@ install-kernel-debug: $(BUILD)/uml/linux $(BUILD)/uml/linux-debug
 	objcopy --only-keep-debug --compress-debug-sections=zlib \
 		$(BUILD)/uml/linux-debug "$$d/$${id#??}.debug" && \
 	chmod 0644 "$$d/$${id#??}.debug"
+endif
 
 install-tools: $(UMLCTL)
 	install -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(LIBDIR_UML)" \
@@ -224,12 +238,12 @@ ifeq ($(INIT_SYSV),yes)
 	install -D -m 0644 initscripts/default/uml-skas "$(DESTDIR)$(SYSCONFDIR)/default/uml-skas"
 endif
 
-# DEBIAN_IMAGE_ZST: the compressed image made elsewhere (the SRPM's).
-DEBIAN_IMAGE_ZST ?= $(BUILD)/images/debian.ext4.zst
-install-images: $(BUILD)/images/tiny.ext4 $(DEBIAN_IMAGE_ZST)
+install-images: $(BUILD)/images/tiny.ext4 $(filter-out none,$(DEBIAN_IMAGE_ZST))
 	install -d "$(DESTDIR)$(DATADIR)/uml-skas/images"
 	$(INSTALL_DATA) $(BUILD)/images/tiny.ext4 "$(DESTDIR)$(DATADIR)/uml-skas/images/tiny.ext4"
+ifneq ($(DEBIAN_IMAGE_ZST),none)
 	$(INSTALL_DATA) $(DEBIAN_IMAGE_ZST) "$(DESTDIR)$(DATADIR)/uml-skas/images/debian.ext4.zst"
+endif
 
 install-doc:
 	install -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
@@ -254,4 +268,4 @@ include packaging/packaging.mk
 # must appear here once.  A subset: make check CHECK_STAGES="lint check-uml"
 # (then nothing is checked for absence).
 CHECK_STAGES := "lint check-host check-dkms check-uml check-uml-vm check-bench" \
-	"check-packages check-e2e | check-rootfs check-initscripts check-bench-compare"
+	"check-build check-packages check-e2e | check-rootfs check-initscripts check-bench-compare"

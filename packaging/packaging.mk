@@ -1,7 +1,7 @@
 # packaging/: the Debian and RPM packages and their repositories.
 # Included by the top Makefile.  See packaging/README.md, docs/install.md.
 
-.PHONY: deb rpm repo dist srpm check-packages check-e2e check-srpm
+.PHONY: deb rpm repo dist srpm dsc check-build check-packages check-e2e check-srpm check-dsc
 
 # build/pkg/deb/*.deb (dpkg-buildpackage -b on a copy of the tree).
 deb:
@@ -15,14 +15,23 @@ rpm:
 dist:
 	packaging/make-dist
 
-# build/pkg/srpm/uml-skas-VERSION-1.src.rpm: the source RPM (its sources
+# build/pkg/srpm/uml-skas-suite-VERSION-1.src.rpm: the source RPM (its sources
 # in build/dist).
 srpm:
 	packaging/build-srpm
 
+# build/pkg/dsc/uml-skas_VERSION.dsc: the Debian source package.
+dsc:
+	packaging/build-dsc
+
 # build/repo/{apt,dnf}: signed apt repository and dnf repository.
 repo:
 	packaging/make-repo
+
+# What a package build built, checked unprivileged and offline in seconds:
+# rpm's %check and debian/rules' dh_auto_test run it.
+check-build: $(BUILD)/uml/linux $(BUILD)/images/tiny.ext4 $(UMLCTL) dkms-tree
+	packaging/tests/check-build
 
 # Builds all of it, lints it, installs it into throw-away roots.
 # The kernel and the images as their builders have them (stamp-checked,
@@ -46,9 +55,18 @@ check-e2e:
 check-srpm: uml image-debian
 	timeout -k 30 3600 packaging/tests/check-srpm
 
-CHECK_SUITES += check-packages check-e2e
+# dpkg-buildpackage of the source package in a clean Debian 13 root
+# without network (Build-Depends: linux-source-7.2): every package but
+# the Debian image, lintian, Built-Using, the built kernel and umlctl
+# run.  Not part of make check (the kernel build: about 10 minutes).
+check-dsc: uml
+	timeout -k 30 3600 packaging/tests/check-dsc
+
+CHECK_SUITES += check-build check-packages check-e2e
 HELP_LINES += "make deb rpm repo  packages in build/pkg, repositories in build/repo"
-HELP_LINES += "make dist srpm    the source tarball (build/dist), the SRPM (build/pkg/srpm)"
+HELP_LINES += "make dist srpm dsc  the source tarball (build/dist), the SRPM, the Debian source package (build/pkg)"
+HELP_LINES += "make check-build  what a package build built, unprivileged and offline (rpm %check, dh_auto_test)"
 HELP_LINES += "make check-packages  build, lint, install, remove and purge the packages"
 HELP_LINES += "make check-srpm  rpmbuild --rebuild of the SRPM in a clean root, offline (not in make check)"
+HELP_LINES += "make check-dsc   dpkg-buildpackage of the source package in a clean root, offline (not in make check)"
 HELP_LINES += "make check-e2e   the packages in a trixie VM: apt install, DKMS, reboot, skas4 autostart, purge, upgrade, new host kernel"
