@@ -33,22 +33,25 @@ stage_tree() {
 		"$dir/build/images/"
 }
 
-# debian_root DIR CACHE PKGS: a throw-away Debian 12 root in DIR,
-# minbase plus PKGS (comma-separated), with no apt source; made by
-# mmdebstrap once and cached as CACHE-HASH.tar (HASH: of PKGS, so that a
-# new package makes a new root; older tars of CACHE go).
+# debian_root DIR CACHE PKGS [SUITE]: a throw-away Debian root in DIR
+# (SUITE: bookworm, the default, or trixie), minbase plus PKGS
+# (comma-separated; the suite's backports may provide some), with no apt
+# source; made by mmdebstrap once and cached as CACHE-HASH.tar (HASH: of
+# PKGS and the suite, so that a new package makes a new root; older tars
+# of CACHE go).
 debian_root() {
-	local dir=$1 cache=$2 pkgs=$3 tar
-	tar=$cache-$(printf '%s' "$pkgs" | sha256sum | cut -c1-12).tar
+	local dir=$1 cache=$2 pkgs=$3 suite=${4:-bookworm} key tar m=http://deb.debian.org/debian
+	key=$pkgs
+	[ "$suite" = bookworm ] || key="$suite:$pkgs"
+	tar=$cache-$(printf '%s' "$key" | sha256sum | cut -c1-12).tar
 	if [ ! -s "$tar" ]; then
 		rm -f "$cache"-*.tar
 		# shellcheck disable=SC2016 # "$1" is expanded by mmdebstrap
 		mmdebstrap --variant=minbase --format=tar --include="$pkgs" \
 			--customize-hook='rm -f "$1"/etc/apt/sources.list; rm -rf "$1"/var/lib/apt/lists/*' \
-			bookworm "$tar.tmp" \
-			'deb http://deb.debian.org/debian bookworm main' \
-			'deb http://deb.debian.org/debian bookworm-updates main' \
-			'deb http://deb.debian.org/debian-security bookworm-security main' || return 1
+			"$suite" "$tar.tmp" \
+			"deb $m $suite main" "deb $m $suite-updates main" "deb $m $suite-backports main" \
+			"deb http://deb.debian.org/debian-security $suite-security main" || return 1
 		mv "$tar.tmp" "$tar"
 	fi
 	rm -rf "$dir"
