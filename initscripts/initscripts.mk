@@ -24,7 +24,8 @@ UMLCTL_OBJ := $(patsubst initscripts/src/%.c,$(BUILD)/initscripts/obj/%.o,$(UMLC
 
 umlctl: $(UMLCTL)
 
-$(BUILD)/initscripts/obj/%.o: initscripts/src/%.c $(UMLCTL_HDR)
+# kernel-host/VERSION: compiled in (UMLCTL_VERSION).
+$(BUILD)/initscripts/obj/%.o: initscripts/src/%.c $(UMLCTL_HDR) kernel-host/VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(UMLCTL_CFLAGS) $(WERROR) -c -o $@ $<
 
