@@ -51,6 +51,7 @@ for c in "$guest"/[0-9][0-9]-*.c; do
 	case $b in
 	11-dynamic) extra=(-lm) ;;	# dynamically linked on purpose
 	03-threads) extra=(-static -pthread) ;;
+	17-smp) extra=(-static -pthread -lm) ;;
 	*) extra=(-static) ;;
 	esac
 	gcc "${cflags[@]}" -o "$bin/$b" "$c" "${extra[@]}" || die "compile" "$b.c failed"
