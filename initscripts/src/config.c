@@ -163,6 +163,33 @@ static bool valid_cpu_list(const char *v)
 	return config_cpu_list(v, &set) > 0;
 }
 
+/* The most virtual CPUs an instance may have: the host's CPUs, and the
+ * kernel's CONFIG_NR_CPUS (uml/config).  More vCPUs than host CPUs only
+ * adds contention, so they are refused rather than overcommitted. */
+int config_max_vcpus(void)
+{
+	long host = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (host < 1)
+		host = 1;
+	return host < UML_MAX_VCPUS ? (int)host : UML_MAX_VCPUS;
+}
+
+/* "cpus = N": 1 to config_max_vcpus(); 0 if V is not such a number. */
+int config_vcpus(const char *v)
+{
+	char *end;
+	long n;
+
+	if (v[0] < '0' || v[0] > '9')
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > config_max_vcpus())
+		return 0;
+	return (int)n;
+}
+
 static bool valid_tasks_max(const char *v)
 {
 	char *end;
@@ -853,6 +880,14 @@ static int instance_handler(void *user, const char *section, const char *key,
 			return set_str(p, ic->cpu, sizeof(ic->cpu), key, v);
 		}
 
+		if (!strcmp(key, "cpus")) {
+			ic->vcpus = config_vcpus(v);
+			if (!ic->vcpus)
+				return perr(p, "cpus: want a number of virtual CPUs from 1 to %d (this host's CPUs), got '%s'",
+					    config_max_vcpus(), v);
+			return 1;
+		}
+
 		/* The systemd unit's limits (systemd.c). */
 		if (!strcmp(key, "memory_max")) {
 			if (!strcmp(v, "none"))
@@ -890,8 +925,13 @@ static int instance_handler(void *user, const char *section, const char *key,
 		if (!strcmp(key, "network"))
 			return parse_bool(v, &ic->network) ?
 				perr(p, "network: want yes or no, got '%s'", v) : 1;
-		if (!strcmp(key, "append"))
+		if (!strcmp(key, "append")) {
+			/* umlctl pins and accounts for the vCPUs it starts. */
+			if (!strncmp(v, "ncpus=", 6) || strstr(v, " ncpus=") ||
+			    strstr(v, "\tncpus="))
+				return perr(p, "append: ncpus=: use 'cpus = N' instead");
 			return set_str(p, ic->append, sizeof(ic->append), key, v);
+		}
 		if (!strcmp(key, "ssh_key")) {
 			if (!p->no_files && file_ok(v, R_OK) < 0)
 				return perr(p, "ssh_key: cannot read %s: %s", v, strerror(errno));
@@ -1018,6 +1058,7 @@ static int load_instance(const struct global_conf *g, const char *name,
 	strcpy(ic->name, name);
 	strcpy(ic->image, g->image);
 	strcpy(ic->memory, g->memory);
+	ic->vcpus = 1;
 	ic->network = true;
 	if (etc_dir(dir, sizeof(dir)) < 0 ||
 	    snprintf_ok(ic->file, sizeof(ic->file), "%s/instances/%s.conf", dir,
@@ -1043,6 +1084,16 @@ static int load_instance(const struct global_conf *g, const char *name,
 			err("%s: memory_max %s is not above the guest's memory %s: the unit would be killed once the guest uses its memory",
 			    ic->file, ic->memory_max, ic->memory);
 		return -1;
+	}
+	if (ic->cpu[0]) {
+		cpu_set_t pin;
+
+		if (config_cpu_list(ic->cpu, &pin) < ic->vcpus) {
+			if (!quiet)
+				err("%s: cpu %s pins %d virtual CPUs (cpus = %d) to fewer host CPUs: give it as many, or cpu = auto",
+				    ic->file, ic->cpu, ic->vcpus, ic->vcpus);
+			return -1;
+		}
 	}
 	if (ic->cpu[0] && ic->allowed_cpus[0]) {
 		cpu_set_t pin, allowed, both;

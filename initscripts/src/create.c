@@ -28,6 +28,11 @@ static int compose(const char *name, const struct create_opts *o, char *text,
 		err("create: --mem %s: want a size like 256M", o->memory);
 		return -1;
 	}
+	if (o->vcpus && !config_vcpus(o->vcpus)) {
+		err("create: --cpus %s: want a number of virtual CPUs from 1 to %d (this host's CPUs)",
+		    o->vcpus, config_max_vcpus());
+		return -1;
+	}
 	if (o->cpu && strcmp(o->cpu, "auto")) {
 		cpu_set_t set;
 
@@ -55,6 +60,7 @@ static int compose(const char *name, const struct create_opts *o, char *text,
 		     "[instance]\n"
 		     "%s%s%s"
 		     "%s%s%s"
+		     "cpus = %d\n"
 		     "cpu = %s\n"
 		     "autostart = %s\n"
 		     "network = %s\n"
@@ -62,6 +68,7 @@ static int compose(const char *name, const struct create_opts *o, char *text,
 		     name,
 		     o->image ? "image = " : "", o->image ? o->image : "", o->image ? "\n" : "",
 		     o->memory ? "memory = " : "", o->memory ? o->memory : "", o->memory ? "\n" : "",
+		     o->vcpus ? config_vcpus(o->vcpus) : 1,
 		     o->cpu ? o->cpu : "auto",
 		     o->autostart ? "yes" : "no",
 		     strcmp(net, "none") ? "yes" : "no",

@@ -212,7 +212,7 @@ static void pick_cpus(const struct instance_conf *ic, char *out, size_t len)
 	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	int load[CPU_SETSIZE] = { 0 };
 	cpu_set_t allowed, chosen;
-	int n, want = 1;
+	int n, want = ic->vcpus > 0 ? ic->vcpus : 1;
 
 	if (ic->cpu[0]) {
 		snprintf(out, len, "%s", ic->cpu);
@@ -1000,13 +1000,17 @@ int instance_kill(const char *name)
 	return r;
 }
 
-/* The process mode, from the guest's /proc/cpuinfo ("mode : seccomp"). */
-void instance_guest_mode(const char *name, char *out, size_t len)
+/* The process mode and the number of online vCPUs, from the guest's
+ * /proc/cpuinfo ("mode : seccomp", one "processor : N" per online CPU);
+ * "-" and 0 when it does not answer. */
+void instance_guest_cpuinfo(const char *name, char *mode, size_t len, int *vcpus)
 {
-	char reply[8192];
+	char reply[16384];
 	char *p;
 
-	snprintf(out, len, "-");
+	snprintf(mode, len, "-");
+	if (vcpus)
+		*vcpus = 0;
 	if (mconsole_request(name, "proc cpuinfo", reply, sizeof(reply)) != 0)
 		return;
 	for (p = reply; p && *p; p = strchr(p, '\n')) {
@@ -1015,11 +1019,16 @@ void instance_guest_mode(const char *name, char *out, size_t len)
 		while (*p == '\n')
 			p++;
 		if (!strncmp(p, "mode", 4) &&
-		    sscanf(p, "mode%*[ \t]: %31s", word) == 1) {
-			snprintf(out, len, "%s", word);
-			return;
-		}
+		    sscanf(p, "mode%*[ \t]: %31s", word) == 1)
+			snprintf(mode, len, "%s", word);
+		else if (vcpus && !strncmp(p, "processor", 9))
+			(*vcpus)++;
 	}
+}
+
+void instance_guest_mode(const char *name, char *out, size_t len)
+{
+	instance_guest_cpuinfo(name, out, len, NULL);
 }
 
 /* After a start: where the instance runs in a mode other than the best
@@ -1034,7 +1043,10 @@ void instance_mode_note(const struct instance_conf *ic)
 		return;
 	instance_guest_mode(ic->name, mode, sizeof(mode));
 	if (!strcmp(mode, "seccomp") || !strcmp(mode, "ptrace")) {
-		if (access("/proc/mm", F_OK) < 0)
+		if (ic->vcpus > 1 && !strcmp(mode, "seccomp"))
+			err("%s: runs in seccomp mode: skas4 and skas3 mode have one virtual CPU so far, and it has cpus = %d",
+			    ic->name, ic->vcpus);
+		else if (access("/proc/mm", F_OK) < 0)
 			err("%s: runs in %s mode: the host module is not loaded, so skas4 and skas3 mode are not available (modprobe uml_skas_host; umlctl doctor tells more)",
 			    ic->name, mode);
 		else
@@ -1064,16 +1076,21 @@ int instance_status(const struct global_conf *g, const struct instance_conf *ic)
 {
 	struct inst_info info;
 	char mode[32], ip[64], up[32], log[PATH_LEN];
+	int vcpus;
 
 	(void)g;
 	instance_info(ic->name, &info);
 	msg("%s: %s", ic->name, state_name(info.state));
 	if (info.state == INST_RUNNING) {
-		instance_guest_mode(ic->name, mode, sizeof(mode));
+		instance_guest_cpuinfo(ic->name, mode, sizeof(mode), &vcpus);
 		format_uptime(info.started, up, sizeof(up));
 		msg("  pid        %d (supervisor %d)", (int)info.uml.pid,
 		    (int)info.sup.pid);
 		msg("  mode       %s", mode);
+		if (vcpus)
+			msg("  vcpus      %d", vcpus);
+		else
+			msg("  vcpus      ? (%d configured)", ic->vcpus);
 		msg("  cpu        %s", info.cpus[0] ? info.cpus : "?");
 		msg("  uptime     %s", up);
 		if (!info.version[0])

@@ -60,6 +60,7 @@ static struct json_object *instance(const struct instance_conf *ic,
 	struct inst_info info;
 	bool running;
 	char mode[32], log[PATH_LEN];
+	int online = 0;
 	uid_t uid;
 
 	instance_info(name, &info);
@@ -68,13 +69,16 @@ static struct json_object *instance(const struct instance_conf *ic,
 	json_object_object_add(o, "state", json_object_new_string(state_name(info.state)));
 	json_object_object_add(o, "config_ok", json_object_new_boolean(loaded));
 	if (running)
-		instance_guest_mode(name, mode, sizeof(mode));
+		instance_guest_cpuinfo(name, mode, sizeof(mode), &online);
 	json_object_object_add(o, "pid", running ? json_object_new_int(info.uml.pid) : NULL);
 	json_object_object_add(o, "supervisor_pid",
 			       running ? json_object_new_int(info.sup.pid) : NULL);
 	json_object_object_add(o, "mode", running && strcmp(mode, "-") ?
 			       json_object_new_string(mode) : NULL);
 	json_object_object_add(o, "cpus", running ? str_or_null(info.cpus) : NULL);
+	json_object_object_add(o, "vcpus", loaded ? json_object_new_int(ic->vcpus) : NULL);
+	json_object_object_add(o, "vcpus_online", running && online ?
+			       json_object_new_int(online) : NULL);
 	json_object_object_add(o, "started", running && info.started ?
 			       json_object_new_int64(info.started) : NULL);
 	json_object_object_add(o, "version", running ? str_or_null(info.version) : NULL);

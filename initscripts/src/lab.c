@@ -289,8 +289,30 @@ static int parse_line(struct lab *lab, char *s, int line, const char *file)
 		return 0;
 	}
 	if (!strcmp(key, "cpus")) {
-		msg("%s:%d: warning: %s[cpus]: ignored (instances have one virtual CPU)",
-		    file, line, s);
+		/* Kathará's is a docker --cpus share (0.5, 2); here it is
+		 * a number of virtual CPUs: a share rounds up to whole ones,
+		 * and more than the host has is cut to what it has. */
+		char *rest;
+		double want;
+
+		errno = 0;
+		want = strtod(val, &rest);
+		if (errno || rest == val || *rest || !(want > 0) || want > 4096) {
+			err("%s:%d: %s[cpus]: want a number of CPUs like 1 or 2, got '%s'",
+			    file, line, s, val);
+			return -1;
+		}
+		n->vcpus = (int)want;
+		if (n->vcpus < want)
+			n->vcpus++;
+		if (n->vcpus != want)
+			msg("%s:%d: warning: %s[cpus]=%s: a share of a CPU is not a limit here; the node gets %d virtual CPU%s",
+			    file, line, s, val, n->vcpus, n->vcpus > 1 ? "s" : "");
+		if (n->vcpus > config_max_vcpus()) {
+			n->vcpus = config_max_vcpus();
+			msg("%s:%d: warning: %s[cpus]=%s: more than this host's CPUs; the node gets %d",
+			    file, line, s, val, n->vcpus);
+		}
 		return 0;
 	}
 	msg("%s:%d: warning: %s[%s]: not supported, ignored", file, line, s, key);
@@ -924,6 +946,8 @@ static int write_files(const struct global_conf *g, const struct lab *lab)
 			ok = add(text, sizeof(text), &used, "image = %s\n", image);
 		if (ok && n->mem[0])
 			ok = add(text, sizeof(text), &used, "memory = %s\n", n->mem);
+		if (ok && n->vcpus > 1)
+			ok = add(text, sizeof(text), &used, "cpus = %d\n", n->vcpus);
 		for (int k = 0; ok && k < MAX_NETS; k++) {
 			const struct lab_iface *f = &n->ifaces[k];
 
@@ -981,6 +1005,7 @@ static int recheck(const struct lab *lab, const struct lab *asked)
 		    snprintf_ok(inst, sizeof(inst), "%s-%s", lab->name, n->name) < 0 ||
 		    strcmp(inst, n->instance) || !valid_name(inst) ||
 		    (n->mem[0] && !config_valid_memory(n->mem)) ||
+		    n->vcpus < 0 || n->vcpus > config_max_vcpus() ||
 		    strchr(n->image, '\n') || n->bridged_idx < 0 || n->bridged_idx >= MAX_NETS)
 			return -1;
 		for (int k = 0; k < MAX_NETS; k++) {

@@ -18,8 +18,8 @@ static const char usage_text[] =
 "\n"
 "Instances:\n"
 "  create NAME [--image tiny|debian|PATH] [--mem SIZE]\n"
-"              [--cpus-pin CPUS|auto] [--net dhcp|none] [--mac MAC]\n"
-"              [--ssh-key FILE] [--autostart] [--reuse-disk]\n"
+"              [--cpus N] [--cpus-pin CPUS|auto] [--net dhcp|none]\n"
+"              [--mac MAC] [--ssh-key FILE] [--autostart] [--reuse-disk]\n"
 "                          write /etc/uml-skas/instances/NAME.conf\n"
 "  start NAME...|--autostart [--wait-ip[=S]]\n"
 "                          boot instances (running ones are left alone;\n"
@@ -98,7 +98,7 @@ struct args {
 
 enum {
 	OPT_ALL = 256, OPT_AUTOSTART, OPT_WAIT_IP, OPT_TIMEOUT, OPT_RUN,
-	OPT_IMAGE, OPT_MEM, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
+	OPT_IMAGE, OPT_MEM, OPT_CPUS, OPT_CPUS_PIN, OPT_NET, OPT_MAC, OPT_SSH_KEY,
 	OPT_DIRECT, OPT_USER, OPT_LINES, OPT_FOLLOW, OPT_NAME, OPT_LIST,
 	OPT_DELETE, OPT_KEEP_DISK, OPT_REUSE_DISK,
 };
@@ -111,6 +111,7 @@ enum {
 static const struct option opts_create[] = {
 	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "cpus-pin", required_argument, NULL, OPT_CPUS_PIN },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "mac", required_argument, NULL, OPT_MAC },
@@ -1069,15 +1070,16 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 
 static const struct command commands[] = {
 	{ "create", "NAME [--image tiny|debian|PATH] [--mem SIZE]\n"
-"              [--cpus-pin CPUS|auto] [--net dhcp|none] [--mac MAC]\n"
-	  "              [--ssh-key FILE] [--autostart] [--reuse-disk]",
+"              [--cpus N] [--cpus-pin CPUS|auto] [--net dhcp|none]\n"
+"              [--mac MAC] [--ssh-key FILE] [--autostart] [--reuse-disk]",
 	  "Writes /etc/uml-skas/instances/NAME.conf (checked like any other\n"
 	  "instance file).  A second create with the same options does nothing;\n"
 	  "with other options it is an error.\n"
 	  "  --image     tiny, debian or an image file (default: image= of uml-skas.conf)\n"
 	  "  --mem       memory, like 256M\n"
+	  "  --cpus      virtual CPUs, 1 (the default) to the host's CPUs\n"
 	  "  --cpus-pin  the host CPUs to run on, like 1 or 0-1, or auto (the\n"
-	  "              least used one)\n"
+	  "              least used ones, as many as --cpus)\n"
 	  "  --net       dhcp (one interface on the bridge) or none\n"
 	  "  --mac       the interface's MAC (default: derived from NAME)\n"
 	  "  --ssh-key   a public key file for root's authorized_keys\n"
@@ -1316,6 +1318,9 @@ static int parse(const struct command *c, int argc, char **argv, struct args *a)
 			break;
 		case OPT_MEM:
 			a->co.memory = v;
+			break;
+		case OPT_CPUS:
+			a->co.vcpus = v;
 			break;
 		case OPT_CPUS_PIN:
 			a->co.cpu = v;

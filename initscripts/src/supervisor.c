@@ -157,6 +157,10 @@ static int build_argv(struct sup *s, char **argv, int max)
 	r |= add_arg(argv, &argc, max, "umid=%s", ic->name);
 	r |= add_arg(argv, &argc, max, "uml_dir=%s", udir);
 	r |= add_arg(argv, &argc, max, "mem=%s", ic->memory);
+	/* Left out for one vCPU, so that a uniprocessor kernel (which has
+	 * no ncpus=) still boots the instance files of earlier versions. */
+	if (ic->vcpus > 1)
+		r |= add_arg(argv, &argc, max, "ncpus=%d", ic->vcpus);
 	r |= add_arg(argv, &argc, max, "ubd0=%s/disk/disk.cow,%s", s->state,
 		     s->l->image);
 	r |= add_arg(argv, &argc, max, "ubd1r=%s/meta.img", s->state);

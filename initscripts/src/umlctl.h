@@ -48,6 +48,7 @@
 #define NAME_RULE "1-32 of a-z, 0-9 and '-', starting with a letter, not ending with '-'"
 #define MAX_NETS 8        /* [net0]..[net7]; one digit in TAP names */
 #define MAX_DISKS 8
+#define UML_MAX_VCPUS 16  /* CONFIG_NR_CPUS of uml/config (lint checks) */
 #define MAX_FORWARDS 8
 #define PATH_LEN 4096
 #define MAX_INSTANCES 256
@@ -127,6 +128,7 @@ struct instance_conf {
 	char image_path[PATH_LEN];/* resolved */
 	char image_zst[PATH_LEN]; /* unpacked into image_path on use; "": none */
 	char memory[32];
+	int vcpus;                /* virtual CPUs (cpus =), 1 by default */
 	char cpu[64];             /* host CPUs to pin to; "": auto */
 	bool autostart;
 	bool network;             /* false: no interfaces at all */
@@ -223,6 +225,8 @@ bool config_valid_mac(const char *v);
 bool config_valid_memory(const char *v);
 unsigned long long config_memory_bytes(const char *v);
 int config_cpu_list(const char *v, cpu_set_t *set);
+int config_max_vcpus(void);
+int config_vcpus(const char *v);
 int config_load_network(const struct global_conf *g, const char *name,
 			struct network *n);
 int config_network_names(char names[][NAME_MAX_LEN + 1], int max);
@@ -388,6 +392,7 @@ struct inst_info {
 };
 const char *state_name(enum inst_state s);
 void instance_guest_mode(const char *name, char *out, size_t len);
+void instance_guest_cpuinfo(const char *name, char *mode, size_t len, int *vcpus);
 int state_file(const char *name, const char *file, char *out, size_t len);
 void instance_info(const char *name, struct inst_info *info);
 int instance_start(const struct global_conf *g, const struct instance_conf *ic,
@@ -430,6 +435,7 @@ struct lab_node {
 	char instance[NAME_MAX_LEN + 1];    /* LAB-NODE */
 	char image[256];
 	char mem[32];
+	int vcpus;                          /* 0: the default (1) */
 	bool bridged;                       /* a NIC on the default network */
 	int bridged_idx;
 	int line;
@@ -485,6 +491,7 @@ int console_run(const char *name, const char *cmd, int timeout);
 struct create_opts {
 	const char *image;
 	const char *memory;
+	const char *vcpus;     /* --cpus */
 	const char *cpu;       /* --cpus-pin */
 	const char *net;       /* dhcp or none */
 	const char *mac;
