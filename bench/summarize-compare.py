@@ -3,7 +3,8 @@
 
 Reads the raw figures bench/compare wrote (results.tsv: CONTENDER ROUND
 NAME NS; boots.tsv: CONTENDER IMAGE RUN MS; compile.tsv: CONTENDER RUN
-compile NS; meta.json) and, when present,
+compile NS; scaling.tsv: CONTENDER/jJOBS RUN compile NS; meta.json) and,
+when present,
 bench/skas-modes' JSON (the VM figures).  Writes one JSON file, one
 markdown file and PNG bar charts (gnuplot) of every contender's ratio to
 the host.  With --publish DOC IMGDIR the markdown also replaces the part
@@ -34,7 +35,12 @@ LABELS = {
 }
 ORDER = list(LABELS)
 CONTENDERS = ["host", "deb-6.1", "sid-7.2-ptrace", "sid-7.2-seccomp",
-              "ours-seccomp", "ours-ptrace", "ours-seccomp-1cpu"]
+              "ours-seccomp", "ours-ptrace", "ours-seccomp-1cpu",
+              "ours-seccomp-2cpu", "baseline-seccomp"]
+# The vCPU scaling runs: contender, what it is, and its make -j values.
+SCALING = [("host", "the host (2 CPUs)"), ("ours-seccomp", "ours, 1 vCPU"),
+           ("ours-seccomp-2cpu", "ours, 2 vCPUs")]
+SCALING_JOBS = (1, 2)
 VM_MODES = ["host", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
 BEGIN = "<!-- bench/compare: begin (generated, do not edit) -->"
 END = "<!-- bench/compare: end -->"
@@ -116,6 +122,7 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--boots", required=True)
     ap.add_argument("--compile")
+    ap.add_argument("--scaling")
     ap.add_argument("--meta", required=True)
     ap.add_argument("--vm")
     ap.add_argument("--json", required=True)
@@ -169,6 +176,24 @@ def main():
                 compile_[c] = {"median_s": s["median"], "min_s": s["min"], "max_s": s["max"],
                                "runs": s["runs"], "ratio_to_host": (s["median"] / hmed) if hmed else None}
 
+    # Throughput ratios: a guest's to ours-seccomp at -j1 (one vCPU, one
+    # job), the host's to its own -j1.
+    scaling = {}
+    if a.scaling:
+        sc = {}
+        for label, _r, _name, ns in read_rows(a.scaling, 4):
+            sc.setdefault(label, []).append(float(ns) / 1e9)
+        for c, _what in SCALING:
+            base = sc.get("host/j1" if c == "host" else "ours-seccomp/j1")
+            for j in SCALING_JOBS:
+                t = sc.get(f"{c}/j{j}")
+                if not t:
+                    continue
+                s = spread(t)
+                scaling[f"{c}/j{j}"] = {
+                    "median_s": s["median"], "min_s": s["min"], "max_s": s["max"], "runs": s["runs"],
+                    "throughput_ratio": (statistics.median(base) / s["median"]) if base else None}
+
     vm = None
     if a.vm and os.path.exists(a.vm):
         try:
@@ -187,7 +212,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump({"meta": meta, "contenders": present, "micro": micro, "boot": boot,
-                   "compile": compile_, "vm": vm},
+                   "compile": compile_, "scaling": scaling, "vm": vm},
                   f, indent=1, sort_keys=True)
 
     # --- plots ---------------------------------------------------------------------
@@ -323,6 +348,21 @@ plot "{dat}" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \\
                      f"{fmt_ratio(e['ratio_to_host'])} |")
         L.append("")
         L.append("![compile workload](img/perf-compile.png)")
+        L.append("")
+    if scaling:
+        L.append("**vCPU scaling**: the same workload with `make -j1` and `make -j2`, unpinned, seconds, "
+                 f"median (min-max) of {meta.get('scaling_runs', '?')} interleaved runs, and throughput "
+                 "relative to ours with 1 vCPU at `-j1` (the host: to the host at `-j1`):")
+        L.append("")
+        L.append("| contender | `-j1` | `-j2` |")
+        L.append("|---|---|---|")
+        for c, what in SCALING:
+            cells = []
+            for j in SCALING_JOBS:
+                e = scaling.get(f"{c}/j{j}")
+                cells.append(f"{e['median_s']:.2f} ({e['min_s']:.2f}-{e['max_s']:.2f}), "
+                             f"{fmt_ratio(e['throughput_ratio'])}x" if e else "n/a")
+            L.append(f"| {what} | " + " | ".join(cells) + " |")
         L.append("")
     if vm and vm["figures"]:
         modes = [m for m in VM_MODES if any(m in vm["figures"][n] for n in vm["figures"])]
