@@ -1043,18 +1043,19 @@ void instance_mode_note(const struct instance_conf *ic)
 		return;
 	instance_guest_mode(ic->name, mode, sizeof(mode));
 	if (!strcmp(mode, "seccomp") || !strcmp(mode, "ptrace")) {
-		if (ic->vcpus > 1 && !strcmp(mode, "seccomp"))
-			err("%s: runs in seccomp mode: skas4 and skas3 mode have one virtual CPU so far, and it has cpus = %d",
-			    ic->name, ic->vcpus);
-		else if (access("/proc/mm", F_OK) < 0)
+		if (access("/proc/mm", F_OK) < 0)
 			err("%s: runs in %s mode: the host module is not loaded, so skas4 and skas3 mode are not available (modprobe uml_skas_host; umlctl doctor tells more)",
 			    ic->name, mode);
 		else
 			err("%s: runs in %s mode although the host module is loaded: umlctl doctor tells why",
 			    ic->name, mode);
 	} else if (!strcmp(mode, "skas3") && access("/dev/uml-skas", F_OK) == 0) {
-		err("%s: runs in skas3 mode although the host module offers skas4 (/dev/uml-skas): its console log says why",
-		    ic->name);
+		if (ic->vcpus > 1)
+			err("%s: runs in skas3 mode: skas4 mode has one virtual CPU so far, and it has cpus = %d",
+			    ic->name, ic->vcpus);
+		else
+			err("%s: runs in skas3 mode although the host module offers skas4 (/dev/uml-skas): its console log says why",
+			    ic->name);
 	}
 }
 
