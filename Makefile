@@ -259,17 +259,13 @@ include packaging/packaging.mk
 
 # The order of `make check`: stages one after the other, each a list of
 # suites run in order, or lanes ('|') side by side (scripts/check-all).
-# Two TCG VMs side by side cost more than they save here (beside
-# check-e2e, check-uml-vm took 2024 s instead of 696 s and the 6.12 run's
-# 04-signals group hit its 300 s limit, twice), so the VM suites run one
-# at a time, each with native suites beside it: those VMs keep about one
-# core busy.  1: the host module's VMs while the UML kernel builds in the
-# background (about 16 minutes at nice 19), then the native guest suite,
-# alone (its two-vCPU timing checks want both cores).  2: the UML VMs,
-# beside the package builds and the image suite.  3: the packages' end
-# to end VM (the longest suite), beside the instance suites.  Every suite
-# of CHECK_SUITES must appear here once.  A subset: make check
-# CHECK_STAGES="lint check-uml" (then nothing is checked for absence).
-CHECK_STAGES := "lint check-host check-dkms check-uml" \
-	"check-uml-vm check-bench | check-build check-packages check-rootfs" \
-	"check-e2e | check-initscripts check-bench-compare"
+# First the suites with VMs, one at a time (the UML kernel builds in the
+# background while the host module's suites run): two TCG VMs side by
+# side cost more than they save here (beside check-e2e, check-uml-vm took
+# 2024 s instead of 696 s and the 6.12 run's 04-signals group hit its
+# 300 s limit, twice).  Then the packages and their end-to-end VM, with
+# the suites that need no VM beside them.  Every suite of CHECK_SUITES
+# must appear here once.  A subset: make check CHECK_STAGES="lint check-uml"
+# (then nothing is checked for absence).
+CHECK_STAGES := "lint check-host check-dkms check-uml check-uml-vm check-bench" \
+	"check-build check-packages check-e2e | check-rootfs check-initscripts check-bench-compare"
