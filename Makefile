@@ -263,8 +263,10 @@ include packaging/packaging.mk
 # background while the host module's suites run): two TCG VMs side by
 # side cost more than they save here (beside check-e2e, check-uml-vm took
 # 2024 s instead of 696 s and the 6.12 run's 04-signals group hit its
-# 300 s limit, twice).  Then the packages and their end-to-end VM, with
-# the suites that need no VM beside them.  Every suite of CHECK_SUITES
+# 300 s limit, twice), and a busy native suite beside one is not much
+# better (beside check-packages, check-uml-vm's 6.1 VM ran 506 s instead
+# of 77: TCG keeps both cores busy).  Then the packages and their
+# end-to-end VM, with the suites that need no VM beside them.  Every suite of CHECK_SUITES
 # must appear here once.  A subset: make check CHECK_STAGES="lint check-uml"
 # (then nothing is checked for absence).
 CHECK_STAGES := "lint check-host check-dkms check-uml check-uml-vm check-bench" \
