@@ -266,8 +266,9 @@ include packaging/packaging.mk
 # 300 s limit, twice), and a busy native suite beside one is not much
 # better (beside check-packages, check-uml-vm's 6.1 VM ran 506 s instead
 # of 77: TCG keeps both cores busy).  Then the packages and their
-# end-to-end VM, with the suites that need no VM beside them.  Every suite of CHECK_SUITES
-# must appear here once.  A subset: make check CHECK_STAGES="lint check-uml"
-# (then nothing is checked for absence).
+# end-to-end VM, with the suites that need no VM beside them.  Every
+# suite of CHECK_SUITES must appear here once.  A subset:
+# make check CHECK_STAGES="lint check-uml" (then nothing is checked for
+# absence).
 CHECK_STAGES := "lint check-host check-dkms check-uml check-uml-vm check-bench" \
 	"check-build check-packages check-e2e | check-rootfs check-initscripts check-bench-compare"

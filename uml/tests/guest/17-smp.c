@@ -271,6 +271,7 @@ int main(void)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	int want = asked_ncpus();
+	const char *timing = getenv("T_SMP_TIMING");
 	const char *smp[] = { "smp/parallel-processes", "smp/futex-across-cpus",
 			      "smp/threads", "smp/migration-keeps-fpu-tls",
 			      "smp/cpu-bound-scales" };
@@ -326,7 +327,7 @@ int main(void)
 			"%d moves; wrong: cpu %d, xmm7 %d, rounding %d, TLS %d",
 			m.moves, m.wrong_cpu, m.wrong_xmm, m.wrong_round, m.wrong_tls);
 	}
-	if (getenv("T_SMP_TIMING") && !strcmp(getenv("T_SMP_TIMING"), "0")) {
+	if (timing && !strcmp(timing, "0")) {
 		/* The harness shares the host's CPUs with other work here. */
 		t_skip(smp[4], "T_SMP_TIMING=0: timing left to the native run");
 	} else {
