@@ -1050,12 +1050,8 @@ void instance_mode_note(const struct instance_conf *ic)
 			err("%s: runs in %s mode although the host module is loaded: umlctl doctor tells why",
 			    ic->name, mode);
 	} else if (!strcmp(mode, "skas3") && access("/dev/uml-skas", F_OK) == 0) {
-		if (ic->vcpus > 1)
-			err("%s: runs in skas3 mode: skas4 mode has one virtual CPU so far, and it has cpus = %d",
-			    ic->name, ic->vcpus);
-		else
-			err("%s: runs in skas3 mode although the host module offers skas4 (/dev/uml-skas): its console log says why",
-			    ic->name);
+		err("%s: runs in skas3 mode although the host module offers skas4 (/dev/uml-skas): its console log says why",
+		    ic->name);
 	}
 }
 

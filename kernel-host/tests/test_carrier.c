@@ -686,6 +686,88 @@ TEST(carrier_signals_from_outside, T_DEFAULT)
 }
 
 /*
+ * Two carriers of one process, run from two threads at once (UML with
+ * two vCPUs: one carrier and one device file per vCPU).  Each runner gets
+ * its own carrier's stops and nothing of the other's; a kick stops only
+ * the carrier of its file; a second runner of one carrier is refused
+ * while the first waits in its RUN.
+ */
+struct two_runner {
+	struct carrier *c;
+	long rounds, bad;
+};
+
+static void *syscall_rounds(void *arg)
+{
+	struct two_runner *t = arg;
+	struct skas_run run = { 0 };
+	long i;
+
+	for (i = 0; i < t->rounds; i++) {
+		regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+		if (run_raw(t->c, &run, -1) < 0 || run.exit.reason != SKAS_EXIT_SYSCALL ||
+		    run.exit.syscall != 39)
+			t->bad++;
+	}
+	return NULL;
+}
+
+TEST(carrier_two_at_once, T_DEFAULT)
+{
+	struct carrier c[2];
+	struct skas_run run = { 0 };
+	struct two_runner t[2];
+	struct runner r = { 0 };
+	pthread_t th[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		carrier_start(&c[i]);
+		call(&c[i], &run, 1, BLOB(blob_getpid), 0, 0);
+		expect_stop(&run, SKAS_EXIT_SYSCALL);
+		t[i] = (struct two_runner){ .c = &c[i], .rounds = 3000 };
+	}
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, syscall_rounds, &t[i]);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK(!t[0].bad && !t[1].bad, "stops that were not the guest's getpid: %ld and %ld",
+	      t[0].bad, t[1].bad);
+	printf("# two carriers: %ld getpid stops each, in parallel, all their own\n",
+	       t[0].rounds);
+
+	/* Carrier 0 spins; a kick on carrier 1's file leaves it running. */
+	r.c = &c[0];
+	regs_init(&r.run.regs, BLOB(blob_spin), 0, 0, 0);
+	pthread_create(&th[0], NULL, runner_thread, &r);
+	usleep(100000);
+	SYSCHK(ioctl(c[1].dev, SKAS_CARRIER_KICK));
+	/* A second runner of carrier 0 is refused while the first waits. */
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	CHECK(run_raw(&c[0], &run, -1) < 0 && errno == EBUSY,
+	      "a second RUN of a running carrier: %s", errstr(errno));
+	usleep(100000);
+	SYSCHK(ioctl(c[0].dev, SKAS_CARRIER_KICK));
+	pthread_join(th[0], NULL);
+	CHECK(r.ret == 0, "RUN: %s", errstr(r.err));
+	expect_stop(&r.run, SKAS_EXIT_KICK);
+	CHECK(r.run.regs.rip >= BLOB(blob_spin) && r.run.regs.rip < BLOB(blob_spin) + 4,
+	      "rip %#llx (%s)", (unsigned long long)r.run.regs.rip, blob_sym(r.run.regs.rip));
+
+	/* The kick found carrier 1 stopped: nothing to stop, nothing kept. */
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	SYSCHK(run_raw(&c[1], &run, -1));
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
+	/* Killing one leaves the other working. */
+	carrier_end(&c[0]);
+	regs_init(&run.regs, BLOB(blob_getpid), 0, 0, 0);
+	SYSCHK(run_raw(&c[1], &run, -1));
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+	carrier_end(&c[1]);
+}
+
+/*
  * ptrace on a carrier.  The instance's own user (not root) is refused,
  * even as the carrier's parent: the carrier is not dumpable (a dumpable
  * child of the same user is the control).  Root may attach (CAP_SYS_PTRACE), as to
