@@ -22,6 +22,10 @@
  *    which the guest kernel does not offer but the host CPU may allow,
  *    never pass from one process to another.
  *  - A process spinning in user mode is preempted.
+ *  - A forged FPU state (sigreturn copies the frame's state as it is) never
+ *    makes a process run on another process's vector registers: the skas4
+ *    carrier is told the state only when it differs from what it holds, and
+ *    "holds something unknown" must not be a state a process can forge.
  *
  * Every attempt runs in a child with an alarm, so a wrong path shows up as a
  * failed check rather than a hung or dead suite.
@@ -32,11 +36,14 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 
 /* Low fixed pages: 32-bit code can address nothing else. */
 #define LOW_CODE	0x20000000UL
@@ -669,6 +676,158 @@ static void cpu_state(void)
 		t_skip("pkru-does-not-leak", "no protection keys enabled on this CPU");
 }
 
+/* --- a forged FPU state gets no other process's registers ------------------------- */
+
+#define FPU_SECRET	0x5ec2e75ec2e75ec2ULL
+#define FORGERS		8
+
+/* The victim: every vector register holds the secret while it spins. */
+static void secret_spinner(void)
+{
+	static const uint64_t v[2] __attribute__((aligned(16))) = { FPU_SECRET, FPU_SECRET };
+
+	alarm(60);
+	__asm__ volatile("movdqa (%0), %%xmm0\n\tmovdqa (%0), %%xmm1\n\t"
+			 "movdqa (%0), %%xmm2\n\tmovdqa (%0), %%xmm3\n\t"
+			 "movdqa (%0), %%xmm4\n\tmovdqa (%0), %%xmm5\n\t"
+			 "movdqa (%0), %%xmm6\n\tmovdqa (%0), %%xmm7\n\t"
+			 "movdqa (%0), %%xmm8\n\tmovdqa (%0), %%xmm9\n\t"
+			 "movdqa (%0), %%xmm10\n\tmovdqa (%0), %%xmm11\n\t"
+			 "movdqa (%0), %%xmm12\n\tmovdqa (%0), %%xmm13\n\t"
+			 "movdqa (%0), %%xmm14\n\tmovdqa (%0), %%xmm15\n\t"
+			 "1: pause\n\tjmp 1b" : : "r"(v) : "memory");
+	_exit(0);
+}
+
+/* The size of the frame's state: XSAVE's for the enabled features. */
+static size_t xsave_size(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b < 512)
+		return 512;
+	return b;
+}
+
+/* All 0xff: an invalid state (MXCSR's reserved bits), as a frame may hold. */
+static void forge_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+
+	(void)sig;
+	(void)si;
+	memset(uc->uc_mcontext.fpregs, 0xff, xsave_size());
+}
+
+/*
+ * A forger: its parent traces it up to the return of its sigreturn (its
+ * forged state loaded in the guest kernel, not yet run), then lets it go.
+ * If it ever runs, it looks for the secret in its vector registers: exit
+ * status 42 if it is there.
+ */
+static void forger(void)
+{
+	struct sigaction sa = { .sa_sigaction = forge_handler, .sa_flags = SA_SIGINFO };
+	unsigned char fx[512] __attribute__((aligned(16)));
+	uint64_t *xmm = (uint64_t *)(fx + 160);
+
+	alarm(60);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(2);
+	raise(SIGSTOP);
+	raise(SIGUSR1);
+	__asm__ volatile("fxsave %0" : "=m"(fx));
+	for (int i = 0; i < 32; i++)
+		if (xmm[i] == FPU_SECRET)
+			_exit(42);
+	_exit(0);
+}
+
+/* Drives the traced @pid to the exit of its rt_sigreturn; 0 when there. */
+static int to_sigreturn_exit(pid_t pid)
+{
+	int st, in_call = 0, sig = 0;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP ||
+	    ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
+		return -1;
+	for (int stops = 0; stops < 100; stops++) {
+		struct user_regs_struct r;
+
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig) ||
+		    waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+			return -1;
+		sig = 0;
+		if (WSTOPSIG(st) != (SIGTRAP | 0x80)) {
+			sig = WSTOPSIG(st);	/* SIGUSR1: deliver it */
+			continue;
+		}
+		in_call = !in_call;
+		if (ptrace(PTRACE_GETREGS, pid, NULL, &r))
+			return -1;
+		if (!in_call && r.orig_rax == SYS_rt_sigreturn)
+			return 0;
+	}
+	return -1;
+}
+
+static void forged_fpu_state(void)
+{
+	static const uint64_t secret[2] __attribute__((aligned(16))) = { FPU_SECRET, FPU_SECRET };
+	pid_t victim, f[FORGERS];
+	int leaked = 0, ran = 0, ready = 0;
+
+	victim = fork();
+	if (victim == 0)
+		secret_spinner();
+	for (int i = 0; i < FORGERS; i++) {
+		f[i] = fork();
+		if (f[i] == 0)
+			forger();
+		if (f[i] > 0 && to_sigreturn_exit(f[i]) == 0)
+			ready++;
+	}
+	usleep(50000);
+	/*
+	 * Whatever ran last holds the secret: the spinning victim, or this
+	 * process, which lets them go with the secret in its upper vector
+	 * registers (libc's system call wrappers leave them alone).
+	 */
+	__asm__ volatile("movdqa (%0), %%xmm8\n\tmovdqa (%0), %%xmm9\n\t"
+			 "movdqa (%0), %%xmm10\n\tmovdqa (%0), %%xmm11\n\t"
+			 "movdqa (%0), %%xmm12\n\tmovdqa (%0), %%xmm13\n\t"
+			 "movdqa (%0), %%xmm14\n\tmovdqa (%0), %%xmm15"
+			 : : "r"(secret) : "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+			 "xmm13", "xmm14", "xmm15");
+	for (int i = 0; i < FORGERS; i++)
+		if (f[i] > 0)
+			ptrace(PTRACE_DETACH, f[i], NULL, NULL);
+	for (int i = 0; i < FORGERS; i++) {
+		int st;
+
+		if (f[i] <= 0 || waitpid(f[i], &st, 0) != f[i])
+			continue;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 42)
+			leaked++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			ran++;
+	}
+	if (victim > 0) {
+		kill(victim, SIGKILL);
+		waitpid(victim, NULL, 0);
+	}
+	if (ready != FORGERS)
+		t_fail("forged-fpu-state-leaks-nothing", "only %d of %d forgers reached their sigreturn",
+		       ready, FORGERS);
+	else
+		t_check("forged-fpu-state-leaks-nothing", !leaked,
+			"%d of %d processes with a forged FPU state ran on the victim's vector registers",
+			leaked, FORGERS);
+	t_note("forged FPU state: %d of %d forgers ran on registers of their own, %d on the victim's",
+	       ran, FORGERS, leaked);
+}
+
 /* --- a spinning process is preempted ---------------------------------------------- */
 
 static void preemption(void)
@@ -720,6 +879,7 @@ int main(void)
 	entries();
 	instructions();
 	cpu_state();
+	forged_fpu_state();
 	preemption();
 	return t_exit();
 }
