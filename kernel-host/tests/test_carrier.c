@@ -845,6 +845,16 @@ TEST(carrier_ptrace_attach, T_DEFAULT)
 	SYSCHK(ptrace(PTRACE_DETACH, c.pid, 0, 0));
 	pthread_join(th, NULL);
 	CHECK(r.ret == 0, "RUN: %s", errstr(r.err));
+	/*
+	 * A signal for the runner while it waited is a kick, before the
+	 * guest ran (seen once, on 7.x in CI, 2026-12-04; its source is not
+	 * known yet): then the next RUN must reach the system call.
+	 */
+	if (r.run.exit.reason == SKAS_EXIT_KICK &&
+	    r.run.regs.rip == BLOB(blob_getpid)) {
+		note("ptrace: the runner was kicked while the carrier was stopped");
+		SYSCHK(run_raw(&c, &r.run, -1));
+	}
 	expect_stop(&r.run, SKAS_EXIT_SYSCALL);
 	call(&c, &run, 0, BLOB(blob_getpid), 0, 0);
 	expect_stop(&run, SKAS_EXIT_SYSCALL);
