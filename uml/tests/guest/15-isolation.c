@@ -681,11 +681,12 @@ static void cpu_state(void)
 #define FPU_SECRET	0x5ec2e75ec2e75ec2ULL
 #define FORGERS		8
 
+/* One vector register's worth of the secret. */
+static const uint64_t fpu_secret[2] __attribute__((aligned(16))) = { FPU_SECRET, FPU_SECRET };
+
 /* The victim: every vector register holds the secret while it spins. */
 static void secret_spinner(void)
 {
-	static const uint64_t v[2] __attribute__((aligned(16))) = { FPU_SECRET, FPU_SECRET };
-
 	alarm(60);
 	__asm__ volatile("movdqa (%0), %%xmm0\n\tmovdqa (%0), %%xmm1\n\t"
 			 "movdqa (%0), %%xmm2\n\tmovdqa (%0), %%xmm3\n\t"
@@ -695,7 +696,7 @@ static void secret_spinner(void)
 			 "movdqa (%0), %%xmm10\n\tmovdqa (%0), %%xmm11\n\t"
 			 "movdqa (%0), %%xmm12\n\tmovdqa (%0), %%xmm13\n\t"
 			 "movdqa (%0), %%xmm14\n\tmovdqa (%0), %%xmm15\n\t"
-			 "1: pause\n\tjmp 1b" : : "r"(v) : "memory");
+			 "1: pause\n\tjmp 1b" : : "r"(fpu_secret) : "memory");
 	_exit(0);
 }
 
@@ -774,7 +775,6 @@ static int to_sigreturn_exit(pid_t pid)
 
 static void forged_fpu_state(void)
 {
-	static const uint64_t secret[2] __attribute__((aligned(16))) = { FPU_SECRET, FPU_SECRET };
 	pid_t victim, f[FORGERS];
 	int leaked = 0, ran = 0, ready = 0;
 
@@ -798,7 +798,7 @@ static void forged_fpu_state(void)
 			 "movdqa (%0), %%xmm10\n\tmovdqa (%0), %%xmm11\n\t"
 			 "movdqa (%0), %%xmm12\n\tmovdqa (%0), %%xmm13\n\t"
 			 "movdqa (%0), %%xmm14\n\tmovdqa (%0), %%xmm15"
-			 : : "r"(secret) : "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+			 : : "r"(fpu_secret) : "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
 			 "xmm13", "xmm14", "xmm15");
 	for (int i = 0; i < FORGERS; i++)
 		if (f[i] > 0)
