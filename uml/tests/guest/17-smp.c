@@ -5,7 +5,9 @@
  * state kept when a thread moves between vCPUs, and two CPU-bound
  * processes finishing in about half the time of one after the other.
  * Last, two spinning processes are left running on both vCPUs, so that
- * the suite's shutdown happens with every vCPU busy.  With one vCPU
+ * the suite's shutdown happens with every vCPU busy.  Before that, a
+ * security check: a page one thread gives back is out of reach of the
+ * process's threads on other vCPUs before anyone else gets it.  With one vCPU
  * online the SMP checks are skipped; with T_SMP_TIMING=0 (the VM runs,
  * whose CPUs the host shares with other suites) the timing check is.
  */
@@ -267,6 +269,92 @@ static void leave_spinners(void)
 	}
 }
 
+/*
+ * A page the kernel frees must be out of every thread's reach before it
+ * is used again.  On SMP a thread running on another vCPU still has the
+ * page in its host address space until the kernel takes it out there (a
+ * TLB shootdown).  A writer thread (vCPU 0) writes a mark into the last
+ * quarter of an area, all the time.  The main thread (vCPU 1) maps fresh
+ * pages over the whole area in one call (MAP_FIXED | MAP_POPULATE): the
+ * old pages are freed, the last ones freed first reused, for the new
+ * first quarter, which nobody writes.  A mark there is the writer's,
+ * written through a mapping of a page after it was freed; another process
+ * could have had the page as well.  Runs in a child, because it pins its
+ * threads; returns the marks found, or -1 when the test could not run.
+ */
+#define LEAK_PAGES 4096
+#define LEAK_WORDS (LEAK_PAGES * 512)
+#define LEAK_MARK 0x5a1e5eedc0ffee01ULL
+
+static _Atomic int leak_stop;
+static volatile uint64_t *leak_area;
+
+static void *leak_writer(void *arg)
+{
+	(void)arg;
+	pin(0);
+	while (!atomic_load_explicit(&leak_stop, memory_order_relaxed))
+		for (size_t i = LEAK_WORDS / 4 * 3; i < LEAK_WORDS; i += 512)
+			leak_area[i] = LEAK_MARK;
+	return NULL;
+}
+
+/* 20 rounds, or fewer in @seconds (a round is a timer tick or more). */
+static long leak_rounds(double seconds, long *rounds_out)
+{
+	double end = now() + seconds;
+	pthread_t writer;
+	long rounds = 0, found = 0;
+
+	leak_area = mmap(NULL, LEAK_WORDS * 8, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (leak_area == MAP_FAILED || pin(1) ||
+	    pthread_create(&writer, NULL, leak_writer, NULL))
+		return -1;
+	while (now() < end && rounds < 20) {
+		void *p = mmap((void *)leak_area, LEAK_WORDS * 8, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE,
+			       -1, 0);
+
+		if (p != (void *)leak_area)
+			return -1;
+		for (size_t i = 0; i < LEAK_WORDS / 4; i += 512)
+			found += leak_area[i] == LEAK_MARK;
+		rounds++;
+	}
+	atomic_store(&leak_stop, 1);
+	pthread_join(writer, NULL);
+	*rounds_out = rounds;
+	return found;
+}
+
+static void freed_page_unreachable(const char *name)
+{
+	long *shared = shared_page();
+	pid_t pid;
+	int st;
+
+	if (!shared) {
+		t_fail(name, "no shared page");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		shared[0] = leak_rounds(15.0, &shared[1]);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    shared[0] < 0) {
+		t_fail(name, "could not run (fork, pipe, mmap or threads failed)");
+		return;
+	}
+	t_note("freed pages: %ld rounds, %ld pages written through a mapping of a freed page",
+	       shared[1], shared[0]);
+	t_check(name, shared[0] == 0 && shared[1] >= 5,
+		"%ld pages written through a mapping of a freed page (%ld rounds)",
+		shared[0], shared[1]);
+}
+
 int main(void)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -274,7 +362,7 @@ int main(void)
 	const char *timing = getenv("T_SMP_TIMING");
 	const char *smp[] = { "smp/parallel-processes", "smp/futex-across-cpus",
 			      "smp/threads", "smp/migration-keeps-fpu-tls",
-			      "smp/cpu-bound-scales" };
+			      "smp/cpu-bound-scales", "smp/freed-page-unreachable" };
 
 	t_check("smp/online-as-asked", online == want,
 		"%ld vCPUs online, %d asked for (ncpus=)", online, want);
@@ -353,6 +441,7 @@ int main(void)
 			"two processes took %.2f s, one %.2f s: %.2f of one after the other",
 			two, one, two / (2 * one));
 	}
+	freed_page_unreachable(smp[5]);
 	/* Checked by the host side: the guest powers off cleanly. */
 	leave_spinners();
 	t_note("two processes left spinning on vCPUs 0 and 1 for the shutdown");
