@@ -280,7 +280,7 @@ static void leave_spinners(void)
  * first quarter, which nobody writes.  A mark there is the writer's,
  * written through a mapping of a page after it was freed; another process
  * could have had the page as well.  Runs in a child, because it pins its
- * threads; returns the marks found, or -1 when the test could not run.
+ * threads; returns the pages found marked, or -1 when the test could not run.
  */
 #define LEAK_PAGES 4096
 #define LEAK_WORDS (LEAK_PAGES * 512)
@@ -345,7 +345,7 @@ static void freed_page_unreachable(const char *name)
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
 	    shared[0] < 0) {
-		t_fail(name, "could not run (fork, pipe, mmap or threads failed)");
+		t_fail(name, "could not run (fork, mmap or threads failed)");
 		return;
 	}
 	t_note("freed pages: %ld rounds, %ld pages written through a mapping of a freed page",
