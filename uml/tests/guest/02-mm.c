@@ -2,7 +2,8 @@
 /*
  * mmap/munmap/mprotect, anonymous and file-backed; faults delivered as
  * SIGSEGV/SIGBUS with the right si_addr and si_code; a SIGSEGV handler that
- * repairs the mapping and resumes the faulting access.
+ * repairs the mapping and resumes the faulting access; no page a freed page
+ * table mapped stays reachable.
  */
 #include "t.h"
 #include <fcntl.h>
@@ -167,6 +168,61 @@ static void filemap(void)
 	close(fd);
 }
 
+/*
+ * A page table freed and a new one put in its place within one call: the
+ * host must not keep the old table's pages mapped.  A 2 MiB area, alone in
+ * its page table, is filled with a mark; one mmap(MAP_FIXED|MAP_POPULATE)
+ * puts a one-page file over all of it.  The old pages and their table are
+ * freed, a new table gets the file's page, and the rest of the area is
+ * beyond the end of the file: an access there raises SIGBUS.  A mark read
+ * there is read from a page the kernel freed, through a host mapping that
+ * nothing removed.
+ */
+#define TABLE_SPAN (2UL << 20)
+#define TABLE_MARK 0x7ab1e5f3
+
+static void freed_table(void)
+{
+	const char *name = "freed-table-range-unmapped";
+	char path[] = "/var/tmp/ftXXXXXX";
+	char *raw, *area, *f;
+	int fd = mkstemp(path), sig;
+	long marks = 0;
+
+	raw = mmap(NULL, 3 * TABLE_SPAN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || ftruncate(fd, PSZ) || raw == MAP_FAILED) {
+		t_fail(name, "setup: %s", strerror(errno));
+		return;
+	}
+	unlink(path);
+	/* The area alone in its page table: nothing mapped beside it. */
+	area = (char *)(((uintptr_t)raw + TABLE_SPAN - 1) & ~(TABLE_SPAN - 1));
+	if (area > raw)
+		munmap(raw, area - raw);
+	munmap(area + TABLE_SPAN, raw + 3 * TABLE_SPAN - (area + TABLE_SPAN));
+	for (size_t i = 0; i < TABLE_SPAN; i += PSZ)
+		*(volatile int *)(area + i) = TABLE_MARK;
+
+	f = mmap(area, TABLE_SPAN, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, 0);
+	if (f != area) {
+		t_fail(name, "mmap over the area: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = PSZ; i < TABLE_SPAN; i += PSZ) {
+		sig = probe(area + i, 0);
+		if (sig == 0 && *(volatile int *)(area + i) == TABLE_MARK)
+			marks++;
+		else if (sig != SIGBUS)
+			break;
+	}
+	t_check(name, marks == 0 && sig == SIGBUS,
+		"%ld of %lu pages beyond the end of the file read the old pages' mark; last access: signal %d, want SIGBUS",
+		marks, TABLE_SPAN / PSZ - 1, sig);
+	munmap(area, TABLE_SPAN);
+	close(fd);
+}
+
 /* Repair: the handler makes the page writable and returns; the faulting
  * store is restarted and completes.  Done for many pages in a row.
  */
@@ -235,6 +291,7 @@ int main(void)
 	anon();
 	wild();
 	filemap();
+	freed_table();
 	repair_resume();
 	unhandled();
 	return t_exit();
