@@ -186,12 +186,13 @@ static void freed_table(void)
 	const char *name = "freed-table-range-unmapped";
 	char path[] = "/var/tmp/ftXXXXXX";
 	char *raw, *area, *f;
-	int fd = mkstemp(path), sig;
+	int fd = mkstemp(path), sig = -1;
 	long marks = 0;
 
 	raw = mmap(NULL, 3 * TABLE_SPAN, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (fd < 0 || ftruncate(fd, PSZ) || raw == MAP_FAILED) {
+	if (fd < 0 || ftruncate(fd, PSZ) || pwrite(fd, "table", 5, 0) != 5 ||
+	    raw == MAP_FAILED) {
 		t_fail(name, "setup: %s", strerror(errno));
 		return;
 	}
@@ -205,8 +206,10 @@ static void freed_table(void)
 		*(volatile int *)(area + i) = TABLE_MARK;
 
 	f = mmap(area, TABLE_SPAN, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, 0);
-	if (f != area) {
-		t_fail(name, "mmap over the area: %s", strerror(errno));
+	/* The file's page is in: the new table is there. */
+	if (f != area || memcmp(area, "table", 5)) {
+		t_fail(name, "mmap over the area: %s",
+		       f == area ? "the file's page reads wrong" : strerror(errno));
 		return;
 	}
 	for (size_t i = PSZ; i < TABLE_SPAN; i += PSZ) {
