@@ -607,17 +607,26 @@ static int part(enum state_kind k, int which)
 	return 1;
 }
 
-/* Two processes take turns on the CPU, each playing its part. */
+/*
+ * Two processes take turns on one CPU (vCPU 0: with more, they would run
+ * beside each other, each on its own, and not take turns), each playing
+ * its part.
+ */
 static void pair(const char *name, enum state_kind k)
 {
 	pid_t pid[2];
 	int st[2] = { -1, -1 };
+	cpu_set_t cpu0;
 
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
 	low->step[0] = low->step[1] = 0;
 	for (int w = 0; w < 2; w++) {
 		pid[w] = fork();
 		if (pid[w] == 0) {
 			alarm(20);
+			if (sched_setaffinity(0, sizeof(cpu0), &cpu0))
+				_exit(3);
 			_exit(play(k, w));
 		}
 	}
@@ -627,7 +636,7 @@ static void pair(const char *name, enum state_kind k)
 	t_check(name, WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 &&
 		      WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0,
 		"first process %s, second %s (exit 1: it read the other's value; "
-		"exit 2: the two did not take turns)",
+		"exit 2: the two did not take turns; 3: could not pin them)",
 		how(st[0]), how(st[1]));
 }
 
