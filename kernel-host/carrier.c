@@ -187,11 +187,15 @@ struct skas_carrier {
 				 sigmask(SIGILL) | sigmask(SIGFPE) | \
 				 sigmask(SIGTRAP) | sigmask(SIGSYS))
 
-/* The flags a runner may set (ptrace's rule). */
+/*
+ * The flags a runner may set: ptrace's (x86-64 ptrace takes NT too), and
+ * ID, which guest code sets itself with popf.  The carrier runs one guest
+ * process after another, so each must get its own back, not the last one's.
+ */
 #define SKAS_FLAG_MASK	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
 			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
 			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF | \
-			 X86_EFLAGS_AC)
+			 X86_EFLAGS_AC | X86_EFLAGS_NT | X86_EFLAGS_ID)
 
 static DEFINE_SPINLOCK(skas_carriers_lock);
 static DEFINE_HASHTABLE(skas_carriers, 6);

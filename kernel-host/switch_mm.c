@@ -58,6 +58,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <asm/mmu_context.h>
@@ -228,10 +229,19 @@ static void skas_switch_work(struct callback_head *work)
 	mm = sw->mm;
 	spin_unlock(&skas_pending_lock);
 
-	if (skas_switch_still_allowed(sw) && !skas_check_tracee(current, mm))
-		skas_switch_current(mm);
-	else
+	if (skas_switch_still_allowed(sw) && !skas_check_tracee(current, mm)) {
+		bool other = mm != current->mm;
+
+		/*
+		 * Guest code sets ID with popf, and ptrace cannot set it
+		 * (SETREGS keeps it as it was): the process that ran in the
+		 * old space would hand it on to the new one's.
+		 */
+		if (skas_switch_current(mm) && other)
+			task_pt_regs(current)->flags &= ~X86_EFLAGS_ID;
+	} else {
 		mmput(mm);
+	}
 
 	skas_pending_free(sw);
 	/* Our code runs on for a few instructions: see skas_switch_exit(). */

@@ -493,6 +493,20 @@ TEST(carrier_tls_and_flags, T_DEFAULT)
 
 	CHECK((fl & 0x3000) == 0 && !(fl & 0x20000) && (fl & 0x200) && (fl & 1),
 	      "flags %#lx", fl);
+
+	/*
+	 * NT and ID are: guest code sets them with popf, and the runner
+	 * must give each guest process its own back (and not the last's).
+	 */
+	regs_init(&run.regs, BLOB(blob_flags), 0, 0, 0);
+	run.regs.eflags = 0x202 | 0x4000 | 0x200000;
+	SYSCHK(run_raw(&c, &run, -1));
+	fl = reported(&run);
+	CHECK((fl & 0x204000) == 0x204000, "flags %#lx after a RUN with NT and ID", fl);
+	regs_init(&run.regs, BLOB(blob_flags), 0, 0, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	fl = reported(&run);
+	CHECK(!(fl & 0x204000), "flags %#lx after a RUN without NT and ID", fl);
 	carrier_end(&c);
 }
 

@@ -236,8 +236,8 @@ static void do_run(struct carrier *c, struct tally *t)
 		      "stop %s with cs %#llx ss %#llx", reason_str(run.exit.reason),
 		      (unsigned long long)run.regs.cs, (unsigned long long)run.regs.ss);
 		CHECK((run.regs.eflags & 0x200) &&
-		      !(run.regs.eflags & ((3 << 12) | (1 << 14) | (1 << 17))),
-		      "stop %s with flags %#llx (IF off, or IOPL, NT or VM on)",
+		      !(run.regs.eflags & ((3 << 12) | (1 << 17))),
+		      "stop %s with flags %#llx (IF off, or IOPL or VM on)",
 		      reason_str(run.exit.reason), (unsigned long long)run.regs.eflags);
 	}
 	t->stops[run.exit.reason]++;

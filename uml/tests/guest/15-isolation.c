@@ -146,38 +146,6 @@ extern const uint32_t trip32_in_off;
 static struct low_data *low;
 static struct utsname guest_uts;
 
-/* Two buffers: a message may describe two children. */
-static const char *how(int st)
-{
-	static char bufs[2][64];
-	static int next;
-	char *s = bufs[next++ % 2];
-
-	if (WIFEXITED(st))
-		snprintf(s, sizeof(bufs[0]), "exit %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(s, sizeof(bufs[0]), "signal %d", WTERMSIG(st));
-	else
-		snprintf(s, sizeof(bufs[0]), "status %#x", st);
-	return s;
-}
-
-/* Runs fn in a child under an alarm; returns its wait status. */
-static int in_child(void (*fn)(void))
-{
-	pid_t pid = fork();
-	int st = -1;
-
-	if (pid == 0) {
-		alarm(10);
-		fn();
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return st;
-}
-
 static void reset_low(void)
 {
 	memset(low, 0, sizeof(*low));
@@ -572,7 +540,42 @@ static int read_pkru(void)
 	return 0;
 }
 
-enum state_kind { VECTOR, MXCSR, GSBASE, PKRU };
+/*
+ * Two flags user code sets with popf: nested task, which x86-64 ptrace
+ * sets, and ID, which it does not (its SETREGS keeps it as it was).  A
+ * host process that runs one guest process after another (skas3's, the
+ * carrier of skas4) must hand neither on.  Each pushf/popf steps below the
+ * red zone.
+ */
+#define FLAGS_MINE	(0x4000UL | 0x200000UL)	/* X86_EFLAGS_NT | X86_EFLAGS_ID */
+
+static int write_eflags(void)
+{
+	for (int i = 0; i < turns; i++) {
+		mark_turn();
+		YIELD_KEEPING("lea -128(%%rsp), %%rsp\n\tpushfq\n\torq %0, (%%rsp)\n\t"
+			      "popfq\n\tlea 128(%%rsp), %%rsp", "",
+			      : : "r"(FLAGS_MINE) : "rax", "rcx", "r11", "memory", "cc");
+	}
+	return 0;
+}
+
+static int read_eflags(void)
+{
+	for (int i = 0; i < turns; i++) {
+		mark_turn();
+		unsigned long seen;
+
+		YIELD_KEEPING("", "lea -128(%%rsp), %%rsp\n\tpushfq\n\tpopq %0\n\t"
+			      "lea 128(%%rsp), %%rsp",
+			      : "=r"(seen) : : "rax", "rcx", "r11", "memory", "cc");
+		if (seen & FLAGS_MINE)
+			return 1;
+	}
+	return 0;
+}
+
+enum state_kind { VECTOR, MXCSR, GSBASE, PKRU, EFLAGS };
 
 static int part(enum state_kind k, int which);
 
@@ -603,6 +606,8 @@ static int part(enum state_kind k, int which)
 		return which ? read_gsbase() : write_gsbase();
 	case PKRU:
 		return which ? read_pkru() : write_pkru();
+	case EFLAGS:
+		return which ? read_eflags() : write_eflags();
 	}
 	return 1;
 }
@@ -668,6 +673,7 @@ static void cpu_state(void)
 
 	pair("vector-register-per-process", VECTOR);
 	pair("mxcsr-per-process", MXCSR);
+	pair("eflags-nt-id-do-not-leak", EFLAGS);
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGILL)
 		t_skip("gsbase-does-not-leak", "the host CPU does not let user code use wrgsbase");
 	else if (!cpu_flag("fsgsbase"))

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int t_failures;
@@ -76,6 +77,40 @@ static inline void t_note(const char *fmt, ...)
 		else                                  \
 			t_fail(name, __VA_ARGS__);    \
 	} while (0)
+
+/* A wait status in words; two buffers: a message may describe two children. */
+static inline const char *how(int st)
+{
+	static char bufs[2][64];
+	static int next;
+	char *s = bufs[next++ % 2];
+
+	if (WIFEXITED(st))
+		snprintf(s, sizeof(bufs[0]), "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(s, sizeof(bufs[0]), "signal %d", WTERMSIG(st));
+	else
+		snprintf(s, sizeof(bufs[0]), "status %#x", st);
+	return s;
+}
+
+/* Runs fn in a child under a 10 s alarm (fn may set another); returns its
+ * wait status, or -1.
+ */
+static inline int in_child(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int st = -1;
+
+	if (pid == 0) {
+		alarm(10);
+		fn();
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return st;
+}
 
 static inline int t_exit(void)
 {
