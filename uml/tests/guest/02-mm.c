@@ -3,7 +3,8 @@
  * mmap/munmap/mprotect, anonymous and file-backed; faults delivered as
  * SIGSEGV/SIGBUS with the right si_addr and si_code; a SIGSEGV handler that
  * repairs the mapping and resumes the faulting access; no page a freed page
- * table mapped stays reachable.
+ * table mapped stays reachable; a mapping the host refuses ends the
+ * process.
  */
 #include "t.h"
 #include <fcntl.h>
@@ -266,6 +267,66 @@ static void repair_resume(void)
 	munmap(rep_base, pages * PSZ);
 }
 
+/*
+ * A host that refuses a mapping: the host process of a guest address space
+ * may have vm.max_map_count mappings (65530 by default), and the zero page
+ * read at 80000 addresses in a row makes one host mapping per page (one
+ * page frame at many addresses: nothing merges).  The mapping the host
+ * refuses must end the process (SIGSEGV, as every mode reports a failed
+ * address space operation), never be dropped.  Upstream's seccomp mode
+ * dropped it two ways: a sync's queue flushed when full (the population
+ * of all pages in one call), and a fault's sync applied at the start of
+ * the next run (most pages in one call, the last ones one fault each);
+ * the page then faulted again and again.
+ */
+#define ZERO_PAGES	80000UL
+
+static size_t zero_populate;
+
+/* A failed operation is fatal (the kernel forces SIGSEGV, no handler
+ * runs); a SIGSEGV that reaches a handler is a fault of a page or register
+ * the failure left wrong.
+ */
+static void zero_reader_caught(int sig)
+{
+	(void)sig;
+	_exit(4);
+}
+
+static void zero_page_reader(void)
+{
+	volatile char *p = mmap(NULL, ZERO_PAGES * PSZ, PROT_READ,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char sum = 0;
+
+	alarm(40);
+	signal(SIGSEGV, zero_reader_caught);
+	if (p == MAP_FAILED ||
+	    madvise((void *)p, zero_populate * PSZ, MADV_POPULATE_READ))
+		_exit(2);
+	/* Pages a failed sync left out fault where they should not. */
+	for (size_t i = 0; i < ZERO_PAGES; i++)
+		sum |= p[i * PSZ];
+	_exit(sum ? 3 : 0);
+}
+
+static void host_map_limit(const char *name, size_t populate)
+{
+	int st;
+
+	zero_populate = populate;
+	st = in_child(zero_page_reader);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		t_note("the host took %lu mappings of one guest process (its "
+		       "vm.max_map_count is higher): %s showed nothing",
+		       ZERO_PAGES, name);
+	t_check(name, (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV) ||
+		      (WIFEXITED(st) && WEXITSTATUS(st) == 0),
+		"the reader ended with %s (exit 2: setup failed, 3: a page read "
+		"non-zero, 4: a SIGSEGV it could catch; SIGALRM: it faulted on "
+		"for 40 s)", how(st));
+}
+
 /* An unhandled SIGSEGV kills the process with that signal. */
 static void unhandled(void)
 {
@@ -297,5 +358,7 @@ int main(void)
 	freed_table();
 	repair_resume();
 	unhandled();
+	host_map_limit("host-refused-mapping-in-sync-kills", ZERO_PAGES);
+	host_map_limit("host-refused-mapping-at-run-kills", 65000);
 	return t_exit();
 }
