@@ -52,6 +52,7 @@ for c in "$guest"/[0-9][0-9]-*.c; do
 	11-dynamic) extra=(-lm) ;;	# dynamically linked on purpose
 	03-threads) extra=(-static -pthread) ;;
 	17-smp) extra=(-static -pthread -lm) ;;
+	18-stress) extra=(-static -pthread) ;;
 	*) extra=(-static) ;;
 	esac
 	gcc "${cflags[@]}" -o "$bin/$b" "$c" "${extra[@]}" || die "compile" "$b.c failed"
