@@ -14,6 +14,16 @@ die() {
 	exit 1
 }
 
+# need_count OPTION VALUE [MIN]: dies unless VALUE is a whole number
+# (decimal, no leading zero) of at least MIN, default 0.
+need_count() {
+	case $2 in
+	'' | *[!0-9]* | 0[0-9]*) die "$1" "'$2' is not a whole number" ;;
+	??????????????????*) die "$1" "'$2' is too large" ;;
+	esac
+	[ "$2" -ge "${3:-0}" ] || die "$1" "'$2' is less than ${3:-0}"
+}
+
 # say MESSAGE: progress message on stderr.
 say() {
 	echo "${name:-script}: $*" >&2
