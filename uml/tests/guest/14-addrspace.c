@@ -155,14 +155,6 @@ static int print_guest_vmas(void)
 	return count;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void host_view_snapshot(void)
 {
 	char *m = mmap((void *)MARKER_ADDR, 2 * PSZ, PROT_READ | PROT_WRITE,
@@ -187,8 +179,8 @@ static void host_view_snapshot(void)
 	/* Stay the running process while the harness looks; clock_gettime is a
 	 * plain system call here, which does not change the address space.
 	 */
-	until = now() + 4.0;
-	while (now() < until)
+	until = t_now() + 4.0;
+	while (t_now() < until)
 		;
 	munmap(m, 2 * PSZ);
 	t_ok("host-view-marker");

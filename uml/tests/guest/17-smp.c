@@ -24,14 +24,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int pin(int cpu)
 {
 	cpu_set_t set;
@@ -98,12 +90,12 @@ static long pingpong(long target, double seconds)
 		return -1;
 	}
 	{
-		double end = now() + seconds;
+		double end = t_now() + seconds;
 		long x = 0;
 
-		while (rounds < target && now() < end) {
+		while (rounds < target && t_now() < end) {
 			atomic_store(&v[0], x + 1);
-			while (atomic_load(&v[0]) != x + 2 && now() < end)
+			while (atomic_load(&v[0]) != x + 2 && t_now() < end)
 				;
 			if (atomic_load(&v[0]) == x + 2)
 				rounds++;
@@ -235,7 +227,7 @@ static void burn(long loops)
 
 static double burn_procs(int procs, long loops)
 {
-	double t0 = now();
+	double t0 = t_now();
 	pid_t pids[2];
 
 	for (int i = 0; i < procs; i++) {
@@ -248,7 +240,7 @@ static double burn_procs(int procs, long loops)
 	}
 	for (int i = 0; i < procs; i++)
 		waitpid(pids[i], NULL, 0);
-	return now() - t0;
+	return t_now() - t0;
 }
 
 /* Two processes spinning on vCPUs 0 and 1 in their own sessions (the
@@ -302,7 +294,7 @@ static void *leak_writer(void *arg)
 /* 20 rounds, or fewer in @seconds (a round is a timer tick or more). */
 static long leak_rounds(double seconds, long *rounds_out)
 {
-	double end = now() + seconds;
+	double end = t_now() + seconds;
 	pthread_t writer;
 	long rounds = 0, found = 0;
 
@@ -311,7 +303,7 @@ static long leak_rounds(double seconds, long *rounds_out)
 	if (leak_area == MAP_FAILED || pin(1) ||
 	    pthread_create(&writer, NULL, leak_writer, NULL))
 		return -1;
-	while (now() < end && rounds < 20) {
+	while (t_now() < end && rounds < 20) {
 		void *p = mmap((void *)leak_area, LEAK_WORDS * 8, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE,
 			       -1, 0);
@@ -379,11 +371,11 @@ int main(void)
 		 * 500 rounds in 10 s.  1000 rounds need both vCPUs running at
 		 * once, and reach it in a few seconds even on a busy host.
 		 */
-		double t0 = now();
+		double t0 = t_now();
 		long rounds = pingpong(1000, 10.0);
 
 		t_note("ping-pong between vCPUs 0 and 1: %ld rounds in %.2f s",
-		       rounds, now() - t0);
+		       rounds, t_now() - t0);
 		t_check(smp[0], rounds >= 1000,
 			"%ld of 1000 rounds in 10 s: the two processes did not run at the same time",
 			rounds);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int t_failures;
@@ -110,6 +111,15 @@ static inline int in_child(void (*fn)(void))
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
 	return st;
+}
+
+/* Seconds on the monotonic clock. */
+static inline double t_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static inline int t_exit(void)
