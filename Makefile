@@ -276,9 +276,10 @@ include packaging/packaging.mk
 # better (beside check-packages, check-uml-vm's 6.1 VM ran 506 s instead
 # of 77: TCG keeps both cores busy).  Then the packages and their
 # end-to-end VM, with the suites that need no VM beside them, and last
-# check-bench: its VM runs UML pinned to one vCPU, and by then the e2e
-# VM runs alone, its boots mostly single-threaded (apt, dpkg; in the run
-# of 2026-12-04 the second lane ended 840 s before check-e2e did).
+# check-bench: its VM runs UML pinned to one vCPU.  check-e2e boots its
+# VMs in two chains side by side: one boot is mostly single-threaded (apt,
+# dpkg), and in the run of 2026-12-04, with one boot at a time, the second
+# lane ended 840 s before check-e2e did.
 # Every suite of CHECK_SUITES must appear here once.  A subset:
 # make check CHECK_STAGES="lint check-uml" (then nothing is checked for
 # absence).

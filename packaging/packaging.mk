@@ -43,8 +43,8 @@ check-packages: uml image-tiny image-debian
 # repository, DKMS, a reboot with an autostart instance in skas4 mode,
 # purge; an upgrade from the previous release with an instance running,
 # and a new host kernel.  The VM image is cached in build/e2e (its build
-# needs Debian's mirror).  About 25 minutes here (TCG), the user guide's
-# commands included.  Two hours with the guide's slow blocks under TCG
+# needs Debian's mirror).  About 20 minutes here (TCG; two chains of
+# boots side by side), the user guide's commands included.  Two hours with the guide's slow blocks under TCG
 # (E2E_GUIDE_SLOW=1: boot 1 may take an hour).
 check-e2e:
 	timeout -k 30 $(if $(filter 1,$(E2E_GUIDE_SLOW)),7200,3600) packaging/tests/e2e
