@@ -33,27 +33,39 @@ stage_tree() {
 		"$dir/build/images/"
 }
 
-# debian_root DIR CACHE PKGS [SUITE]: a throw-away Debian root in DIR
-# (SUITE: bookworm, the default, or trixie), minbase plus PKGS
-# (comma-separated; the suite's backports may provide some), with no apt
-# source; made by mmdebstrap once and cached as CACHE-HASH.tar (HASH: of
-# PKGS and the suite, so that a new package makes a new root; older tars
-# of CACHE go).
-debian_root() {
-	local dir=$1 cache=$2 pkgs=$3 suite=${4:-bookworm} key tar m=http://deb.debian.org/debian
+# debian_root_tar CACHE PKGS [SUITE]: makes sure CACHE-HASH.tar holds a
+# Debian root (SUITE: bookworm, the default, or trixie): minbase plus
+# PKGS (comma-separated; the suite's backports may provide some), with no
+# apt source; made by mmdebstrap once (HASH: of PKGS and the suite, so
+# that a new package makes a new root; older tars of CACHE go).  Prints
+# the tar's path.  Two makers of one CACHE take turns (flock on
+# CACHE.lock): the second finds the first's tar.
+debian_root_tar() {
+	local cache=$1 pkgs=$2 suite=${3:-bookworm} key tar m=http://deb.debian.org/debian
 	key=$pkgs
 	[ "$suite" = bookworm ] || key="$suite:$pkgs"
 	tar=$cache-$(printf '%s' "$key" | sha256sum | cut -c1-12).tar
-	if [ ! -s "$tar" ]; then
+	mkdir -p "$(dirname "$cache")"
+	(
+		flock 7
+		[ ! -s "$tar" ] || exit 0
 		rm -f "$cache"-*.tar
 		# shellcheck disable=SC2016 # "$1" is expanded by mmdebstrap
 		mmdebstrap --variant=minbase --format=tar --include="$pkgs" \
 			--customize-hook='rm -f "$1"/etc/apt/sources.list; rm -rf "$1"/var/lib/apt/lists/*' \
 			"$suite" "$tar.tmp" \
 			"deb $m $suite main" "deb $m $suite-updates main" "deb $m $suite-backports main" \
-			"deb http://deb.debian.org/debian-security $suite-security main" || return 1
+			"deb http://deb.debian.org/debian-security $suite-security main" >&2 || exit 1
 		mv "$tar.tmp" "$tar"
-	fi
+	) 7>"$cache.lock" || return 1
+	echo "$tar"
+}
+
+# debian_root DIR CACHE PKGS [SUITE]: a throw-away Debian root in DIR,
+# unpacked from debian_root_tar CACHE PKGS [SUITE].
+debian_root() {
+	local dir=$1 tar
+	tar=$(debian_root_tar "$2" "$3" "${4:-bookworm}") || return 1
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	tar -C "$dir" -xf "$tar"
