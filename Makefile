@@ -274,7 +274,9 @@ include packaging/packaging.mk
 # 2024 s instead of 696 s and the 6.12 run's 04-signals group hit its
 # 300 s limit, twice), and a busy native suite beside one is not much
 # better (beside check-packages, check-uml-vm's 6.1 VM ran 506 s instead
-# of 77: TCG keeps both cores busy).  Then the packages and their
+# of 77: its VMs want both cores at times, though they average 1.3; the
+# CPU they leave goes to scripts/prebuild's builds at nice 19 of what the
+# second stage needs).  Then the packages and their
 # end-to-end VM, with the suites that need no VM beside them, and last
 # check-bench: its VM runs UML pinned to one vCPU.  check-e2e boots its
 # VMs in two chains side by side: one boot is mostly single-threaded (apt,
