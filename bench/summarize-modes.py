@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""summarize-modes.py LOG TAG JSON MD [CCRUNS CCSET [EXTRA]]: turns the
+"""summarize-modes.py LOG TAG JSON MD [CCRUNS CCSET [EXTRA [CCMODES]]]: turns the
 console log of bench/skas-modes into per-mode medians, spreads and ratios.
 
 The log has lines "BENCH[who]: RESULT name ns ns/op ops" (who: host,
@@ -9,7 +9,9 @@ seccomp mode; skas4-2cpu, seccomp-2cpu: our kernel unpinned on two CPUs), one pe
 as JSON and a markdown table with the ratios the UML-kernel issue sets
 targets for (reported, never asserted).  With CCRUNS > 0 the log also has
 "BENCH[mode]: RESULT compile ns ns/op 1" lines of the compile workload
-(make -j1 SET=CCSET of bench/compile) in each of COMPILE_MODES.  EXTRA:
+(make -j1 SET=CCSET of bench/compile) in each of CCMODES (comma-separated,
+of COMPILE_MODES; default: all of them; the quick run has skas4 and
+seccomp).  EXTRA:
 the runs beyond PINNED that the log must have, comma-separated, of
 skas4-signals, skas4-2cpu and seccomp-2cpu (default: all three; the
 quick run has none); their tables are written only for those.
@@ -33,6 +35,9 @@ NAMES = {
     "pipe": "pipe round trip",
 }
 COMPILE_MODES = ["skas4", "skas3", "seccomp", "ptrace"]
+# The compile ratios, each where both of its modes ran; the table shows
+# the first three.
+COMPILE_RATIOS = [("skas4", "seccomp"), ("skas4", "skas3"), ("skas3", "seccomp"), ("skas3", "ptrace")]
 LINE = re.compile(r"^BENCH\[([\w.-]+)\]: RESULT (\w+) ([0-9.]+) ns/op (\d+)$")
 MODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: mode (\S+)")
 # /bench-compile-init's first line.
@@ -50,6 +55,11 @@ def main():
         sys.exit(f"summarize-modes: unknown runs {bad} (known: {EXTRAS})")
     if any(x in extra for x in TWO_CPUS) and not all(x in extra for x in TWO_CPUS):
         sys.exit(f"summarize-modes: the two-CPU runs come together: {TWO_CPUS}")
+    ccmodes_arg = sys.argv[8].split(",") if len(sys.argv) > 8 else COMPILE_MODES
+    bad = [m for m in ccmodes_arg if m not in COMPILE_MODES]
+    ccmodes_run = [m for m in COMPILE_MODES if m in ccmodes_arg]
+    if bad or not ccmodes_run:
+        sys.exit(f"summarize-modes: bad compile modes {ccmodes_arg} (known: {COMPILE_MODES})")
     who_all = PINNED + extra
     samples, modes, ccmodes = {}, {}, {}
     with open(log, errors="replace") as f:
@@ -69,7 +79,7 @@ def main():
             sys.exit(f"summarize-modes: the {who} run reported mode "
                      f"'{modes.get(who)}' (see {log})")
 
-    for who in COMPILE_MODES if ccruns else []:
+    for who in ccmodes_run if ccruns else []:
         if ccmodes.get(who) != {WANT_MODE[who]}:
             sys.exit(f"summarize-modes: the {who} compile runs reported modes "
                      f"{sorted(ccmodes.get(who, []))} (see {log})")
@@ -84,7 +94,7 @@ def main():
         }
     missing = [(n, w) for n in NAMES for w in who_all if w not in fig.get(n, {})]
     if ccruns:
-        missing += [("compile", w) for w in COMPILE_MODES
+        missing += [("compile", w) for w in ccmodes_run
                     if fig.get("compile", {}).get(w, {}).get("runs") != ccruns]
     if missing:
         sys.exit(f"summarize-modes: no figures for {missing} (see {log})")
@@ -110,10 +120,8 @@ def main():
             ratios[n]["skas4/skas4-signals"] = med(n, "skas4") / med(n, "skas4-signals")
     if ccruns:
         ratios["compile"] = {
-            "skas4/seccomp": med("compile", "skas4") / med("compile", "seccomp"),
-            "skas4/skas3": med("compile", "skas4") / med("compile", "skas3"),
-            "skas3/seccomp": med("compile", "skas3") / med("compile", "seccomp"),
-            "skas3/ptrace": med("compile", "skas3") / med("compile", "ptrace"),
+            f"{a}/{b}": med("compile", a) / med("compile", b)
+            for a, b in COMPILE_RATIOS if a in ccmodes_run and b in ccmodes_run
         }
     with open(json_out, "w") as f:
         json.dump({"host_kernel": tag, "figures": fig, "ratios": ratios,
@@ -174,18 +182,18 @@ def main():
             return (f"{s['median_ns'] / 1e9:.1f} ({s['min_ns'] / 1e9:.1f}-"
                     f"{s['max_ns'] / 1e9:.1f})")
         c = ratios["compile"]
+        shown = [f"{a}/{b}" for a, b in COMPILE_RATIOS[:3] if f"{a}/{b}" in c]
+        cols = ccmodes_run + shown
         rows += [
             "",
             f"The compile workload of bench/compare, scaled down (make -j1 SET={ccset} "
             "of bench/compile, gcc in the debian image), pinned like the first table; "
             f"median of {ccruns} runs (min-max), seconds:",
             "",
-            "| workload | skas4 | skas3 | seccomp | ptrace | skas4/seccomp | skas4/skas3 "
-            "| skas3/seccomp |",
-            "|---|---|---|---|---|---|---|---|",
-            f"| compile | {sec('skas4')} | {sec('skas3')} | {sec('seccomp')} | "
-            f"{sec('ptrace')} | {c['skas4/seccomp']:.2f} | {c['skas4/skas3']:.2f} | "
-            f"{c['skas3/seccomp']:.2f} |",
+            "| workload | " + " | ".join(cols) + " |",
+            "|---|" + "---|" * len(cols),
+            "| compile | " + " | ".join([sec(m) for m in ccmodes_run]
+                                        + [f"{c[r]:.2f}" for r in shown]) + " |",
         ]
     pf, fk = ratios["pagefault"], ratios["fork_exit"]
     rows += [
@@ -199,7 +207,7 @@ def main():
         + ", ".join(f"{NAMES[n]} {'met' if ratios[n]['skas4/seccomp'] < 1 else 'missed'} "
                     f"({ratios[n]['skas4/seccomp']:.2f})" for n in NAMES) + ".",
     ]
-    if ccruns:
+    if ccruns and "skas4/seccomp" in ratios["compile"]:
         cr = ratios["compile"]["skas4/seccomp"]
         rows.append(f"Compile skas4/seccomp <= 0.8: {'met' if cr <= 0.8 else 'missed'} "
                     f"({cr:.2f}).")
