@@ -30,7 +30,7 @@ check-rootfs: uml
 # Everything but the downloaded .debs (build/images/debs).
 images-clean:
 	rm -rf $(BUILD)/images/run $(BUILD)/images/*.ext4 \
-		$(BUILD)/images/*.ext4.* $(BUILD)/images/*.work
+		$(BUILD)/images/*.ext4.* $(BUILD)/images/*.work $(BUILD)/images/second
 
 CHECK_SUITES += check-rootfs
 HELP_LINES += "make images      root file system images: build/images/tiny.ext4, debian.ext4"
