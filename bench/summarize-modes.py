@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""summarize-modes.py LOG TAG JSON MD [CCRUNS CCSET [EXTRA [CCMODES]]]: turns the
+"""summarize-modes.py LOG TAG JSON MD [options]: turns the
 console log of bench/skas-modes into per-mode medians, spreads and ratios.
 
 The log has lines "BENCH[who]: RESULT name ns ns/op ops" (who: host,
@@ -7,15 +7,23 @@ skas4, skas3, seccomp, ptrace: our kernel; skas4-signals: skas4 with the
 module's fast stops off; sid-7.2-seccomp: Debian sid's UML in
 seccomp mode; skas4-2cpu, seccomp-2cpu: our kernel unpinned on two CPUs), one per benchmark per round.  Writes the figures
 as JSON and a markdown table with the ratios the UML-kernel issue sets
-targets for (reported, never asserted).  With CCRUNS > 0 the log also has
-"BENCH[mode]: RESULT compile ns ns/op 1" lines of the compile workload
-(make -j1 SET=CCSET of bench/compile) in each of CCMODES (comma-separated,
-of COMPILE_MODES; default: all of them; the quick run has skas4 and
-seccomp).  EXTRA:
-the runs beyond PINNED that the log must have, comma-separated, of
-skas4-signals, skas4-2cpu and seccomp-2cpu (default: all three; the
-quick run has none); their tables are written only for those.
+targets for (reported, never asserted).  Options:
+
+--compile-runs N, --compile-set SET, --compile-modes M,...: with N > 0
+    the log also has "BENCH[mode]: RESULT compile ns ns/op 1" lines of the
+    compile workload (make -j1 SET=SET of bench/compile) in each of the
+    modes (of COMPILE_MODES; default: all of them).
+--extra R,...: the runs beyond PINNED that the log must have, of
+    skas4-signals, skas4-2cpu and seccomp-2cpu (default: all three; the
+    quick run has none); their tables are written only for those.
+--scaling-runs N, --scaling-set SET, --scaling-modes M,...,
+--scaling-grid CxJ,...: with N > 0 the log also has the vCPU scaling
+    runs of vm-bench-run --scaling: "BENCH[scale-host-jJ]" (the VM's own
+    kernel, make -jJ) and "BENCH[scale-MODE-Cc-jJ]" (our kernel with C
+    vCPUs, make -jJ), N of each; written as throughput ratios to one vCPU
+    at -j1, beside the VM's kernel's own -jJ/-j1.
 """
+import argparse
 import json
 import re
 import statistics
@@ -35,27 +43,67 @@ NAMES = {
     "pipe": "pipe round trip",
 }
 COMPILE_MODES = ["skas4", "skas3", "seccomp", "ptrace"]
+SCALING_MODES = ["skas4", "skas3", "seccomp"]
+GRID = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 # The compile ratios, each where both of its modes ran; the table shows
 # the first three.
 COMPILE_RATIOS = [("skas4", "seccomp"), ("skas4", "skas3"), ("skas3", "seccomp"), ("skas3", "ptrace")]
 LINE = re.compile(r"^BENCH\[([\w.-]+)\]: RESULT (\w+) ([0-9.]+) ns/op (\d+)$")
 MODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: mode (\S+)")
 # /bench-compile-init's first line.
-CCMODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: kernel \S+ mode (\S+)")
+CCMODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: kernel \S+ mode (\S+) gcc \S+ vcpus (\d+)")
+
+
+def csv(text):
+    return [x for x in text.split(",") if x]
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(prog="summarize-modes.py")
+    for name in ("log", "tag", "json_out", "md_out"):
+        ap.add_argument(name)
+    ap.add_argument("--compile-runs", type=int, default=0)
+    ap.add_argument("--compile-set", default="")
+    ap.add_argument("--compile-modes", type=csv, default=COMPILE_MODES)
+    ap.add_argument("--extra", type=csv, default=EXTRAS)
+    ap.add_argument("--scaling-runs", type=int, default=0)
+    ap.add_argument("--scaling-set", default="")
+    ap.add_argument("--scaling-modes", type=csv, default=SCALING_MODES)
+    ap.add_argument("--scaling-grid", type=csv, default=["1x1", "1x2", "2x1", "2x2"])
+    return ap.parse_args()
+
+
+def scaling_plan(a):
+    """The runs the scaling part must have: {label: (mode, vcpus, jobs)}."""
+    bad = [m for m in a.scaling_modes if m not in SCALING_MODES]
+    if bad or not a.scaling_modes:
+        sys.exit(f"summarize-modes: bad scaling modes {a.scaling_modes} (known: {SCALING_MODES})")
+    cells = []
+    for g in a.scaling_grid:
+        m = GRID.match(g)
+        if not m:
+            sys.exit(f"summarize-modes: bad scaling grid cell '{g}' (want CxJ, e.g. 2x2)")
+        cells.append((int(m[1]), int(m[2])))
+    if (1, 1) not in cells:
+        sys.exit("summarize-modes: the scaling grid needs 1x1, the reference")
+    plan = {f"scale-host-j{j}": ("host", None, j) for j in sorted({j for _c, j in cells})}
+    for mode in a.scaling_modes:
+        for c, j in cells:
+            plan[f"scale-{mode}-{c}c-j{j}"] = (mode, c, j)
+    return plan, cells
 
 
 def main():
-    log, tag, json_out, md_out = sys.argv[1:5]
-    ccruns = int(sys.argv[5]) if len(sys.argv) > 5 else 0
-    ccset = sys.argv[6] if len(sys.argv) > 6 else ""
-    extra = sys.argv[7].split(",") if len(sys.argv) > 7 else EXTRAS
-    extra = [x for x in extra if x]
+    a = parse_args()
+    log, tag, json_out, md_out = a.log, a.tag, a.json_out, a.md_out
+    ccruns, ccset, extra = a.compile_runs, a.compile_set, a.extra
+    scplan, sccells = scaling_plan(a) if a.scaling_runs else ({}, [])
     bad = [x for x in extra if x not in EXTRAS]
     if bad:
         sys.exit(f"summarize-modes: unknown runs {bad} (known: {EXTRAS})")
     if any(x in extra for x in TWO_CPUS) and not all(x in extra for x in TWO_CPUS):
         sys.exit(f"summarize-modes: the two-CPU runs come together: {TWO_CPUS}")
-    ccmodes_arg = sys.argv[8].split(",") if len(sys.argv) > 8 else COMPILE_MODES
+    ccmodes_arg = a.compile_modes
     bad = [m for m in ccmodes_arg if m not in COMPILE_MODES]
     ccmodes_run = [m for m in COMPILE_MODES if m in ccmodes_arg]
     if bad or not ccmodes_run:
@@ -73,16 +121,19 @@ def main():
                 modes[m[1]] = m[2]
             m = CCMODE.match(line)
             if m:
-                ccmodes.setdefault(m[1], set()).add(m[2])
+                ccmodes.setdefault(m[1], set()).add((m[2], int(m[3])))
     for who in who_all[1:]:
         if modes.get(who) != WANT_MODE[who]:
             sys.exit(f"summarize-modes: the {who} run reported mode "
                      f"'{modes.get(who)}' (see {log})")
 
-    for who in ccmodes_run if ccruns else []:
-        if ccmodes.get(who) != {WANT_MODE[who]}:
-            sys.exit(f"summarize-modes: the {who} compile runs reported modes "
-                     f"{sorted(ccmodes.get(who, []))} (see {log})")
+    # Each compile run of our kernel says its mode and vCPUs.
+    want_cc = {who: (WANT_MODE[who], 1) for who in (ccmodes_run if ccruns else [])}
+    want_cc.update({who: (mode, c) for who, (mode, c, _j) in scplan.items() if mode != "host"})
+    for who, want in want_cc.items():
+        if ccmodes.get(who) != {want}:
+            sys.exit(f"summarize-modes: the {who} compile runs reported (mode, vcpus) "
+                     f"{sorted(ccmodes.get(who, []))}, not {want} (see {log})")
 
     fig = {}
     for (who, name), vals in samples.items():
@@ -96,6 +147,8 @@ def main():
     if ccruns:
         missing += [("compile", w) for w in ccmodes_run
                     if fig.get("compile", {}).get(w, {}).get("runs") != ccruns]
+    missing += [("compile", w) for w in scplan
+                if fig.get("compile", {}).get(w, {}).get("runs") != a.scaling_runs]
     if missing:
         sys.exit(f"summarize-modes: no figures for {missing} (see {log})")
 
@@ -123,9 +176,21 @@ def main():
             f"{a}/{b}": med("compile", a) / med("compile", b)
             for a, b in COMPILE_RATIOS if a in ccmodes_run and b in ccmodes_run
         }
+    scaling = None
+    if scplan:
+        def thr(ref, who):
+            return med("compile", ref) / med("compile", who)
+        scaling = {"runs": a.scaling_runs, "set": a.scaling_set, "grid": a.scaling_grid,
+                   "modes": a.scaling_modes, "throughput": {}}
+        tp = scaling["throughput"]
+        tp["host"] = {f"j{j}": thr("scale-host-j1", f"scale-host-j{j}")
+                      for j in sorted({j for _c, j in sccells})}
+        for mode in a.scaling_modes:
+            tp[mode] = {f"{c}c-j{j}": thr(f"scale-{mode}-1c-j1", f"scale-{mode}-{c}c-j{j}")
+                        for c, j in sccells}
     with open(json_out, "w") as f:
         json.dump({"host_kernel": tag, "figures": fig, "ratios": ratios,
-                   "compile_runs": ccruns, "compile_set": ccset},
+                   "compile_runs": ccruns, "compile_set": ccset, "scaling": scaling},
                   f, indent=2, sort_keys=True)
 
     rows = [
@@ -195,6 +260,8 @@ def main():
             "| compile | " + " | ".join([sec(m) for m in ccmodes_run]
                                         + [f"{c[r]:.2f}" for r in shown]) + " |",
         ]
+    if scaling:
+        rows += scaling_rows(scaling, sccells, lambda who: fig["compile"][who])
     pf, fk = ratios["pagefault"], ratios["fork_exit"]
     rows += [
         "",
@@ -213,6 +280,44 @@ def main():
                     f"({cr:.2f}).")
     with open(md_out, "w") as f:
         f.write("\n".join(rows) + "\n")
+
+
+def scaling_rows(scaling, cells, figure):
+    """The scaling table: a row per kernel and vCPU count, a column per
+    jobs count, seconds (min-max) and throughput to one vCPU at -j1."""
+    jobs = sorted({j for _c, j in cells})
+    tp = scaling["throughput"]
+
+    def cell(who, ratio):
+        s = figure(who)
+        return (f"{s['median_ns'] / 1e9:.1f} ({s['min_ns'] / 1e9:.1f}-"
+                f"{s['max_ns'] / 1e9:.1f}), {ratio:.2f}x")
+    rows = [
+        "",
+        f"vCPU scaling in the same VM: the compile workload (make -jJ SET={scaling['set']}), "
+        "unpinned on the VM's two CPUs, the VM's own kernel in a chroot of the compile "
+        f"image and our kernel with 1 or 2 vCPUs; median of {scaling['runs']} interleaved "
+        "runs (min-max), seconds, and throughput relative to one vCPU at `-j1` (the "
+        "VM's kernel: to itself at `-j1`):",
+        "",
+        "| contender | " + " | ".join(f"`-j{j}`" for j in jobs) + " |",
+        "|---|" + "---|" * len(jobs),
+        "| the VM's kernel (2 CPUs) | " + " | ".join(
+            cell(f"scale-host-j{j}", tp["host"][f"j{j}"]) for j in jobs) + " |",
+    ]
+    for mode in scaling["modes"]:
+        for c in sorted({c for c, _j in cells}):
+            rows.append(f"| {mode}, {c} vCPU{'s' if c > 1 else ''} | " + " | ".join(
+                cell(f"scale-{mode}-{c}c-j{j}", tp[mode][f"{c}c-j{j}"])
+                if (c, j) in cells else "n/a" for j in jobs) + " |")
+    top = max(cells)
+    if top != (1, 1) and f"j{top[1]}" in tp["host"] and tp["host"][f"j{top[1]}"] > 0:
+        hr = tp["host"][f"j{top[1]}"]
+        rows += ["", f"{top[0]} vCPUs at `-j{top[1]}` against 1 vCPU at `-j1`, within 15 % of the "
+                 f"VM's kernel's own `-j{top[1]}`/`-j1` ({hr:.2f}x): " + ", ".join(
+                     f"{mode} {'met' if tp[mode][f'{top[0]}c-j{top[1]}'] >= 0.85 * hr else 'missed'} "
+                     f"({tp[mode][f'{top[0]}c-j{top[1]}']:.2f}x)" for mode in scaling["modes"]) + "."]
+    return rows
 
 
 if __name__ == "__main__":
