@@ -73,13 +73,13 @@ def parse_args():
     return ap.parse_args()
 
 
-def scaling_plan(a):
+def scaling_plan(args):
     """The runs the scaling part must have: {label: (mode, vcpus, jobs)}."""
-    bad = [m for m in a.scaling_modes if m not in SCALING_MODES]
-    if bad or not a.scaling_modes:
-        sys.exit(f"summarize-modes: bad scaling modes {a.scaling_modes} (known: {SCALING_MODES})")
+    bad = [m for m in args.scaling_modes if m not in SCALING_MODES]
+    if bad or not args.scaling_modes:
+        sys.exit(f"summarize-modes: bad scaling modes {args.scaling_modes} (known: {SCALING_MODES})")
     cells = []
-    for g in a.scaling_grid:
+    for g in args.scaling_grid:
         m = GRID.match(g)
         if not m:
             sys.exit(f"summarize-modes: bad scaling grid cell '{g}' (want CxJ, e.g. 2x2)")
@@ -87,23 +87,23 @@ def scaling_plan(a):
     if (1, 1) not in cells:
         sys.exit("summarize-modes: the scaling grid needs 1x1, the reference")
     plan = {f"scale-host-j{j}": ("host", None, j) for j in sorted({j for _c, j in cells})}
-    for mode in a.scaling_modes:
+    for mode in args.scaling_modes:
         for c, j in cells:
             plan[f"scale-{mode}-{c}c-j{j}"] = (mode, c, j)
     return plan, cells
 
 
 def main():
-    a = parse_args()
-    log, tag, json_out, md_out = a.log, a.tag, a.json_out, a.md_out
-    ccruns, ccset, extra = a.compile_runs, a.compile_set, a.extra
-    scplan, sccells = scaling_plan(a) if a.scaling_runs else ({}, [])
+    args = parse_args()
+    log, tag, json_out, md_out = args.log, args.tag, args.json_out, args.md_out
+    ccruns, ccset, extra = args.compile_runs, args.compile_set, args.extra
+    scplan, sccells = scaling_plan(args) if args.scaling_runs else ({}, [])
     bad = [x for x in extra if x not in EXTRAS]
     if bad:
         sys.exit(f"summarize-modes: unknown runs {bad} (known: {EXTRAS})")
     if any(x in extra for x in TWO_CPUS) and not all(x in extra for x in TWO_CPUS):
         sys.exit(f"summarize-modes: the two-CPU runs come together: {TWO_CPUS}")
-    ccmodes_arg = a.compile_modes
+    ccmodes_arg = args.compile_modes
     bad = [m for m in ccmodes_arg if m not in COMPILE_MODES]
     ccmodes_run = [m for m in COMPILE_MODES if m in ccmodes_arg]
     if bad or not ccmodes_run:
@@ -148,7 +148,7 @@ def main():
         missing += [("compile", w) for w in ccmodes_run
                     if fig.get("compile", {}).get(w, {}).get("runs") != ccruns]
     missing += [("compile", w) for w in scplan
-                if fig.get("compile", {}).get(w, {}).get("runs") != a.scaling_runs]
+                if fig.get("compile", {}).get(w, {}).get("runs") != args.scaling_runs]
     if missing:
         sys.exit(f"summarize-modes: no figures for {missing} (see {log})")
 
@@ -180,12 +180,12 @@ def main():
     if scplan:
         def thr(ref, who):
             return med("compile", ref) / med("compile", who)
-        scaling = {"runs": a.scaling_runs, "set": a.scaling_set, "grid": a.scaling_grid,
-                   "modes": a.scaling_modes, "throughput": {}}
+        scaling = {"runs": args.scaling_runs, "set": args.scaling_set, "grid": args.scaling_grid,
+                   "modes": args.scaling_modes, "throughput": {}}
         tp = scaling["throughput"]
         tp["host"] = {f"j{j}": thr("scale-host-j1", f"scale-host-j{j}")
                       for j in sorted({j for _c, j in sccells})}
-        for mode in a.scaling_modes:
+        for mode in args.scaling_modes:
             tp[mode] = {f"{c}c-j{j}": thr(f"scale-{mode}-1c-j1", f"scale-{mode}-{c}c-j{j}")
                         for c, j in sccells}
     with open(json_out, "w") as f:
