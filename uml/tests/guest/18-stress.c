@@ -2,9 +2,9 @@
 /*
  * Stress on every vCPU at once, for T_STRESS_SECONDS (default 10): 64
  * threads of one process map, write, write-protect, check and unmap
- * memory in a loop, while another process forks T_NPROCS children (default
- * 1000, fewer if the time is up first, never fewer than 64; at most 64
- * alive at once), each mapping and writing memory and forking a
+ * memory in a loop, while another process forks T_STRESS_NPROCS children
+ * (default T_NPROCS, else 1000; fewer if the time is up first, never
+ * fewer than 64; at most 64 alive at once), each mapping and writing memory and forking a
  * grandchild that checks its copy.  Then: everyone finished within the
  * time, found fresh memory zeroed, saw only its own data and got a fault
  * for a write to memory it had write-protected; and the kernel's memory
@@ -267,7 +267,7 @@ static int threader(void)
 int main(void)
 {
 	long seconds = env_long("T_STRESS_SECONDS", 10);
-	long nprocs = env_long("T_NPROCS", 1000);
+	long nprocs = env_long("T_STRESS_NPROCS", env_long("T_NPROCS", 1000));
 	/* The runner kills a program at T_TIMEOUT: the forker's alarm comes
 	 * first, so that a hung forker is reported as such.
 	 */
