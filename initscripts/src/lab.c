@@ -1397,52 +1397,64 @@ static const char *state_word(enum inst_state s)
 	       s == INST_FAILED ? "failed" : "dead";
 }
 
-int lab_status(const struct lab *lab, bool json)
+/* The lab's state as lab status -o json shows it (the caller puts it). */
+struct json_object *lab_status_json(const struct lab *lab)
 {
 	char shared[PATH_LEN];
 	gid_t gid;
 	bool live = labshare_node(lab->name, NULL, &gid, shared, sizeof(shared)) == 1;
+	struct json_object *o = json_object_new_object();
+	struct json_object *meta = json_object_new_object();
+	struct json_object *nodes = json_object_new_array();
+	struct json_object *nets = json_object_new_array();
+
+	json_object_object_add(o, "lab", json_object_new_string(lab->name));
+	json_object_object_add(o, "dir", json_object_new_string(lab->dir));
+	for (int i = 0; i < lab->nmeta; i++)
+		json_object_object_add(meta, lab->meta[i].key,
+				       json_object_new_string(lab->meta[i].value));
+	json_object_object_add(o, "meta", meta);
+	for (int i = 0; i < lab->n; i++) {
+		struct json_object *n = json_object_new_object();
+		struct inst_info info;
+
+		instance_info(lab->nodes[i].instance, &info);
+		json_object_object_add(n, "node", json_object_new_string(lab->nodes[i].name));
+		json_object_object_add(n, "instance",
+				       json_object_new_string(lab->nodes[i].instance));
+		json_object_object_add(n, "state",
+				       json_object_new_string(state_word(info.state)));
+		json_object_array_add(nodes, n);
+	}
+	json_object_object_add(o, "nodes", nodes);
+	for (int i = 0; i < lab->ndomains; i++) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "domain",
+				       json_object_new_string(lab->domains[i].domain));
+		json_object_object_add(n, "network",
+				       json_object_new_string(lab->domains[i].network));
+		json_object_array_add(nets, n);
+	}
+	json_object_object_add(o, "domains", nets);
+	json_object_object_add(o, "shared", live ? json_object_new_string(shared) : NULL);
+	return o;
+}
+
+int lab_status(const struct lab *lab, bool json)
+{
+	char shared[PATH_LEN];
+	gid_t gid;
+	bool live;
 
 	if (json) {
-		struct json_object *o = json_object_new_object();
-		struct json_object *meta = json_object_new_object();
-		struct json_object *nodes = json_object_new_array();
-		struct json_object *nets = json_object_new_array();
+		struct json_object *o = lab_status_json(lab);
 
-		json_object_object_add(o, "lab", json_object_new_string(lab->name));
-		json_object_object_add(o, "dir", json_object_new_string(lab->dir));
-		for (int i = 0; i < lab->nmeta; i++)
-			json_object_object_add(meta, lab->meta[i].key,
-					       json_object_new_string(lab->meta[i].value));
-		json_object_object_add(o, "meta", meta);
-		for (int i = 0; i < lab->n; i++) {
-			struct json_object *n = json_object_new_object();
-			struct inst_info info;
-
-			instance_info(lab->nodes[i].instance, &info);
-			json_object_object_add(n, "node", json_object_new_string(lab->nodes[i].name));
-			json_object_object_add(n, "instance",
-					       json_object_new_string(lab->nodes[i].instance));
-			json_object_object_add(n, "state",
-					       json_object_new_string(state_word(info.state)));
-			json_object_array_add(nodes, n);
-		}
-		json_object_object_add(o, "nodes", nodes);
-		for (int i = 0; i < lab->ndomains; i++) {
-			struct json_object *n = json_object_new_object();
-
-			json_object_object_add(n, "domain",
-					       json_object_new_string(lab->domains[i].domain));
-			json_object_object_add(n, "network",
-					       json_object_new_string(lab->domains[i].network));
-			json_object_array_add(nets, n);
-		}
-		json_object_object_add(o, "domains", nets);
-		json_object_object_add(o, "shared", live ? json_object_new_string(shared) : NULL);
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 		return EX_OK;
 	}
+	live = labshare_node(lab->name, NULL, &gid, shared, sizeof(shared)) == 1;
 	msg("lab %s (%s)", lab->name, lab->dir);
 	for (int i = 0; i < lab->nmeta; i++)
 		msg("  %s: %s", lab->meta[i].key, lab->meta[i].value);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -770,21 +771,22 @@ static int cmd_lab(const struct global_conf *g, struct args *a)
 		static char names[MAX_LABS][NAME_MAX_LEN + 1];
 		int n = lab_names(names, MAX_LABS);
 
-		int shown = 0;
+		struct json_object *all = a->json ? json_object_new_array() : NULL;
 
-		if (a->json)
-			fputs("[", stdout);
-		for (int i = 0; i < n; i++)
-			if (lab_load(names[i], &lab) == 0) {
-				if (a->json && shown)
-					fputs(",", stdout);
-				lab_status(&lab, a->json);
-				shown++;
-			}
-		if (a->json)
-			puts("]");
-		else if (n <= 0)
+		for (int i = 0; i < n; i++) {
+			if (lab_load(names[i], &lab) != 0)
+				continue;
+			if (all)
+				json_object_array_add(all, lab_status_json(&lab));
+			else
+				lab_status(&lab, false);
+		}
+		if (all) {
+			puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY));
+			json_object_put(all);
+		} else if (n <= 0) {
 			msg("no lab is up");
+		}
 		return n < 0 ? EX_FAIL : EX_OK;
 	}
 	if (!dir)

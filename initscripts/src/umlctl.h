@@ -470,7 +470,9 @@ int lab_names(char names[][NAME_MAX_LEN + 1], int max);
 int lab_find(const char *dir, struct lab *lab, bool down_ok);
 int lab_remove(const struct lab *lab);
 bool lab_owns(const struct lab *lab, const char *instance);
+struct json_object;
 int lab_status(const struct lab *lab, bool json);
+struct json_object *lab_status_json(const struct lab *lab);
 void printable(char *s);
 
 /* labshare.c */

@@ -159,6 +159,12 @@ pc2[mem]=96m
 pc3[0]=A
 pc3[foo]=bar
 EOF
+# pc3: an image named by its file (a copy of the tiny image's, so that
+# it cannot be the default's), and two vCPUs (the host has two CPUs).
+mkdir -p "$labs/img"
+cp --sparse=always "$images/tiny.ext4" "$labs/img/node.ext4"
+chmod 644 "$labs/img/node.ext4"
+printf 'pc3[image]=%s\npc3[cpus]=2\n' "$labs/img/node.ext4" >>"$two/lab.conf"
 echo 'ip addr add 10.0.0.1/24 dev eth0; echo node >>/tmp/order' >"$two/pc1.startup"
 echo 'ip addr add 10.0.0.2/24 dev eth0' >"$two/pc2.startup"
 echo 'echo shared >>/tmp/order' >"$two/shared.startup"
@@ -276,12 +282,33 @@ out=$(lx "$two" pc2 'ping -c 2 -W 3 10.77.0.1 >/dev/null && echo reached')
 check "pc2 (bridged=true) reaches the host's bridge on the default network" "$out" test "$out" = reached
 out=$(lx "$two" pc1 'ping -c 1 -W 2 10.77.0.1 >/dev/null 2>&1 && echo reached || echo unreachable')
 check "pc1 (not bridged) does not" "$out" test "$out" = unreachable
+# lab console: the node's console (not a terminal here: what is piped
+# in is typed, what comes back is printed until a second of quiet).
+out=$( (sleep 1; printf 'echo LABCON-$((6*7))\n'; sleep 2) | u lab console "$two" pc1 2>&1 || true)
+check "lab console DIR NODE: the node's console (a typed line's output comes back)" \
+	"$(tr '\n' '|' <<<"$out" | tail -c 600)" grep -q "LABCON-42" <<<"$out"
+rc=0
+out=$(u lab console "$two" nosuch </dev/null 2>&1) || rc=$?
+check "lab console of a node the lab does not have: exit 2, said" "rc=$rc $out" \
+	bash -c '[ "$1" = 2 ] && grep -q "lab twohosts: no node nosuch" <<<"$2"' _ "$rc" "$out"
 json=$(u lab status "$two" -o json 2>&1)
 check "lab status -o json: valid JSON with the nodes running and LAB_ metadata" "$json" \
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["lab"]=="twohosts", d; assert sorted((n["node"], n["state"]) for n in d["nodes"])==[("pc1","running"),("pc2","running"),("pc3","running")], d; assert d["meta"]["LAB_DESCRIPTION"]=="two hosts on one domain", d' "$json"
 out=$(u list 2>&1)
 check "lab nodes are ordinary instances (list)" "$(tr '\n' '|' <<<"$out")" \
 	bash -c 'grep -q "^twohosts-pc1 " <<<"$1" && grep -q "^twohosts-pc3 " <<<"$1"' _ "$out"
+# NODE[mem], NODE[cpus], NODE[image]: what the nodes got.
+out=$(lx "$two" pc1 'sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo')
+out2=$(lx "$two" pc2 'sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo')
+check "pc2[mem]=96m: pc2 has at most 96 MiB, less than pc1 (the default 128M)" "pc1 $out kB, pc2 $out2 kB" \
+	bash -c '[ "$2" -le 98304 ] && [ "$2" -gt 65536 ] && [ "$1" -gt "$2" ]' _ "$out" "$out2"
+out=$(lx "$two" pc3 'grep -c ^processor /proc/cpuinfo')
+st=$(u status twohosts-pc3 2>&1 || true)
+check "pc3[cpus]=2: two vCPUs in the guest, and in umlctl status" "$out / $(tr '\n' '|' <<<"$st")" \
+	bash -c '[ "$1" = 2 ] && grep -Eq "^ +vcpus +2$" <<<"$2"' _ "$out" "$st"
+check "pc3[image]=FILE: the node boots that image file (umlctl status)" "$(tr '\n' '|' <<<"$st")" \
+	bash -c 'grep -Eq "^ +image +$1$" <<<"$2" && grep -q "^twohosts-pc3: running" <<<"$2"' \
+	_ "$labs/img/node.ext4" "$st"
 rc=0
 out=$(u lab up "$two" 2>&1) || rc=$?
 check "lab up again: a no-op" "rc=$rc $out" \
@@ -298,6 +325,9 @@ mkdir -p "$other/shared" "$victim"
 echo seed >"$other/shared/keep.txt"
 chown -R "$owner:$owner" "$other" "$victim"
 check "lab up other (domain A too, same addresses)" "failed" u lab up "$other"
+json=$(u lab status -o json 2>&1)
+check "lab status -o json without a folder: one JSON array of both labs" "$json" \
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert isinstance(d, list), d; assert sorted(l["lab"] for l in d)==["other","twohosts"], d' "$json"
 out=$(lx "$other" pc9 'ping -c 1 -W 2 10.0.0.1 >/dev/null && echo reached; ping -c 1 -W 2 10.0.0.2 >/dev/null 2>&1 || echo not-reached')
 out2=$(lx "$two" pc2 'ping -c 1 -W 2 10.0.0.9 >/dev/null 2>&1 || echo not-reached')
 check "two labs with domain A: each reaches its own nodes only" "$out / $out2" \
@@ -434,6 +464,17 @@ check "OSPF converges: r1 has r3's far network from ospf and reaches it" "$(tr '
 out=$(lx "$ospf" r1 'vtysh -c "show ip ospf neighbor"')
 check "vtysh on r1: r2 is a Full neighbour" "$(tr '\n' '|' <<<"$out")" grep -q 'Full' <<<"$out"
 check "lab down ospf" "failed" u lab down "$ospf"
+
+# ---- a lab node is an instance: umlctl status and stop work on it
+rc=0
+out=$(u stop twohosts-pc3 2>&1) || rc=$?
+st=$(u status twohosts-pc3 2>&1 || true)
+ls_=$(u lab status "$two" 2>&1 || true)
+check "umlctl stop of a lab node: stopped in its status and in lab status" \
+	"rc=$rc $out / $(tr '\n' '|' <<<"$st") / $(tr '\n' '|' <<<"$ls_")" \
+	bash -c '[ "$1" = 0 ] && grep -q "^twohosts-pc3: stopped" <<<"$2" &&
+		grep -Eq "^pc3 +twohosts-pc3 +stopped$" <<<"$3" && grep -Eq "^pc1 +twohosts-pc1 +running$" <<<"$3"' \
+	_ "$rc" "$st" "$ls_"
 
 # ---- down: after a node crashed, and for every lab; nothing left behind
 pkill -9 -f "umid=routing-r2 " || true
