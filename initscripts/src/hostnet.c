@@ -12,7 +12,9 @@
  * (so one network's instances cannot open connections into another's);
  * an isolated network, or one without an address, forwards nothing at
  * all, and of the host's own addresses reaches only the bridge's.  NAT
- * masquerades what leaves the subnet. */
+ * masquerades what leaves the subnet.  What guests may send onto a
+ * network with DHCP (their own MAC and leased address only) is the
+ * guard's (guard.c). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -352,21 +354,23 @@ static int table_up(const struct network *n, const char *net)
 
 static void dnsmasq_down(const struct network *n);
 
-/* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names,
- * which one started by umlctl 0.1.0 before it had none. */
-static bool dnsmasq_current(pid_t pid)
+/* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names
+ * (one started by umlctl 0.1.0 had none) and the guard's lease script
+ * (guard.c; none before 0.2.0). */
+static bool dnsmasq_current(pid_t pid, const char *script_arg)
 {
 	char path[64], args[8192];
 	ssize_t len;
+	bool names = false, script = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	len = read_file(path, args, sizeof(args));
 	for (ssize_t i = 0; i < len;) {
-		if (!strcmp(args + i, "--dhcp-ignore-names"))
-			return true;
+		names |= !strcmp(args + i, "--dhcp-ignore-names");
+		script |= !strcmp(args + i, script_arg);
 		i += (ssize_t)strnlen(args + i, (size_t)(len - i)) + 1;
 	}
-	return false;
+	return names && script;
 }
 
 static int dnsmasq_up(const struct global_conf *g, const struct network *n,
@@ -375,15 +379,18 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	char pidfile[PATH_LEN], hosts[PATH_LEN], leases[PATH_LEN];
 	char a_pid[PATH_LEN + 16], a_hosts[PATH_LEN + 32], a_leases[PATH_LEN + 32];
 	char a_range[256], a_if[64], a_listen[96], a_domain[128], a_local[128];
-	char first[64], last[64];
+	char first[64], last[64], hook[PATH_LEN], a_script[PATH_LEN + 16];
 
 	struct proc_id id;
 	char idpath[PATH_LEN], buf[32];
 
+	if (guard_hook_path(n, hook) < 0)
+		return -1;
+	snprintf(a_script, sizeof(a_script), "--dhcp-script=%s", hook);
 	if (hostnet_dnsmasq(n, &id)) {
-		if (dnsmasq_current(id.pid))
+		if (dnsmasq_current(id.pid, a_script))
 			return net_write_hosts(g);   /* running: new host list only */
-		msg("network %s: dnsmasq was started by an earlier umlctl (guests could name themselves): started again",
+		msg("network %s: dnsmasq was started by an earlier umlctl (without today's guard against guests): started again",
 		    n->name);
 		dnsmasq_down(n);
 	}
@@ -410,6 +417,8 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 /* DNS names from the instance files only: a guest
 			  * that sends another's host name gets no name. */
 			 "--dhcp-ignore-names",
+			 /* the guard's leases (guard.c), run as root */
+			 a_script,
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
@@ -511,11 +520,13 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 		return -1;
 	if (resolved_marker(n, marker) < 0)
 		return -1;
+	/* The guard before dnsmasq, whose lease script fills it. */
 	if (n->dhcp) {
-		if (dnsmasq_up(g, n, ip, mask) < 0)
+		if (guard_up(n) < 0 || dnsmasq_up(g, n, ip, mask) < 0)
 			return -1;
 	} else {
 		dnsmasq_down(n);
+		guard_down(n);
 	}
 	/* The host's resolver only on a bridge of ours. */
 	if (n->dhcp && n->host_dns && bridge_ours(n->bridge))
@@ -544,6 +555,7 @@ int hostnet_down(const struct network *n)
 
 	hostnet_table(n, table);
 	dnsmasq_down(n);
+	guard_down(n);
 	if (firewall_close(n) < 0)
 		bad++;
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
@@ -589,7 +601,7 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 		dns->pid = 0;
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
-	nft = geteuid() == 0 ? run_cmd(list, true) == 0 : br;
+	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || guard_loaded(n)) : br;
 	if (br && nft && (up_dns || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
@@ -614,6 +626,9 @@ int hostnet_status(const struct network *n)
 	msg("nftables table ip %s: %s (%s)", table,
 	    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");
+	if (n->dhcp)
+		msg("guard    table bridge %s: %s", table,
+		    geteuid() ? "(root can tell)" : guard_loaded(n) ? "loaded" : "missing");
 	if (!n->dhcp)
 		msg("dnsmasq  none (DHCP off)");
 	else if (id.pid)

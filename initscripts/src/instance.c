@@ -629,6 +629,9 @@ static int networks_ready(const struct global_conf *g, const struct instance_con
 		else if (n.dhcp && !hostnet_dnsmasq(&n, &dns))
 			err("%s: warning: dnsmasq of network %s is not running: no DHCP address (umlctl network up %s)",
 			    ic->name, n.name, n.name);
+		else if (n.dhcp && !guard_loaded(&n))
+			err("%s: warning: network %s has no guard: its guests may take each other's MACs and addresses (umlctl network up %s)",
+			    ic->name, n.name, n.name);
 	}
 	return 0;
 }
@@ -728,8 +731,14 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 			net_taps_down(ic->name);
 			r = -1;
 		}
-		if (r == 0)
-			net_write_hosts(g);
+		/* The host lists and the guard's TAPs (guard.c): a guest
+		 * of a guarded network never runs without its entry. */
+		if (r == 0 && net_write_hosts(g) < 0) {
+			err("%s: cannot write the networks' host lists and guards", ic->name);
+			forward_down(ic->name);
+			net_taps_down(ic->name);
+			r = -1;
+		}
 		unlock(nl);
 		if (r < 0) {
 			rm_rf(run);

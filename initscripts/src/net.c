@@ -166,17 +166,21 @@ void net_taps_down(const char *name)
 
 /* Writes the network's dhcp-hosts from the interfaces on it of every
  * loadable instance file (the first such interface of an instance gets
- * its name) and tells its running dnsmasq to read it again. */
+ * its name), and the guard's TAP . MAC pairs (guard.c), and tells its
+ * running dnsmasq to read the list again. */
 static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1],
 		       int n, const struct global_conf *g)
 {
 	static char text[MAX_INSTANCES * MAX_NETS * 64];
+	static char ports[MAX_INSTANCES * MAX_NETS * 40], taps[MAX_INSTANCES * MAX_NETS * 24];
 	char run[PATH_LEN], state[PATH_LEN], file[PATH_LEN];
 	static struct instance_conf ic;
 	struct proc_id dns;
-	size_t used = 0;
+	size_t used = 0, pused = 0, tused = 0;
 
 	text[0] = '\0';
+	ports[0] = '\0';
+	taps[0] = '\0';
 	for (int i = 0; i < n; i++) {
 		bool named = false;
 
@@ -185,6 +189,7 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			continue;
 		for (int j = 0; j < MAX_NETS; j++) {
 			const struct net_conf *nc = &ic.nets[j];
+			char tap[16];
 
 			if (!nc->used || strcmp(nc->network, net->name))
 				continue;
@@ -195,12 +200,20 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			named = true;
 			if (used >= sizeof(text))
 				return -1;
+			/* the guard's: this interface's TAP, which sends this MAC */
+			tap_name(ic.name, j, tap);
+			tused += (size_t)snprintf(taps + tused, sizeof(taps) - tused,
+						  "%s\"%s\"", tused ? ", " : "", tap);
+			pused += (size_t)snprintf(ports + pused, sizeof(ports) - pused,
+						  "%s\"%s\" . %s", pused ? ", " : "", tap, nc->mac);
+			if (pused >= sizeof(ports) || tused >= sizeof(taps))
+				return -1;
 		}
 	}
 	if (net_files(net->name, run, state) < 0 || mkdir_p(run, 0755) < 0 ||
 	    snprintf_ok(file, sizeof(file), "%s/dhcp-hosts", run) < 0)
 		return -1;
-	if (write_file(file, text, 0644) < 0)
+	if (write_file(file, text, 0644) < 0 || guard_ports(net, taps, ports) < 0)
 		return -1;
 	if (hostnet_dnsmasq(net, &dns))
 		proc_id_signal(&dns, SIGHUP, false);

@@ -9,6 +9,7 @@
  *   net.c         TAP devices, the DHCP host list, leases
  *   forward.c     port forwards (DNAT) to a running instance
  *   hostnet.c     a host network: bridge, nftables NAT, dnsmasq
+ *   guard.c       what guests may send on a network with DHCP (bridge nft)
  *   supervisor.c  the process that runs one UML instance and its console
  *   instance.c    start, stop, kill and the state of one instance
  *   console.c     attaching to an instance's console
@@ -274,6 +275,13 @@ bool hostnet_is_up(const struct network *n);
 void hostnet_leftover(const char *name, struct network *n);
 bool hostnet_dnsmasq(const struct network *n, struct proc_id *id);
 void hostnet_table(const struct network *n, char out[64]);
+
+/* guard.c */
+int guard_up(const struct network *n);
+void guard_down(const struct network *n);
+int guard_ports(const struct network *n, const char *taps, const char *elements);
+int guard_hook_path(const struct network *n, char *out);
+bool guard_loaded(const struct network *n);
 
 /* firewall.c */
 int firewall_open(const struct network *n);
