@@ -1,46 +1,59 @@
 /* guard.c: what a guest may send onto a network that has DHCP.
  *
  * Instances of different users share a network's bridge.  Without a
- * guard, a guest's root could take another instance's MAC (and with it
- * that instance's lease and the frames the bridge sends it), claim
- * another instance's address with ARP (and get what the host sends
- * there), answer the other guests' DHCP requests as a server of its own
- * (and become their gateway and DNS server), or announce itself as an
- * IPv6 router.  So each network with DHCP gets a table of the bridge
- * family, named as its ip table (bridge uml_skas, bridge uml_skas_NAME),
- * whose chain sees every frame one of the network's TAPs sends (set
- * taps: the TAPs of the interfaces the instance files put on it, net.c;
- * a chain of the bridge family sees every bridge's frames, and the
- * bridge's name cannot be matched on every kernel), before the bridge
- * forwards or delivers it:
- *   - its source MAC, and an ARP sender's MAC, must be the one the
- *     instance file gives that interface (set ports: TAP . MAC, written
- *     with the network's DHCP host list: net.c);
- *   - IPv4 and ARP only: no IPv6 (the network offers none), no VLAN tags;
- *   - its IPv4 source address, and an ARP sender's, must be the one
- *     dnsmasq leased to that MAC, or 0.0.0.0 (a DHCP client without an
- *     address yet): set leases, which dnsmasq's lease script (written
- *     here, run by dnsmasq as root) keeps, and which guard_up fills from
- *     the lease file when it makes the table;
- *   - nothing from UDP port 67: dnsmasq is the only DHCP server.
- * Each drop is counted in its rule (nft list table bridge uml_skas).
- * Ports that are not our TAPs (an uplink the administrator enslaved) are
- * not guarded, nor are networks without DHCP, whose guests set their
- * own addresses (a lab's collision domains): there every guest is the
- * same lab's, or the administrator's choice.
+ * guard, a guest's root (or a lab's owner, whose startup scripts run as
+ * root in a node bridged to the default network) could take another
+ * instance's MAC (and with it that instance's frames and lease), claim
+ * another instance's address with ARP, release or take over another's
+ * lease with forged DHCP requests, answer the other guests' DHCP as a
+ * server of its own (and become their gateway and DNS server), or
+ * announce itself as an IPv6 router.
  *
- * An instance whose TAP could not be entered does not start (net.c,
- * instance.c): no guest of a guarded network runs unguarded. */
+ * One table, bridge uml_skas, guards every network with DHCP.  Its chain
+ * on the prerouting hook (and the same on input: link-local frames for
+ * the host take that way) sees every frame a TAP of ours (us-*, uh-*:
+ * net.c) sends, before the bridge learns its source, forwards or
+ * delivers it:
+ *   - a TAP on a network without DHCP (a lab's collision domain, whose
+ *     guests set their own addresses; all of one lab, or the
+ *     administrator's choice) is let through: set free;
+ *   - every other TAP must be in set ports with the MAC the instance file
+ *     gives its interface, as source and as ARP sender: a TAP that is in
+ *     neither set (a file that no longer loads, a device named like a
+ *     TAP) gets nothing through;
+ *   - IPv4 and ARP only: no IPv6 (these networks offer none), no VLAN
+ *     tags, no other protocol;
+ *   - the IPv4 source, and an ARP sender's address, must be the one
+ *     dnsmasq leased to the MAC (set leases, kept by dnsmasq's lease
+ *     script, which guard_sync writes and dnsmasq runs as root, also at
+ *     each renewal, so that an entry lost is back within half a lease);
+ *     0.0.0.0 only for a DHCP request (udp 68 to 67) and an ARP probe;
+ *   - a DHCP request must name the TAP's MAC as its client (chaddr;
+ *     dnsmasq ignores client ids and serves only the MACs of instance
+ *     files: hostnet.c), unfragmented: chain dhcp, one rule per port;
+ *   - nothing from UDP port 67 or to port 68: dnsmasq is the only DHCP
+ *     server.
+ * The bridges do not learn from link-local frames (no_linklocal_learn,
+ * hostnet.c), which skip the hooks.  Each drop is counted in its rule
+ * (nft list table bridge uml_skas).
+ *
+ * net_write_hosts calls guard_sync with the sets for every network, in
+ * one transaction with the table's creation when it is missing: so no
+ * frame passes while the sets are refilled, and a start (which calls it)
+ * puts back a guard that `nft flush ruleset` took away.  It is made once
+ * a network with DHCP is up (its bridge exists), and goes with the last
+ * network's dnsmasq (guard_retire). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "umlctl.h"
 
-#define RULES_MAX (64 * 1024)
+#define GUARD_TABLE "uml_skas"
 
 /* Whether s is a lower-case MAC, as the files and dnsmasq write them. */
 static bool mac_text(const char *s)
@@ -48,10 +61,9 @@ static bool mac_text(const char *s)
 	unsigned int b[6];
 	char extra;
 
-	return strlen(s) == 17 &&
+	return strlen(s) == 17 && strspn(s, "0123456789abcdef:") == 17 &&
 	       sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-		      &b[5], &extra) == 6 &&
-	       strspn(s, "0123456789abcdef:") == 17;
+		      &b[5], &extra) == 6;
 }
 
 static bool ipv4_text(const char *s)
@@ -61,55 +73,57 @@ static bool ipv4_text(const char *s)
 	return strspn(s, "0123456789.") == strlen(s) && inet_pton(AF_INET, s, &a) == 1;
 }
 
-/* RUN/.../lease-hook: dnsmasq's --dhcp-script for the network. */
-int guard_hook_path(const struct network *n, char *out)
+/* RUN/lease-hook: dnsmasq's --dhcp-script, for every network. */
+int guard_hook_path(char *out)
 {
-	char run[PATH_LEN], leases[PATH_LEN];
+	char run[PATH_LEN];
 
-	if (net_files(n->name, run, leases) < 0)
+	if (run_dir(run, sizeof(run), NULL) < 0)
 		return -1;
 	return snprintf_ok(out, PATH_LEN, "%s/lease-hook", run);
 }
 
 /* The lease script: dnsmasq runs it as root with add|old|del MAC IP
  * [HOSTNAME] (the host name is the guest's word: never used).  The MAC
- * and address are checked before they reach nft's command line. */
-static int write_hook(const struct network *n, const char *table)
+ * and address are checked before they reach nft's command line; a MAC
+ * of another hardware type (06-...) is no Ethernet guest's. */
+static int write_hook(void)
 {
-	char path[PATH_LEN], text[2048];
+	static const char text[] =
+		"#!/bin/sh\n"
+		"# Written by umlctl: dnsmasq's lease script.  The address a lease\n"
+		"# gives a MAC may be used by that MAC on the bridge (the guard,\n"
+		"# table bridge " GUARD_TABLE ": umlctl(8)); an ended lease no longer.\n"
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+		"[ ${#2} = 17 ] || exit 0\n"
+		"case $2 in *[!0-9a-f:]*) exit 0 ;; esac\n"
+		"case $3 in '' | *[!0-9.]*) exit 0 ;; esac\n"
+		"case $1 in\n"
+		"add | old) exec nft add element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" ;;\n"
+		"del) exec nft delete element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" 2>/dev/null ;;\n"
+		"esac\n"
+		"exit 0\n";
+	char path[PATH_LEN], cur[sizeof(text) + 1];
 
-	if (guard_hook_path(n, path) < 0)
+	if (guard_hook_path(path) < 0)
 		return -1;
-	snprintf(text, sizeof(text),
-		 "#!/bin/sh\n"
-		 "# Written by umlctl for network %s: dnsmasq's lease script.  The\n"
-		 "# address a lease gives a MAC may be used by that MAC on the bridge\n"
-		 "# (the guard: bridge %s, umlctl(8)); an ended lease no longer.\n"
-		 "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
-		 "[ ${#2} = 17 ] || exit 0\n"
-		 "case $2 in *[!0-9a-f:]*) exit 0 ;; esac\n"
-		 "case $3 in '' | *[!0-9.]*) exit 0 ;; esac\n"
-		 "case $1 in\n"
-		 "add | old) exec nft add element bridge %s leases \"{ $2 . $3 }\" ;;\n"
-		 "del) exec nft delete element bridge %s leases \"{ $2 . $3 }\" 2>/dev/null ;;\n"
-		 "esac\n"
-		 "exit 0\n", n->name, table, table, table);
+	if (read_file(path, cur, sizeof(cur)) == (ssize_t)strlen(text) && !strcmp(cur, text))
+		return 0;
 	return write_file(path, text, 0755);
 }
 
-/* The leases in the lease file that have not ended, as one nft command
- * appended to rules (len bytes; nothing when there are none). */
-static void current_leases(const struct network *n, const char *table, char *rules,
-			   size_t len)
+/* The leases of the file that have not ended, as elements "MAC . IP"
+ * written to f after the before written already (", " between); the
+ * number written. */
+static int leases_of(const char *file, FILE *f, int before)
 {
-	char run[PATH_LEN], file[PATH_LEN], line[512];
-	FILE *f;
-	bool first = true;
-	size_t used = strlen(rules);
+	char line[512];
+	FILE *in = fopen(file, "r");
+	int n = 0;
 
-	if (net_files(n->name, run, file) < 0 || !(f = fopen(file, "r")))
-		return;
-	while (fgets(line, sizeof(line), f) && used < len) {
+	if (!in)
+		return 0;
+	while (fgets(line, sizeof(line), in)) {
 		long long expiry;
 		char mac[32], ip[32];
 
@@ -117,113 +131,191 @@ static void current_leases(const struct network *n, const char *table, char *rul
 		    (expiry != 0 && expiry <= (long long)time(NULL)) ||
 		    !mac_text(mac) || !ipv4_text(ip))
 			continue;
-		if (first)
-			used += (size_t)snprintf(rules + used, len - used,
-						 "add element bridge %s leases { ", table);
-		if (used < len)
-			used += (size_t)snprintf(rules + used, len - used, "%s%s . %s",
-						 first ? "" : ", ", mac, ip);
-		first = false;
+		fprintf(f, "%s%s . %s", n + before ? ", " : "", mac, ip);
+		n++;
 	}
-	fclose(f);
-	if (!first && used < len)
-		snprintf(rules + used, len - used, " }\n");
+	fclose(in);
+	return n;
 }
 
-int guard_up(const struct network *n)
+void guard_list_init(struct guard_list *l)
 {
-	static char rules[RULES_MAX];
-	char table[64];
-	char *nft[] = { "nft", "-f", "-", NULL };
-	int len;
-
-	hostnet_table(n, table);
-	if (write_hook(n, table) < 0) {
-		err("network %s: cannot write its lease script", n->name);
-		return -1;
-	}
-	/* Declared first so that the delete succeeds when it is new; the
-	 * whole file is one transaction, so no frame passes unguarded. */
-	len = snprintf(rules, sizeof(rules),
-		"table bridge %s\n"
-		"delete table bridge %s\n"
-		"table bridge %s {\n"
-		"  set taps { type ifname; }\n"
-		"  set ports { type ifname . ether_addr; }\n"
-		"  set leases { type ether_addr . ipv4_addr; }\n"
-		"  chain guests {\n"
-		"    type filter hook prerouting priority filter; policy accept;\n"
-		"    iifname != @taps accept\n"
-		"    iifname . ether saddr != @ports counter drop comment \"a MAC not its own\"\n"
-		"    ether type != { ip, arp } counter drop comment \"neither IPv4 nor ARP\"\n"
-		"    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own\"\n"
-		"    arp saddr ip != 0.0.0.0 ether saddr . arp saddr ip != @leases counter drop comment \"ARP for an address not leased to it\"\n"
-		"    ether type ip ip saddr != 0.0.0.0 ether saddr . ip saddr != @leases counter drop comment \"an address not leased to it\"\n"
-		"    udp sport 67 counter drop comment \"a DHCP server\"\n"
-		"  }\n"
-		"}\n", table, table, table);
-	if (len < 0 || (size_t)len >= sizeof(rules) - 1) {
-		err("network %s: the guard's rules do not fit", n->name);
-		return -1;
-	}
-	current_leases(n, table, rules, sizeof(rules) - 1);
-	if (strlen(rules) >= sizeof(rules) - 2) {
-		err("network %s: the guard's leases do not fit", n->name);
-		return -1;
-	}
-	if (run_cmd_input(nft, rules, false)) {
-		err("network %s: nft could not load table bridge %s (the guard)", n->name, table);
-		return -1;
-	}
-	return 0;
+	memset(l, 0, sizeof(*l));
+	l->free = open_memstream(&l->free_text, &l->free_len);
+	l->ports = open_memstream(&l->ports_text, &l->ports_len);
+	l->dhcp = open_memstream(&l->dhcp_text, &l->dhcp_len);
+	l->leases = open_memstream(&l->leases_text, &l->leases_len);
+	l->failed = !l->free || !l->ports || !l->dhcp || !l->leases;
 }
 
-/* Sets the guard's taps to taps ("\"TAP\", ...") and its ports to
- * elements ("\"TAP\" . MAC, ..."); empty: none. */
-int guard_ports(const struct network *n, const char *taps, const char *elements)
+/* One interface: its TAP on a network with DHCP (guarded, with its MAC)
+ * or without. */
+void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool dhcp)
 {
-	static char rules[RULES_MAX + 256];
-	char table[64];
-	char *nft[] = { "nft", "-f", "-", NULL };
-	char *list[] = { "nft", "list", "table", "bridge", table, NULL };
-	int len;
+	unsigned int b[6];
 
-	hostnet_table(n, table);
-	if (!n->dhcp || run_cmd(list, true))
-		return 0;   /* no guard (yet): guard_up fills it */
-	len = snprintf(rules, sizeof(rules), "flush set bridge %s taps\nflush set bridge %s ports\n",
-		       table, table);
-	if (taps[0])
-		len += snprintf(rules + len, sizeof(rules) - (size_t)len,
-				"add element bridge %s taps { %s }\n", table, taps);
-	if (elements[0] && (size_t)len < sizeof(rules))
-		len += snprintf(rules + len, sizeof(rules) - (size_t)len,
-				"add element bridge %s ports { %s }\n", table, elements);
-	if ((size_t)len >= sizeof(rules) || run_cmd_input(nft, rules, false)) {
-		err("network %s: nft could not set the guard's ports", n->name);
-		return -1;
+	if (l->failed)
+		return;
+	if (!dhcp) {
+		fprintf(l->free, "%s\"%s\"", l->nfree++ ? ", " : "", tap);
+		return;
 	}
-	return 0;
+	if (!mac_text(mac) || sscanf(mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+				     &b[4], &b[5]) != 6) {
+		l->failed = true;   /* config.c lets no such MAC through */
+		return;
+	}
+	fprintf(l->ports, "%s\"%s\" . %s", l->nports++ ? ", " : "", tap, mac);
+	fprintf(l->dhcp,
+		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 0x%02x%02x%02x%02x%02x%02x accept\n",
+		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
-void guard_down(const struct network *n)
+/* A network with DHCP: its lease file's current leases. */
+void guard_list_leases(struct guard_list *l, const char *lease_file)
 {
-	char table[64], path[PATH_LEN];
-	char *list[] = { "nft", "list", "table", "bridge", table, NULL };
-	char *del[] = { "nft", "delete", "table", "bridge", table, NULL };
-
-	hostnet_table(n, table);
-	if (run_cmd(list, true) == 0)
-		run_cmd(del, false);
-	if (guard_hook_path(n, path) == 0)
-		unlink(path);
+	if (l->failed)
+		return;
+	l->nleases += leases_of(lease_file, l->leases, l->nleases);
+	l->guarded = true;
 }
 
-bool guard_loaded(const struct network *n)
+static void list_close(struct guard_list *l)
 {
-	char table[64];
-	char *list[] = { "nft", "list", "table", "bridge", table, NULL };
+	FILE **f[] = { &l->free, &l->ports, &l->dhcp, &l->leases };
 
-	hostnet_table(n, table);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (*f[i]) {
+			fclose(*f[i]);
+			*f[i] = NULL;
+		}
+}
+
+void guard_list_free(struct guard_list *l)
+{
+	list_close(l);
+	free(l->free_text);
+	free(l->ports_text);
+	free(l->dhcp_text);
+	free(l->leases_text);
+	memset(l, 0, sizeof(*l));
+}
+
+bool guard_loaded(void)
+{
+	char *list[] = { "nft", "list", "table", "bridge", GUARD_TABLE, NULL };
+
 	return run_cmd(list, true) == 0;
+}
+
+/* The chains that check a guarded TAP's frames. */
+static void table_text(FILE *f)
+{
+	fputs("table bridge " GUARD_TABLE " {\n"
+	      "  set free { type ifname; }\n"
+	      "  set ports { type ifname . ether_addr; }\n"
+	      "  set leases { type ether_addr . ipv4_addr; }\n"
+	      "  chain dhcp {\n"
+	      "  }\n"
+	      "  chain check {\n"
+	      "    iifname . ether saddr != @ports counter drop comment \"a MAC not its own\"\n"
+	      "    ether type != { ip, arp } counter drop comment \"neither IPv4 nor ARP\"\n"
+	      "    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own\"\n"
+	      "    arp saddr ip 0.0.0.0 arp operation != request counter drop comment \"ARP from 0.0.0.0 but no probe\"\n"
+	      "    arp saddr ip != 0.0.0.0 ether saddr . arp saddr ip != @leases counter drop comment \"ARP for an address not leased to it\"\n"
+	      "    ip saddr 0.0.0.0 udp sport 68 udp dport 67 goto dhcp\n"
+	      "    ip saddr 0.0.0.0 counter drop comment \"0.0.0.0 but no DHCP request\"\n"
+	      "    ether type ip ether saddr . ip saddr != @leases counter drop comment \"an address not leased to it\"\n"
+	      "    udp sport 67 counter drop comment \"a DHCP server\"\n"
+	      "    udp dport 68 counter drop comment \"to a DHCP client\"\n"
+	      "    udp dport 67 goto dhcp\n"
+	      "  }\n"
+	      "  chain guests {\n"
+	      "    type filter hook prerouting priority filter; policy accept;\n"
+	      "    iifname != { \"us-*\", \"uh-*\" } accept\n"
+	      "    iifname @free accept\n"
+	      "    jump check\n"
+	      "  }\n"
+	      "  chain local {\n"
+	      "    type filter hook input priority filter; policy accept;\n"
+	      "    iifname != { \"us-*\", \"uh-*\" } accept\n"
+	      "    iifname @free accept\n"
+	      "    jump check\n"
+	      "  }\n"
+	      "}\n", f);
+}
+
+/* Loads the list: the table made when it is missing (with the leases of
+ * the lease files), its sets and its dhcp chain refilled, in one
+ * transaction; then the leases added again, for a lease script that ran
+ * meanwhile into the table before.  Consumes l. */
+int guard_sync(struct guard_list *l)
+{
+	char *nft[] = { "nft", "-f", "-", NULL };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	bool make = !guard_loaded();
+	int r = -1;
+
+	list_close(l);
+	if (l->failed || write_hook() < 0)
+		goto out;
+	if (!l->guarded && make) {
+		r = 0;   /* no network with DHCP has been up: nothing to guard */
+		goto out;
+	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		goto out;
+	if (make)
+		table_text(f);
+	fputs("flush set bridge " GUARD_TABLE " free\n"
+	      "flush set bridge " GUARD_TABLE " ports\n"
+	      "flush chain bridge " GUARD_TABLE " dhcp\n"
+	      "add rule bridge " GUARD_TABLE " dhcp ip frag-off & 0x3fff != 0 counter drop comment \"a fragmented DHCP request\"\n",
+	      f);
+	if (l->nfree)
+		fprintf(f, "add element bridge " GUARD_TABLE " free { %s }\n", l->free_text);
+	if (l->nports)
+		fprintf(f, "add element bridge " GUARD_TABLE " ports { %s }\n", l->ports_text);
+	fputs(l->dhcp_text ? l->dhcp_text : "", f);
+	fputs("add rule bridge " GUARD_TABLE " dhcp counter drop comment \"DHCP for a MAC not its own\"\n", f);
+	if (l->nleases)
+		fprintf(f, "add element bridge " GUARD_TABLE " leases { %s }\n", l->leases_text);
+	if (fclose(f) != 0)
+		goto out;
+	if (run_cmd_input(nft, text, false)) {
+		err("nft could not load table bridge " GUARD_TABLE " (the guard of the networks with DHCP)");
+		goto out;
+	}
+	if (l->nleases) {
+		free(text);
+		text = NULL;
+		if (asprintf(&text, "add element bridge " GUARD_TABLE " leases { %s }\n",
+			     l->leases_text) < 0) {
+			text = NULL;
+			goto out;
+		}
+		run_cmd_input(nft, text, true);
+	}
+	r = 0;
+out:
+	free(text);
+	guard_list_free(l);
+	return r;
+}
+
+/* The table, once no network's dnsmasq runs any more (hostnet_down). */
+void guard_retire(bool dhcp_up)
+{
+	char *del[] = { "nft", "delete", "table", "bridge", GUARD_TABLE, NULL };
+	char path[PATH_LEN];
+
+	if (dhcp_up)
+		return;
+	if (guard_loaded())
+		run_cmd(del, false);
+	if (guard_hook_path(path) == 0)
+		unlink(path);
 }

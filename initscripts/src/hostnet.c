@@ -174,6 +174,11 @@ static int bridge_up(const struct network *n)
 			 (char *)n->bridge, NULL };
 	char *flush[] = { "ip", "-4", "addr", "flush", "dev", (char *)n->bridge, NULL };
 	char *up[] = { "ip", "link", "set", (char *)n->bridge, "up", NULL };
+	/* Frames to link-local group addresses (LLDP) reach the bridge's
+	 * learning without a netfilter hook: a guest could move another's
+	 * MAC to its own port with them (guard.c). */
+	char *nolearn[] = { "ip", "link", "set", (char *)n->bridge, "type", "bridge",
+			    "no_linklocal_learn", "1", NULL };
 
 	if (link_exists(n->bridge) && !bridge_exists(n->bridge)) {
 		err("network %s: %s exists and is not a bridge", n->name, n->bridge);
@@ -199,7 +204,7 @@ static int bridge_up(const struct network *n)
 		err("network %s: cannot create bridge %s", n->name, n->bridge);
 		return -1;
 	}
-	if ((named && bridge_no_ipv6(n) < 0) ||
+	if ((named && bridge_no_ipv6(n) < 0) || run_cmd(nolearn, false) ||
 	    run_cmd(n->address[0] ? addr : flush, false) || run_cmd(up, false)) {
 		err("network %s: cannot configure bridge %s", n->name, n->bridge);
 		return -1;
@@ -355,22 +360,23 @@ static int table_up(const struct network *n, const char *net)
 static void dnsmasq_down(const struct network *n);
 
 /* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names
- * (one started by umlctl 0.1.0 had none) and the guard's lease script
- * (guard.c; none before 0.2.0). */
+ * (one started by umlctl 0.1.0 had none) and the guard's (guard.c; none
+ * before 0.2.0): its lease script, and leases for known MACs only. */
 static bool dnsmasq_current(pid_t pid, const char *script_arg)
 {
 	char path[64], args[8192];
 	ssize_t len;
-	bool names = false, script = false;
+	bool names = false, script = false, known = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	len = read_file(path, args, sizeof(args));
 	for (ssize_t i = 0; i < len;) {
 		names |= !strcmp(args + i, "--dhcp-ignore-names");
 		script |= !strcmp(args + i, script_arg);
+		known |= !strcmp(args + i, "--dhcp-ignore=tag:!known");
 		i += (ssize_t)strnlen(args + i, (size_t)(len - i)) + 1;
 	}
-	return names && script;
+	return names && script && known;
 }
 
 static int dnsmasq_up(const struct global_conf *g, const struct network *n,
@@ -384,7 +390,7 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	struct proc_id id;
 	char idpath[PATH_LEN], buf[32];
 
-	if (guard_hook_path(n, hook) < 0)
+	if (guard_hook_path(hook) < 0)
 		return -1;
 	snprintf(a_script, sizeof(a_script), "--dhcp-script=%s", hook);
 	if (hostnet_dnsmasq(n, &id)) {
@@ -417,8 +423,14 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 /* DNS names from the instance files only: a guest
 			  * that sends another's host name gets no name. */
 			 "--dhcp-ignore-names",
-			 /* the guard's leases (guard.c), run as root */
-			 a_script,
+			 /* the guard's leases (guard.c), run as root, also
+			  * at renewals (an entry lost comes back) */
+			 a_script, "--script-on-renewal",
+			 /* a client is its MAC (the guard checks it), and only
+			  * the instance files' MACs get leases: no guest
+			  * takes another's lease by its client id, or empties
+			  * the range with MACs of its making */
+			 "--dhcp-ignore-clid", "--dhcp-ignore=tag:!known",
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
@@ -443,6 +455,30 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	}
 	err("network %s: dnsmasq started but wrote no pid file %s", n->name, pidfile);
 	return -1;
+}
+
+/* Whether the dnsmasq of any network runs (the default one's, or that
+ * of a folder RUN/networks/NAME): while one does, the guard stays. */
+static bool any_dnsmasq(void)
+{
+	char run[PATH_LEN], dir[PATH_LEN + 16];
+	struct network n = { .name = DEFAULT_NETWORK };
+	struct proc_id id;
+	struct dirent *e;
+	DIR *d;
+	bool found = hostnet_dnsmasq(&n, &id);
+
+	if (found || run_dir(run, sizeof(run), NULL) < 0 ||
+	    snprintf_ok(dir, sizeof(dir), "%s/networks", run) < 0 || !(d = opendir(dir)))
+		return found;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(n.name))
+			continue;
+		strcpy(n.name, e->d_name);
+		found = hostnet_dnsmasq(&n, &id);
+	}
+	closedir(d);
+	return found;
 }
 
 /* The dnsmasq of a network with DHCP off, or left from before it was
@@ -520,13 +556,13 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 		return -1;
 	if (resolved_marker(n, marker) < 0)
 		return -1;
-	/* The guard before dnsmasq, whose lease script fills it. */
+	/* dnsmasq_up writes the host lists, and with them the guard
+	 * (guard.c), before dnsmasq, whose lease script fills it, starts. */
 	if (n->dhcp) {
-		if (guard_up(n) < 0 || dnsmasq_up(g, n, ip, mask) < 0)
+		if (dnsmasq_up(g, n, ip, mask) < 0)
 			return -1;
 	} else {
 		dnsmasq_down(n);
-		guard_down(n);
 	}
 	/* The host's resolver only on a bridge of ours. */
 	if (n->dhcp && n->host_dns && bridge_ours(n->bridge))
@@ -555,7 +591,7 @@ int hostnet_down(const struct network *n)
 
 	hostnet_table(n, table);
 	dnsmasq_down(n);
-	guard_down(n);
+	guard_retire(any_dnsmasq());
 	if (firewall_close(n) < 0)
 		bad++;
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
@@ -601,7 +637,7 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 		dns->pid = 0;
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
-	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || guard_loaded(n)) : br;
+	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || guard_loaded()) : br;
 	if (br && nft && (up_dns || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
@@ -627,8 +663,8 @@ int hostnet_status(const struct network *n)
 	    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");
 	if (n->dhcp)
-		msg("guard    table bridge %s: %s", table,
-		    geteuid() ? "(root can tell)" : guard_loaded(n) ? "loaded" : "missing");
+		msg("guard    table bridge uml_skas: %s",
+		    geteuid() ? "(root can tell)" : guard_loaded() ? "loaded" : "missing");
 	if (!n->dhcp)
 		msg("dnsmasq  none (DHCP off)");
 	else if (id.pid)

@@ -629,9 +629,6 @@ static int networks_ready(const struct global_conf *g, const struct instance_con
 		else if (n.dhcp && !hostnet_dnsmasq(&n, &dns))
 			err("%s: warning: dnsmasq of network %s is not running: no DHCP address (umlctl network up %s)",
 			    ic->name, n.name, n.name);
-		else if (n.dhcp && !guard_loaded(&n))
-			err("%s: warning: network %s has no guard: its guests may take each other's MACs and addresses (umlctl network up %s)",
-			    ic->name, n.name, n.name);
 	}
 	return 0;
 }

@@ -166,21 +166,19 @@ void net_taps_down(const char *name)
 
 /* Writes the network's dhcp-hosts from the interfaces on it of every
  * loadable instance file (the first such interface of an instance gets
- * its name), and the guard's TAP . MAC pairs (guard.c), and tells its
- * running dnsmasq to read the list again. */
+ * its name), adds its TAPs (and, with DHCP, its leases) to the guard's
+ * list (guard.c), and tells its running dnsmasq to read the hosts
+ * again. */
 static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1],
-		       int n, const struct global_conf *g)
+		       int n, const struct global_conf *g, struct guard_list *guard)
 {
 	static char text[MAX_INSTANCES * MAX_NETS * 64];
-	static char ports[MAX_INSTANCES * MAX_NETS * 40], taps[MAX_INSTANCES * MAX_NETS * 24];
 	char run[PATH_LEN], state[PATH_LEN], file[PATH_LEN];
 	static struct instance_conf ic;
 	struct proc_id dns;
-	size_t used = 0, pused = 0, tused = 0;
+	size_t used = 0;
 
 	text[0] = '\0';
-	ports[0] = '\0';
-	taps[0] = '\0';
 	for (int i = 0; i < n; i++) {
 		bool named = false;
 
@@ -200,20 +198,17 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			named = true;
 			if (used >= sizeof(text))
 				return -1;
-			/* the guard's: this interface's TAP, which sends this MAC */
 			tap_name(ic.name, j, tap);
-			tused += (size_t)snprintf(taps + tused, sizeof(taps) - tused,
-						  "%s\"%s\"", tused ? ", " : "", tap);
-			pused += (size_t)snprintf(ports + pused, sizeof(ports) - pused,
-						  "%s\"%s\" . %s", pused ? ", " : "", tap, nc->mac);
-			if (pused >= sizeof(ports) || tused >= sizeof(taps))
-				return -1;
+			guard_list_add(guard, tap, nc->mac, net->dhcp);
 		}
 	}
 	if (net_files(net->name, run, state) < 0 || mkdir_p(run, 0755) < 0 ||
 	    snprintf_ok(file, sizeof(file), "%s/dhcp-hosts", run) < 0)
 		return -1;
-	if (write_file(file, text, 0644) < 0 || guard_ports(net, taps, ports) < 0)
+	/* a network with DHCP that is up (its bridge made): guarded */
+	if (net->dhcp && bridge_exists(net->bridge))
+		guard_list_leases(guard, state);
+	if (write_file(file, text, 0644) < 0)
 		return -1;
 	if (hostnet_dnsmasq(net, &dns))
 		proc_id_signal(&dns, SIGHUP, false);
@@ -221,12 +216,13 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 }
 
 /* Every network's host list: the default one's always, another's when
- * its file loads. */
+ * its file loads; then the guard, for all of them at once. */
 int net_write_hosts(const struct global_conf *g)
 {
 	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
 	static char nets[MAX_NETWORKS + 1][NAME_MAX_LEN + 1];
 	static struct network net;
+	struct guard_list guard;
 	int n = config_instance_names(names, MAX_INSTANCES);
 	int nn = config_network_names(nets, MAX_NETWORKS), bad = 0;
 
@@ -235,6 +231,7 @@ int net_write_hosts(const struct global_conf *g)
 	if (nn < 0)
 		nn = 0;
 	strcpy(nets[nn++], DEFAULT_NETWORK);
+	guard_list_init(&guard);
 	for (int i = 0; i < nn; i++) {
 		char dir[PATH_LEN], state[PATH_LEN];
 
@@ -245,9 +242,11 @@ int net_write_hosts(const struct global_conf *g)
 		if (strcmp(nets[i], DEFAULT_NETWORK) &&
 		    (net_files(nets[i], dir, state) < 0 || access(dir, F_OK) < 0))
 			continue;
-		if (write_hosts(&net, names, n, g) < 0)
+		if (write_hosts(&net, names, n, g, &guard) < 0)
 			bad++;
 	}
+	if (guard_sync(&guard) < 0)
+		bad++;
 	return bad ? -1 : 0;
 }
 

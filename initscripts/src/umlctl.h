@@ -35,6 +35,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -276,12 +277,23 @@ void hostnet_leftover(const char *name, struct network *n);
 bool hostnet_dnsmasq(const struct network *n, struct proc_id *id);
 void hostnet_table(const struct network *n, char out[64]);
 
-/* guard.c */
-int guard_up(const struct network *n);
-void guard_down(const struct network *n);
-int guard_ports(const struct network *n, const char *taps, const char *elements);
-int guard_hook_path(const struct network *n, char *out);
-bool guard_loaded(const struct network *n);
+/* guard.c: the sets of the guard, gathered by net_write_hosts */
+struct guard_list {
+	FILE *free, *ports, *dhcp, *leases;
+	char *free_text, *ports_text, *dhcp_text, *leases_text;
+	size_t free_len, ports_len, dhcp_len, leases_len;
+	int nfree, nports, nleases;
+	bool guarded;   /* a network with DHCP was listed */
+	bool failed;
+};
+void guard_list_init(struct guard_list *l);
+void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool dhcp);
+void guard_list_leases(struct guard_list *l, const char *lease_file);
+void guard_list_free(struct guard_list *l);
+int guard_sync(struct guard_list *l);
+void guard_retire(bool dhcp_up);
+int guard_hook_path(char *out);
+bool guard_loaded(void);
 
 /* firewall.c */
 int firewall_open(const struct network *n);

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""rawframe: frames a hostile guest would send, for check-initscripts'
+guard tests (tests/run).  Run inside the network namespace of a fake
+guest whose interface is on the bridge as an instance's TAP would be.
+
+  rawframe.py release IFACE SRCMAC SRCIP SERVERIP CHADDR CIADDR
+      a DHCPRELEASE from SRCMAC/SRCIP that names client CHADDR, CIADDR
+  rawframe.py offer IFACE SRCMAC SRCIP
+      a DHCPOFFER broadcast from port 67 to port 68 (a server of its own)
+  rawframe.py lldp IFACE SRCMAC
+      a frame to the LLDP group address with source SRCMAC
+  rawframe.py listen IFACE SECONDS
+      prints "got" when a UDP datagram to port 68 arrives within SECONDS,
+      else "nothing"
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def mac_bytes(text):
+    return bytes(int(b, 16) for b in text.split(":"))
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def udp_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload):
+    udp_len = 8 + len(payload)
+    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0, 64, 17, 0,
+                     socket.inet_aton(src_ip), socket.inet_aton(dst_ip))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return dst_mac + src_mac + b"\x08\x00" + ip + udp
+
+
+def dhcp(op, msg_type, chaddr, ciaddr="0.0.0.0", server=None):
+    body = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", op, 1, 6, 0, 0x5a5a5a5a, 0, 0,
+                       socket.inet_aton(ciaddr), b"\0" * 4, b"\0" * 4, b"\0" * 4,
+                       chaddr + b"\0" * 10, b"\0" * 64, b"\0" * 128)
+    opts = b"\x63\x82\x53\x63" + bytes([53, 1, msg_type])
+    if server:
+        opts += bytes([54, 4]) + socket.inet_aton(server)
+    return body + opts + b"\xff"
+
+
+def send(iface, frame):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    s.send(frame)
+    s.close()
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "release":
+        iface, src_mac, src_ip, server, chaddr, ciaddr = argv[2:8]
+        payload = dhcp(1, 7, mac_bytes(chaddr), ciaddr, server)
+        frame = udp_frame(mac_bytes(src_mac), b"\xff" * 6, src_ip, server, 68, 67, payload)
+        for _ in range(3):
+            send(iface, frame)
+            time.sleep(0.2)
+    elif cmd == "offer":
+        iface, src_mac, src_ip = argv[2:5]
+        payload = dhcp(2, 2, b"\x02\0\0\0\0\x01", server=src_ip)
+        frame = udp_frame(mac_bytes(src_mac), b"\xff" * 6, src_ip, "255.255.255.255",
+                          67, 68, payload)
+        for _ in range(3):
+            send(iface, frame)
+            time.sleep(0.2)
+    elif cmd == "lldp":
+        iface, src_mac = argv[2:4]
+        frame = b"\x01\x80\xc2\x00\x00\x0e" + mac_bytes(src_mac) + b"\x88\xcc" + b"\0" * 46
+        for _ in range(3):
+            send(iface, frame)
+            time.sleep(0.2)
+    elif cmd == "listen":
+        iface, seconds = argv[2], float(argv[3])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+        s.bind(("", 68))
+        s.settimeout(seconds)
+        try:
+            s.recvfrom(2048)
+            print("got")
+        except socket.timeout:
+            print("nothing")
+    else:
+        sys.exit("rawframe: unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
