@@ -30,7 +30,8 @@
  *     0.0.0.0 only for a DHCP request (udp 68 to 67) and an ARP probe;
  *   - a DHCP request must name the TAP's MAC as its client (chaddr;
  *     dnsmasq ignores client ids and serves only the MACs of instance
- *     files: hostnet.c), unfragmented: chain dhcp, one rule per port;
+ *     files: hostnet.c), unfragmented: chain dhcp, one rule per port,
+ *     sends the others to dhcp_other, which counts and drops them;
  *   - nothing from UDP port 67 or to port 68: dnsmasq is the only DHCP
  *     server.
  * The bridges do not learn from link-local frames (no_linklocal_learn,
@@ -167,7 +168,7 @@ void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool
 	}
 	fprintf(l->ports, "%s\"%s\" . %s", l->nports++ ? ", " : "", tap, mac);
 	fprintf(l->dhcp,
-		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 0x%02x%02x%02x%02x%02x%02x accept\n",
+		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 != 0x%02x%02x%02x%02x%02x%02x goto dhcp_other\n",
 		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
@@ -217,18 +218,22 @@ static void table_text(FILE *f)
 	      "  set leases { type ether_addr . ipv4_addr; }\n"
 	      "  chain dhcp {\n"
 	      "  }\n"
+	      "  chain dhcp_other {\n"
+	      "    counter drop comment \"DHCP for a MAC not its own\"\n"
+	      "  }\n"
 	      "  chain check {\n"
 	      "    iifname . ether saddr != @ports counter drop comment \"a MAC not its own\"\n"
 	      "    ether type != { ip, arp } counter drop comment \"neither IPv4 nor ARP\"\n"
 	      "    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own\"\n"
 	      "    arp saddr ip 0.0.0.0 arp operation != request counter drop comment \"ARP from 0.0.0.0 but no probe\"\n"
 	      "    arp saddr ip != 0.0.0.0 ether saddr . arp saddr ip != @leases counter drop comment \"ARP for an address not leased to it\"\n"
-	      "    ip saddr 0.0.0.0 udp sport 68 udp dport 67 goto dhcp\n"
+	      "    ip frag-off & 0x3fff != 0 udp dport 67 counter drop comment \"a fragmented DHCP request\"\n"
+	      "    udp dport 67 jump dhcp\n"
+	      "    ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept\n"
 	      "    ip saddr 0.0.0.0 counter drop comment \"0.0.0.0 but no DHCP request\"\n"
 	      "    ether type ip ether saddr . ip saddr != @leases counter drop comment \"an address not leased to it\"\n"
 	      "    udp sport 67 counter drop comment \"a DHCP server\"\n"
 	      "    udp dport 68 counter drop comment \"to a DHCP client\"\n"
-	      "    udp dport 67 goto dhcp\n"
 	      "  }\n"
 	      "  chain guests {\n"
 	      "    type filter hook prerouting priority filter; policy accept;\n"
@@ -245,16 +250,50 @@ static void table_text(FILE *f)
 	      "}\n", f);
 }
 
-/* Loads the list: the table made when it is missing (with the leases of
- * the lease files), its sets and its dhcp chain refilled, in one
- * transaction; then the leases added again, for a lease script that ran
- * meanwhile into the table before.  Consumes l. */
+/* The nft script that loads the list: with create, the table's own
+ * definition first (with replace, after deleting a table of another
+ * make); then the sets and the dhcp chain emptied and refilled, and the
+ * leases added.  NULL when out of memory. */
+static char *script(const struct guard_list *l, bool create, bool replace)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	if (replace)
+		fputs("table bridge " GUARD_TABLE "\ndelete table bridge " GUARD_TABLE "\n", f);
+	if (create)
+		table_text(f);
+	/* (the counting rules are in chains never flushed) */
+	fputs("flush set bridge " GUARD_TABLE " free\n"
+	      "flush set bridge " GUARD_TABLE " ports\n"
+	      "flush chain bridge " GUARD_TABLE " dhcp\n", f);
+	if (l->nfree)
+		fprintf(f, "add element bridge " GUARD_TABLE " free { %s }\n", l->free_text);
+	if (l->nports)
+		fprintf(f, "add element bridge " GUARD_TABLE " ports { %s }\n", l->ports_text);
+	fputs(l->dhcp_text ? l->dhcp_text : "", f);
+	if (l->nleases)
+		fprintf(f, "add element bridge " GUARD_TABLE " leases { %s }\n", l->leases_text);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Loads the list, in one transaction: the table made when it is missing
+ * (with the leases of the lease files), or made again when it is of
+ * another make (an earlier umlctl's, whose chains the new rules do not
+ * fit); its sets and its dhcp chain refilled.  Then the leases are added
+ * again, for a lease script that ran meanwhile into the table before.
+ * Consumes l. */
 int guard_sync(struct guard_list *l)
 {
 	char *nft[] = { "nft", "-f", "-", NULL };
 	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
 	bool make = !guard_loaded();
 	int r = -1;
 
@@ -262,32 +301,19 @@ int guard_sync(struct guard_list *l)
 	if (l->failed || write_hook() < 0)
 		goto out;
 	if (!l->guarded && make) {
-		r = 0;   /* no network with DHCP has been up: nothing to guard */
+		r = 0;   /* no network with DHCP is up: nothing to guard */
 		goto out;
 	}
-	f = open_memstream(&text, &len);
-	if (!f)
+	text = script(l, make, false);
+	if (!text)
 		goto out;
-	if (make)
-		table_text(f);
-	fputs("flush set bridge " GUARD_TABLE " free\n"
-	      "flush set bridge " GUARD_TABLE " ports\n"
-	      "flush chain bridge " GUARD_TABLE " dhcp\n"
-	      "add rule bridge " GUARD_TABLE " dhcp ip frag-off & 0x3fff != 0 counter drop comment \"a fragmented DHCP request\"\n",
-	      f);
-	if (l->nfree)
-		fprintf(f, "add element bridge " GUARD_TABLE " free { %s }\n", l->free_text);
-	if (l->nports)
-		fprintf(f, "add element bridge " GUARD_TABLE " ports { %s }\n", l->ports_text);
-	fputs(l->dhcp_text ? l->dhcp_text : "", f);
-	fputs("add rule bridge " GUARD_TABLE " dhcp counter drop comment \"DHCP for a MAC not its own\"\n", f);
-	if (l->nleases)
-		fprintf(f, "add element bridge " GUARD_TABLE " leases { %s }\n", l->leases_text);
-	if (fclose(f) != 0)
-		goto out;
-	if (run_cmd_input(nft, text, false)) {
-		err("nft could not load table bridge " GUARD_TABLE " (the guard of the networks with DHCP)");
-		goto out;
+	if (run_cmd_input(nft, text, !make)) {
+		free(text);
+		text = make ? NULL : script(l, true, true);
+		if (!text || run_cmd_input(nft, text, false)) {
+			err("nft could not load table bridge " GUARD_TABLE " (the guard of the networks with DHCP)");
+			goto out;
+		}
 	}
 	if (l->nleases) {
 		free(text);
