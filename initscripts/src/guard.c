@@ -30,8 +30,9 @@
  *     0.0.0.0 only for a DHCP request (udp 68 to 67) and an ARP probe;
  *   - a DHCP request must name the TAP's MAC as its client (chaddr;
  *     dnsmasq ignores client ids and serves only the MACs of instance
- *     files: hostnet.c), unfragmented: chain dhcp, one rule per port,
- *     sends the others to dhcp_other, which counts and drops them;
+ *     files: hostnet.c), unfragmented: chain dhcp, one rule per port
+ *     that returns for its MAC, sends the others to dhcp_other, which
+ *     counts and drops them;
  *   - nothing from UDP port 67 or to port 68: dnsmasq is the only DHCP
  *     server.
  * The bridges do not learn from link-local frames (no_linklocal_learn,
@@ -150,10 +151,12 @@ void guard_list_init(struct guard_list *l)
 }
 
 /* One interface: its TAP on a network with DHCP (guarded, with its MAC)
- * or without. */
+ * or without.  A MAC that cannot be read leaves the TAP out: nothing of
+ * it gets through (fail closed), and the others are still listed. */
 void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool dhcp)
 {
 	unsigned int b[6];
+	char extra;
 
 	if (l->failed)
 		return;
@@ -161,14 +164,16 @@ void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool
 		fprintf(l->free, "%s\"%s\"", l->nfree++ ? ", " : "", tap);
 		return;
 	}
-	if (!mac_text(mac) || sscanf(mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
-				     &b[4], &b[5]) != 6) {
-		l->failed = true;   /* config.c lets no such MAC through */
+	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &extra) != 6 || strlen(mac) != 17) {
+		err("guard: %s: MAC '%s' not understood: nothing of that TAP gets through", tap, mac);
 		return;
 	}
-	fprintf(l->ports, "%s\"%s\" . %s", l->nports++ ? ", " : "", tap, mac);
+	/* written in lower case, as dnsmasq gives them to the lease script */
+	fprintf(l->ports, "%s\"%s\" . %02x:%02x:%02x:%02x:%02x:%02x", l->nports++ ? ", " : "",
+		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
 	fprintf(l->dhcp,
-		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 != 0x%02x%02x%02x%02x%02x%02x goto dhcp_other\n",
+		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 0x%02x%02x%02x%02x%02x%02x return\n",
 		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
@@ -226,6 +231,7 @@ static void table_text(FILE *f)
 	      "    ether type != { ip, arp } counter drop comment \"neither IPv4 nor ARP\"\n"
 	      "    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own\"\n"
 	      "    arp saddr ip 0.0.0.0 arp operation != request counter drop comment \"ARP from 0.0.0.0 but no probe\"\n"
+	      "    arp saddr ip 0.0.0.0 ether saddr . arp daddr ip != @leases counter drop comment \"a probe for an address not leased to it\"\n"
 	      "    arp saddr ip != 0.0.0.0 ether saddr . arp saddr ip != @leases counter drop comment \"ARP for an address not leased to it\"\n"
 	      "    ip frag-off & 0x3fff != 0 udp dport 67 counter drop comment \"a fragmented DHCP request\"\n"
 	      "    udp dport 67 jump dhcp\n"
@@ -235,17 +241,18 @@ static void table_text(FILE *f)
 	      "    udp sport 67 counter drop comment \"a DHCP server\"\n"
 	      "    udp dport 68 counter drop comment \"to a DHCP client\"\n"
 	      "  }\n"
+	      /* (plain wildcards: a set of them needs a newer nft) */
 	      "  chain guests {\n"
 	      "    type filter hook prerouting priority filter; policy accept;\n"
-	      "    iifname != { \"us-*\", \"uh-*\" } accept\n"
 	      "    iifname @free accept\n"
-	      "    jump check\n"
+	      "    iifname \"us-*\" jump check\n"
+	      "    iifname \"uh-*\" jump check\n"
 	      "  }\n"
 	      "  chain local {\n"
 	      "    type filter hook input priority filter; policy accept;\n"
-	      "    iifname != { \"us-*\", \"uh-*\" } accept\n"
 	      "    iifname @free accept\n"
-	      "    jump check\n"
+	      "    iifname \"us-*\" jump check\n"
+	      "    iifname \"uh-*\" jump check\n"
 	      "  }\n"
 	      "}\n", f);
 }
@@ -275,6 +282,8 @@ static char *script(const struct guard_list *l, bool create, bool replace)
 	if (l->nports)
 		fprintf(f, "add element bridge " GUARD_TABLE " ports { %s }\n", l->ports_text);
 	fputs(l->dhcp_text ? l->dhcp_text : "", f);
+	/* a request that no port's rule took names a MAC not its own */
+	fputs("add rule bridge " GUARD_TABLE " dhcp goto dhcp_other\n", f);
 	if (l->nleases)
 		fprintf(f, "add element bridge " GUARD_TABLE " leases { %s }\n", l->leases_text);
 	if (fclose(f) != 0) {

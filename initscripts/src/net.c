@@ -41,6 +41,29 @@ static bool tap_of(const char *dev, uid_t uid)
 	return strtoul(text, NULL, 10) == (unsigned long)uid;
 }
 
+/* Whether dev, a port of bridge, is the interface's TAP, what the guard
+ * may list for it: a TAP must be of the instance's user (id, if it has
+ * one), so that an interface whose name hashes alike on another network
+ * is not taken for it.  A device that is no TAP only root can have made
+ * and enslaved under the name (the tests' fake guests): it is taken. */
+static bool tap_on(const char *dev, const uid_t *id, const char *bridge)
+{
+	char path[PATH_LEN], target[PATH_LEN];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/master", dev);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (strcmp(strrchr(target, '/') ? strrchr(target, '/') + 1 : target, bridge))
+		return false;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/owner", dev);
+	if (access(path, F_OK) == 0)
+		return id && tap_of(dev, *id);
+	return true;
+}
+
 bool link_exists(const char *dev)
 {
 	char path[PATH_LEN];
@@ -180,11 +203,13 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 
 	text[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		bool named = false;
+		bool named = false, has_id;
+		uid_t uid;
 
 		/* other instances' errors are reported where they matter */
 		if (config_load_instance_quiet(g, names[i], &ic) < 0)
 			continue;
+		has_id = instance_id_get(ic.name, &uid) == 1;
 		for (int j = 0; j < MAX_NETS; j++) {
 			const struct net_conf *nc = &ic.nets[j];
 			char tap[16];
@@ -198,8 +223,12 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			named = true;
 			if (used >= sizeof(text))
 				return -1;
+			/* the guard lists the TAPs that are there, the
+			 * instance's and on this bridge (a stopped one's
+			 * TAP is not: its start writes the lists again) */
 			tap_name(ic.name, j, tap);
-			guard_list_add(guard, tap, nc->mac, net->dhcp);
+			if (tap_on(tap, has_id ? &uid : NULL, net->bridge))
+				guard_list_add(guard, tap, nc->mac, net->dhcp);
 		}
 	}
 	if (net_files(net->name, run, state) < 0 || mkdir_p(run, 0755) < 0 ||

@@ -10,8 +10,8 @@ guest whose interface is on the bridge as an instance's TAP would be.
   rawframe.py lldp IFACE SRCMAC
       a frame to the LLDP group address with source SRCMAC
   rawframe.py listen IFACE SECONDS
-      prints "got" when a UDP datagram to port 68 arrives within SECONDS,
-      else "nothing"
+      prints "ready" once it listens, then "got" when a UDP datagram to
+      port 68 arrives within SECONDS, else "nothing"
 """
 import socket
 import struct
@@ -88,6 +88,7 @@ def main(argv):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
         s.bind(("", 68))
+        print("ready", flush=True)
         s.settimeout(seconds)
         try:
             s.recvfrom(2048)
