@@ -14,9 +14,13 @@
  * the host take that way) sees every frame a TAP of ours (us-*, uh-*:
  * net.c) sends, before the bridge learns its source, forwards or
  * delivers it:
- *   - a TAP on a network without DHCP (a lab's collision domain, whose
- *     guests set their own addresses; all of one lab, or the
- *     administrator's choice) is let through: set free;
+ *   - a TAP on a lab's collision domain (no DHCP: its nodes set their
+ *     own addresses, MACs too; all of one lab) is let through: set free;
+ *   - a TAP on another network without DHCP (the administrator's: its
+ *     guests set their own addresses, and may serve DHCP or route) must
+ *     send the MAC its instance file gives it, as source and as ARP
+ *     sender, and is let through then: sets static and ports, chain
+ *     static_check;
  *   - every other TAP must be in set ports with the MAC the instance file
  *     gives its interface, as source and as ARP sender: a TAP that is in
  *     neither set (a file that no longer loads, a device named like a
@@ -47,15 +51,22 @@
  * network's dnsmasq (guard_retire). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "umlctl.h"
 
 #define GUARD_TABLE "uml_skas"
+/* An empty chain that names the table's make: a table without it (an
+ * earlier umlctl's, whose chains the rules here do not fit) is made
+ * again.  Its number goes up whenever table_text changes. */
+#define GUARD_LAYOUT "layout_2"
 
 /* Whether s is a lower-case MAC, as the files and dnsmasq write them. */
 static bool mac_text(const char *s)
@@ -88,7 +99,9 @@ int guard_hook_path(char *out)
 /* The lease script: dnsmasq runs it as root with add|old|del MAC IP
  * [HOSTNAME] (the host name is the guest's word: never used).  The MAC
  * and address are checked before they reach nft's command line; a MAC
- * of another hardware type (06-...) is no Ethernet guest's. */
+ * of another hardware type (06-...) is no Ethernet guest's.  It holds
+ * the lock guard_sync holds (the script's path and ".lock"): a table
+ * made from the lease files is never followed by an older change. */
 static int write_hook(void)
 {
 	static const char text[] =
@@ -101,8 +114,8 @@ static int write_hook(void)
 		"case $2 in *[!0-9a-f:]*) exit 0 ;; esac\n"
 		"case $3 in '' | *[!0-9.]*) exit 0 ;; esac\n"
 		"case $1 in\n"
-		"add | old) exec nft add element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" ;;\n"
-		"del) exec nft delete element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" 2>/dev/null ;;\n"
+		"add | old) exec flock \"$0.lock\" nft add element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" ;;\n"
+		"del) exec flock \"$0.lock\" nft delete element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" 2>/dev/null ;;\n"
 		"esac\n"
 		"exit 0\n";
 	char path[PATH_LEN], cur[sizeof(text) + 1];
@@ -145,22 +158,25 @@ void guard_list_init(struct guard_list *l)
 	memset(l, 0, sizeof(*l));
 	l->free = open_memstream(&l->free_text, &l->free_len);
 	l->ports = open_memstream(&l->ports_text, &l->ports_len);
+	l->statics = open_memstream(&l->statics_text, &l->statics_len);
 	l->dhcp = open_memstream(&l->dhcp_text, &l->dhcp_len);
-	l->leases = open_memstream(&l->leases_text, &l->leases_len);
-	l->failed = !l->free || !l->ports || !l->dhcp || !l->leases;
+	l->lease_files = open_memstream(&l->lease_files_text, &l->lease_files_len);
+	l->failed = !l->free || !l->ports || !l->statics || !l->dhcp || !l->lease_files;
 }
 
-/* One interface: its TAP on a network with DHCP (guarded, with its MAC)
- * or without.  A MAC that cannot be read leaves the TAP out: nothing of
- * it gets through (fail closed), and the others are still listed. */
-void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool dhcp)
+/* One interface: its TAP on a network with DHCP (guarded, with its MAC),
+ * on another network (its MAC only) or on a lab's collision domain
+ * (free).  A MAC that cannot be read leaves the TAP out: nothing of it
+ * gets through (fail closed), and the others are still listed. */
+void guard_list_add(struct guard_list *l, const char *tap, const char *mac,
+		    enum guard_kind kind)
 {
 	unsigned int b[6];
 	char extra;
 
 	if (l->failed)
 		return;
-	if (!dhcp) {
+	if (kind == GUARD_FREE) {
 		fprintf(l->free, "%s\"%s\"", l->nfree++ ? ", " : "", tap);
 		return;
 	}
@@ -172,27 +188,33 @@ void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool
 	/* written in lower case, as dnsmasq gives them to the lease script */
 	fprintf(l->ports, "%s\"%s\" . %02x:%02x:%02x:%02x:%02x:%02x", l->nports++ ? ", " : "",
 		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
+	if (kind == GUARD_STATIC) {
+		fprintf(l->statics, "%s\"%s\"", l->nstatic++ ? ", " : "", tap);
+		return;
+	}
 	fprintf(l->dhcp,
 		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 0x%02x%02x%02x%02x%02x%02x return\n",
 		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
-/* A network with DHCP: its lease file's current leases. */
+/* A network with DHCP: its lease file, read if the table is made. */
 void guard_list_leases(struct guard_list *l, const char *lease_file)
 {
 	if (l->failed)
 		return;
-	l->nleases += leases_of(lease_file, l->leases, l->nleases);
+	fprintf(l->lease_files, "%s%c", lease_file, '\0');
 	l->guarded = true;
 }
 
+/* The lists' texts complete (or l->failed). */
 static void list_close(struct guard_list *l)
 {
-	FILE **f[] = { &l->free, &l->ports, &l->dhcp, &l->leases };
+	FILE **f[] = { &l->free, &l->ports, &l->statics, &l->dhcp, &l->lease_files };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (*f[i]) {
-			fclose(*f[i]);
+			if (ferror(*f[i]) | fclose(*f[i]))
+				l->failed = true;
 			*f[i] = NULL;
 		}
 }
@@ -202,16 +224,27 @@ void guard_list_free(struct guard_list *l)
 	list_close(l);
 	free(l->free_text);
 	free(l->ports_text);
+	free(l->statics_text);
 	free(l->dhcp_text);
-	free(l->leases_text);
+	free(l->lease_files_text);
 	memset(l, 0, sizeof(*l));
+}
+
+/* GUARD_MISSING, GUARD_OLD (of another make: GUARD_LAYOUT) or
+ * GUARD_CURRENT. */
+int guard_state(void)
+{
+	char *table[] = { "nft", "list", "table", "bridge", GUARD_TABLE, NULL };
+	char *layout[] = { "nft", "list", "chain", "bridge", GUARD_TABLE, GUARD_LAYOUT, NULL };
+
+	if (run_cmd(table, true))
+		return GUARD_MISSING;
+	return run_cmd(layout, true) ? GUARD_OLD : GUARD_CURRENT;
 }
 
 bool guard_loaded(void)
 {
-	char *list[] = { "nft", "list", "table", "bridge", GUARD_TABLE, NULL };
-
-	return run_cmd(list, true) == 0;
+	return guard_state() == GUARD_CURRENT;
 }
 
 /* The chains that check a guarded TAP's frames. */
@@ -220,11 +253,19 @@ static void table_text(FILE *f)
 	fputs("table bridge " GUARD_TABLE " {\n"
 	      "  set free { type ifname; }\n"
 	      "  set ports { type ifname . ether_addr; }\n"
+	      "  set static { type ifname; }\n"
 	      "  set leases { type ether_addr . ipv4_addr; }\n"
+	      "  chain " GUARD_LAYOUT " {\n"
+	      "  }\n"
 	      "  chain dhcp {\n"
 	      "  }\n"
 	      "  chain dhcp_other {\n"
 	      "    counter drop comment \"DHCP for a MAC not its own\"\n"
+	      "  }\n"
+	      "  chain static_check {\n"
+	      "    iifname . ether saddr != @ports counter drop comment \"a MAC not its own (no DHCP)\"\n"
+	      "    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own (no DHCP)\"\n"
+	      "    accept\n"
 	      "  }\n"
 	      "  chain check {\n"
 	      "    iifname . ether saddr != @ports counter drop comment \"a MAC not its own\"\n"
@@ -245,23 +286,45 @@ static void table_text(FILE *f)
 	      "  chain guests {\n"
 	      "    type filter hook prerouting priority filter; policy accept;\n"
 	      "    iifname @free accept\n"
+	      "    iifname @static goto static_check\n"
 	      "    iifname \"us-*\" jump check\n"
 	      "    iifname \"uh-*\" jump check\n"
 	      "  }\n"
 	      "  chain local {\n"
 	      "    type filter hook input priority filter; policy accept;\n"
 	      "    iifname @free accept\n"
+	      "    iifname @static goto static_check\n"
 	      "    iifname \"us-*\" jump check\n"
 	      "    iifname \"uh-*\" jump check\n"
 	      "  }\n"
 	      "}\n", f);
 }
 
-/* The nft script that loads the list: with create, the table's own
- * definition first (with replace, after deleting a table of another
- * make); then the sets and the dhcp chain emptied and refilled, and the
- * leases added.  NULL when out of memory. */
-static char *script(const struct guard_list *l, bool create, bool replace)
+/* The leases of the lease files (NUL-separated paths in files) as one
+ * nft command, to f. */
+static void leases_text(FILE *f, const char *files, size_t len)
+{
+	char *elems = NULL;
+	size_t elen = 0;
+	FILE *e = open_memstream(&elems, &elen);
+	int n = 0;
+
+	if (!e) {
+		fputs("# out of memory\n", f);
+		return;
+	}
+	for (size_t i = 0; i < len; i += strlen(files + i) + 1)
+		n += leases_of(files + i, e, n);
+	if (fclose(e) == 0 && n)
+		fprintf(f, "add element bridge " GUARD_TABLE " leases { %s }\n", elems);
+	free(elems);
+}
+
+/* The nft script that loads the list: with make, the table's own
+ * definition first (after deleting a table of another make), with the
+ * lease files' leases; then the sets and the dhcp chain emptied and
+ * refilled.  NULL when out of memory. */
+static char *script(const struct guard_list *l, bool make)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -269,73 +332,87 @@ static char *script(const struct guard_list *l, bool create, bool replace)
 
 	if (!f)
 		return NULL;
-	if (replace)
+	if (make) {
 		fputs("table bridge " GUARD_TABLE "\ndelete table bridge " GUARD_TABLE "\n", f);
-	if (create)
 		table_text(f);
+		leases_text(f, l->lease_files_text, l->lease_files_len);
+	}
 	/* (the counting rules are in chains never flushed) */
 	fputs("flush set bridge " GUARD_TABLE " free\n"
 	      "flush set bridge " GUARD_TABLE " ports\n"
+	      "flush set bridge " GUARD_TABLE " static\n"
 	      "flush chain bridge " GUARD_TABLE " dhcp\n", f);
 	if (l->nfree)
 		fprintf(f, "add element bridge " GUARD_TABLE " free { %s }\n", l->free_text);
 	if (l->nports)
 		fprintf(f, "add element bridge " GUARD_TABLE " ports { %s }\n", l->ports_text);
+	if (l->nstatic)
+		fprintf(f, "add element bridge " GUARD_TABLE " static { %s }\n", l->statics_text);
 	fputs(l->dhcp_text ? l->dhcp_text : "", f);
 	/* a request that no port's rule took names a MAC not its own */
 	fputs("add rule bridge " GUARD_TABLE " dhcp goto dhcp_other\n", f);
-	if (l->nleases)
-		fprintf(f, "add element bridge " GUARD_TABLE " leases { %s }\n", l->leases_text);
-	if (fclose(f) != 0) {
+	if (ferror(f) | fclose(f)) {
 		free(text);
 		return NULL;
 	}
 	return text;
 }
 
+/* The lease script's lock (guard_hook_path and ".lock"), held: its
+ * descriptor, or -1. */
+static int lock_leases(void)
+{
+	char path[PATH_LEN + 8];
+	int fd;
+
+	if (guard_hook_path(path) < 0)
+		return -1;
+	strcat(path, ".lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		err("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Loads the list, in one transaction: the table made when it is missing
- * (with the leases of the lease files), or made again when it is of
- * another make (an earlier umlctl's, whose chains the new rules do not
- * fit); its sets and its dhcp chain refilled.  Then the leases are added
- * again, for a lease script that ran meanwhile into the table before.
+ * or of another make (an earlier umlctl's, whose chains the rules here
+ * do not fit), with the leases of the lease files; its sets and its
+ * dhcp chain refilled.  Under the lease script's lock, so that a lease
+ * the script took out since dnsmasq wrote the file is never put back.
+ * The leases of a table that was there are the script's alone.
  * Consumes l. */
 int guard_sync(struct guard_list *l)
 {
 	char *nft[] = { "nft", "-f", "-", NULL };
 	char *text = NULL;
-	bool make = !guard_loaded();
-	int r = -1;
+	int r = -1, lock = -1, state;
+	bool make;
 
 	list_close(l);
 	if (l->failed || write_hook() < 0)
 		goto out;
-	if (!l->guarded && make) {
+	lock = lock_leases();
+	if (lock < 0)
+		goto out;
+	state = guard_state();
+	make = state != GUARD_CURRENT;
+	if (!l->guarded && state == GUARD_MISSING) {
 		r = 0;   /* no network with DHCP is up: nothing to guard */
 		goto out;
 	}
-	text = script(l, make, false);
-	if (!text)
+	text = script(l, make);
+	if (!text || run_cmd_input(nft, text, false)) {
+		err("nft could not load table bridge " GUARD_TABLE " (the guard of the networks with DHCP)");
 		goto out;
-	if (run_cmd_input(nft, text, !make)) {
-		free(text);
-		text = make ? NULL : script(l, true, true);
-		if (!text || run_cmd_input(nft, text, false)) {
-			err("nft could not load table bridge " GUARD_TABLE " (the guard of the networks with DHCP)");
-			goto out;
-		}
-	}
-	if (l->nleases) {
-		free(text);
-		text = NULL;
-		if (asprintf(&text, "add element bridge " GUARD_TABLE " leases { %s }\n",
-			     l->leases_text) < 0) {
-			text = NULL;
-			goto out;
-		}
-		run_cmd_input(nft, text, true);
 	}
 	r = 0;
 out:
+	if (lock >= 0)
+		close(lock);
 	free(text);
 	guard_list_free(l);
 	return r;
@@ -349,7 +426,7 @@ void guard_retire(bool dhcp_up)
 
 	if (dhcp_up)
 		return;
-	if (guard_loaded())
+	if (guard_state() != GUARD_MISSING)
 		run_cmd(del, false);
 	if (guard_hook_path(path) == 0)
 		unlink(path);

@@ -187,6 +187,16 @@ void net_taps_down(const char *name)
 	}
 }
 
+/* Whether the network is a collision domain of the instance's lab: its
+ * name LAB-DOMAIN (lab up never takes a network file that is not the
+ * lab's own: lab.c). */
+static bool lab_domain_of(const struct network *net, const struct instance_conf *ic)
+{
+	size_t len = strlen(ic->lab);
+
+	return len && !net->dhcp && !strncmp(net->name, ic->lab, len) && net->name[len] == '-';
+}
+
 /* Writes the network's dhcp-hosts from the interfaces on it of every
  * loadable instance file (the first such interface of an instance gets
  * its name), adds its TAPs (and, with DHCP, its leases) to the guard's
@@ -228,7 +238,10 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			 * TAP is not: its start writes the lists again) */
 			tap_name(ic.name, j, tap);
 			if (tap_on(tap, has_id ? &uid : NULL, net->bridge))
-				guard_list_add(guard, tap, nc->mac, net->dhcp);
+				guard_list_add(guard, tap, nc->mac,
+					       net->dhcp ? GUARD_DHCP :
+					       lab_domain_of(net, &ic) ? GUARD_FREE :
+					       GUARD_STATIC);
 		}
 	}
 	if (net_files(net->name, run, state) < 0 || mkdir_p(run, 0755) < 0 ||

@@ -275,24 +275,33 @@ const char *hostnet_kind(const struct network *n);
 bool hostnet_is_up(const struct network *n);
 void hostnet_leftover(const char *name, struct network *n);
 bool hostnet_dnsmasq(const struct network *n, struct proc_id *id);
+bool hostnet_dnsmasq_stale(const struct network *n);
 void hostnet_table(const struct network *n, char out[64]);
 
 /* guard.c: the sets of the guard, gathered by net_write_hosts */
 struct guard_list {
-	FILE *free, *ports, *dhcp, *leases;
-	char *free_text, *ports_text, *dhcp_text, *leases_text;
-	size_t free_len, ports_len, dhcp_len, leases_len;
-	int nfree, nports, nleases;
+	FILE *free, *ports, *statics, *dhcp, *lease_files;
+	char *free_text, *ports_text, *statics_text, *dhcp_text, *lease_files_text;
+	size_t free_len, ports_len, statics_len, dhcp_len, lease_files_len;
+	int nfree, nports, nstatic;
 	bool guarded;   /* a network with DHCP was listed */
 	bool failed;
 };
 void guard_list_init(struct guard_list *l);
-void guard_list_add(struct guard_list *l, const char *tap, const char *mac, bool dhcp);
+enum guard_kind {
+	GUARD_DHCP,     /* its MAC, its leased address */
+	GUARD_STATIC,   /* its MAC (a network without DHCP) */
+	GUARD_FREE,     /* anything (a lab's collision domain) */
+};
+void guard_list_add(struct guard_list *l, const char *tap, const char *mac,
+		    enum guard_kind kind);
 void guard_list_leases(struct guard_list *l, const char *lease_file);
 void guard_list_free(struct guard_list *l);
 int guard_sync(struct guard_list *l);
 void guard_retire(bool dhcp_up);
 int guard_hook_path(char *out);
+enum { GUARD_MISSING, GUARD_OLD, GUARD_CURRENT };
+int guard_state(void);
 bool guard_loaded(void);
 
 /* firewall.c */
