@@ -213,11 +213,21 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		return;
 	}
 	report(v, "ok", NULL, "network: bridge %s", g->bridge);
-	if (hostnet_dnsmasq(&def, &id))
+	if (hostnet_dnsmasq_stale(&def))
+		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
+		       "network: dnsmasq (pid %d) was started by an earlier umlctl: new instances get no address through the guard",
+		       (int)id.pid);
+	else if (hostnet_dnsmasq(&def, &id))
 		report(v, "ok", NULL, "network: dnsmasq runs (pid %d): DHCP and DNS", (int)id.pid);
 	else
 		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
 		       "network: dnsmasq is not running: instances get no address");
+	/* The guard goes with `nft flush ruleset` (a firewall reload). */
+	if (geteuid() == 0 && def.dhcp && hostnet_dnsmasq(&def, &id) && !guard_loaded())
+		report(v, "warn", "umlctl network up (it loads the guard again)",
+		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with each other's MACs and addresses");
+	else if (geteuid() == 0 && def.dhcp && hostnet_dnsmasq(&def, &id))
+		report(v, "ok", NULL, "network: the guard (table bridge uml_skas): guests send their own MAC and leased address only");
 	n = firewall_unopened(&def, chains, sizeof(chains));
 	if (n < 0)
 		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",

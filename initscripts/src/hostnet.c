@@ -362,12 +362,17 @@ static void dnsmasq_down(const struct network *n);
 /* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names
  * (one started by umlctl 0.1.0 had none) and the guard's (guard.c; none
  * before 0.2.0): its lease script, and leases for known MACs only. */
-static bool dnsmasq_current(pid_t pid, const char *script_arg)
+static bool dnsmasq_current(pid_t pid)
 {
-	char path[64], args[8192];
+	/* (its arguments: a few paths and options) */
+	static char args[8 * PATH_LEN];
+	char path[64], hook[PATH_LEN], script_arg[PATH_LEN + 16];
 	ssize_t len;
 	bool names = false, script = false, known = false;
 
+	if (guard_hook_path(hook) < 0 ||
+	    snprintf_ok(script_arg, sizeof(script_arg), "--dhcp-script=%s", hook) < 0)
+		return false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	len = read_file(path, args, sizeof(args));
 	for (ssize_t i = 0; i < len;) {
@@ -394,7 +399,7 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 		return -1;
 	snprintf(a_script, sizeof(a_script), "--dhcp-script=%s", hook);
 	if (hostnet_dnsmasq(n, &id)) {
-		if (dnsmasq_current(id.pid, a_script))
+		if (dnsmasq_current(id.pid))
 			return net_write_hosts(g);   /* running: new host list only */
 		msg("network %s: dnsmasq was started by an earlier umlctl (without today's guard against guests): started again",
 		    n->name);
@@ -455,6 +460,15 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	}
 	err("network %s: dnsmasq started but wrote no pid file %s", n->name, pidfile);
 	return -1;
+}
+
+/* Whether the network's dnsmasq runs with the options of an earlier
+ * umlctl (an upgrade): a network up must start it again. */
+bool hostnet_dnsmasq_stale(const struct network *n)
+{
+	struct proc_id id;
+
+	return n->dhcp && hostnet_dnsmasq(n, &id) && !dnsmasq_current(id.pid);
 }
 
 /* Whether the dnsmasq of any network runs (the default one's, or that
@@ -638,7 +652,7 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
 	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || guard_loaded()) : br;
-	if (br && nft && (up_dns || !n->dhcp))
+	if (br && nft && ((up_dns && !hostnet_dnsmasq_stale(n)) || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
 }
@@ -664,9 +678,15 @@ int hostnet_status(const struct network *n)
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");
 	if (n->dhcp)
 		msg("guard    table bridge uml_skas: %s",
-		    geteuid() ? "(root can tell)" : guard_loaded() ? "loaded" : "missing");
+		    geteuid() ? "(root can tell)" :
+		    guard_state() == GUARD_CURRENT ? "loaded" :
+		    guard_state() == GUARD_OLD ? "an earlier umlctl's (umlctl network up)" :
+		    "missing");
 	if (!n->dhcp)
 		msg("dnsmasq  none (DHCP off)");
+	else if (id.pid && hostnet_dnsmasq_stale(n))
+		msg("dnsmasq  running, pid %d, started by an earlier umlctl (umlctl network up)",
+		    (int)id.pid);
 	else if (id.pid)
 		msg("dnsmasq  running, pid %d", (int)id.pid);
 	else

@@ -585,7 +585,10 @@ static int start_locked(const struct global_conf *g, const struct instance_conf 
 /* Each network the instance's interfaces are on: the default one must
  * be up (uml-skas-network.service or `umlctl network up` own it); a
  * named one that is down is brought up here, under the network lock,
- * as nothing else brings it up at boot. */
+ * as nothing else brings it up at boot.  A network whose dnsmasq an
+ * earlier umlctl started (before an upgrade: it would not feed the
+ * guard, and the guest would get no address through it) is brought up
+ * again the same way. */
 static int networks_ready(const struct global_conf *g, const struct instance_conf *ic)
 {
 	static struct network n;
@@ -608,14 +611,17 @@ static int networks_ready(const struct global_conf *g, const struct instance_con
 			    ic->name, n.bridge);
 			return -1;
 		}
-		if (strcmp(n.name, DEFAULT_NETWORK) && !hostnet_is_up(&n)) {
+		if ((strcmp(n.name, DEFAULT_NETWORK) && !hostnet_is_up(&n)) ||
+		    hostnet_dnsmasq_stale(&n)) {
 			int r = systemd_network_start(n.name), nl;
 
 			/* Not systemd's: here, under the lock, if no other
 			 * start brought it up meanwhile. */
 			if (r == 0) {
 				nl = lock_network();
-				r = nl < 0 ? -1 : hostnet_is_up(&n) ? 0 : hostnet_up(g, &n);
+				r = nl < 0 ? -1 :
+				    hostnet_is_up(&n) && !hostnet_dnsmasq_stale(&n) ? 0 :
+				    hostnet_up(g, &n);
 				unlock(nl);
 			}
 			if (r < 0) {

@@ -94,9 +94,10 @@ bool systemd_in_charge(void)
  * dnsmasq would join that unit's control group and die when the unit
  * stops (KillMode=mixed), taking DHCP from the network's other
  * instances.  So the network is its own unit, uml-skas-network@NAME,
- * whose ExecStart is `umlctl network up NAME`.  1: done by systemd; 0:
- * not applicable (not inside an instance's unit, or no template unit);
- * -1: systemctl failed. */
+ * whose ExecStart is `umlctl network up NAME`; the default network's is
+ * uml-skas-network (brought up here again only when its dnsmasq is an
+ * earlier umlctl's).  1: done by systemd; 0: not applicable (not inside
+ * an instance's unit, or no such unit); -1: systemctl failed. */
 int systemd_network_start(const char *network)
 {
 	char unit[NAME_MAX_LEN + 40];
@@ -104,7 +105,7 @@ int systemd_network_start(const char *network)
 	 * network was taken down by hand since, brings it up again through
 	 * ExecReload (which runs in the unit's control group too). */
 	char *argv[] = { "systemctl", "reload-or-restart", unit, NULL };
-	bool installed = false;
+	bool installed = false, deflt = !strcmp(network, DEFAULT_NETWORK);
 	const char *root = getenv("UMLSKAS_ROOT");
 
 	if ((root && root[0]) || !systemd_inside_unit() ||
@@ -113,13 +114,16 @@ int systemd_network_start(const char *network)
 	for (size_t i = 0; i < sizeof(unit_dirs) / sizeof(unit_dirs[0]); i++) {
 		char path[PATH_LEN];
 
-		if (snprintf_ok(path, sizeof(path), "%s/uml-skas-network@.service",
-				unit_dirs[i]) == 0 && access(path, F_OK) == 0)
+		if (snprintf_ok(path, sizeof(path), "%s/uml-skas-network%s.service",
+				unit_dirs[i], deflt ? "" : "@") == 0 && access(path, F_OK) == 0)
 			installed = true;
 	}
 	if (!installed)
 		return 0;
-	snprintf(unit, sizeof(unit), "uml-skas-network@%s.service", network);
+	if (deflt)
+		snprintf(unit, sizeof(unit), "uml-skas-network.service");
+	else
+		snprintf(unit, sizeof(unit), "uml-skas-network@%s.service", network);
 	return run_cmd(argv, false) == 0 ? 1 : -1;
 }
 
