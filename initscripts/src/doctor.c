@@ -213,7 +213,7 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		return;
 	}
 	report(v, "ok", NULL, "network: bridge %s", g->bridge);
-	if (hostnet_dnsmasq_stale(&def))
+	if (hostnet_dnsmasq(&def, &id) && hostnet_dnsmasq_stale(&def))
 		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
 		       "network: dnsmasq (pid %d) was started by an earlier umlctl: new instances get no address through the guard",
 		       (int)id.pid);
@@ -223,10 +223,10 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
 		       "network: dnsmasq is not running: instances get no address");
 	/* The guard goes with `nft flush ruleset` (a firewall reload). */
-	if (geteuid() == 0 && def.dhcp && hostnet_dnsmasq(&def, &id) && !guard_loaded())
+	if (geteuid() == 0 && def.dhcp && !guard_loaded())
 		report(v, "warn", "umlctl network up (it loads the guard again)",
-		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with each other's MACs and addresses");
-	else if (geteuid() == 0 && def.dhcp && hostnet_dnsmasq(&def, &id))
+		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with the MACs and addresses of other instances");
+	else if (geteuid() == 0 && def.dhcp)
 		report(v, "ok", NULL, "network: the guard (table bridge uml_skas): guests send their own MAC and leased address only");
 	n = firewall_unopened(&def, chains, sizeof(chains));
 	if (n < 0)

@@ -47,8 +47,8 @@
  * one transaction with the table's creation when it is missing: so no
  * frame passes while the sets are refilled, and a start (which calls it)
  * puts back a guard that `nft flush ruleset` took away.  It is made once
- * a network with DHCP is up (its bridge exists), and goes with the last
- * network's dnsmasq (guard_retire). */
+ * a network with DHCP is up (its bridge exists) or a TAP's MAC is bound,
+ * and goes when a refill finds neither (after a network down). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -142,7 +142,9 @@ static int leases_of(const char *file, FILE *f, int before)
 		long long expiry;
 		char mac[32], ip[32];
 
-		if (sscanf(line, "%lld %31s %31s", &expiry, mac, ip) != 3 ||
+		/* (a line cut short: dnsmasq writing the file meanwhile) */
+		if (!strchr(line, '\n') ||
+		    sscanf(line, "%lld %31s %31s", &expiry, mac, ip) != 3 ||
 		    (expiry != 0 && expiry <= (long long)time(NULL)) ||
 		    !mac_text(mac) || !ipv4_text(ip))
 			continue;
@@ -378,6 +380,18 @@ static int lock_leases(void)
 	return fd;
 }
 
+/* The table and the lease script, once nothing is to be guarded. */
+static void retire(void)
+{
+	char *del[] = { "nft", "delete", "table", "bridge", GUARD_TABLE, NULL };
+	char path[PATH_LEN];
+
+	if (guard_state() != GUARD_MISSING)
+		run_cmd(del, false);
+	if (guard_hook_path(path) == 0)
+		unlink(path);
+}
+
 /* Loads the list, in one transaction: the table made when it is missing
  * or of another make (an earlier umlctl's, whose chains the rules here
  * do not fit), with the leases of the lease files; its sets and its
@@ -400,8 +414,12 @@ int guard_sync(struct guard_list *l)
 		goto out;
 	state = guard_state();
 	make = state != GUARD_CURRENT;
-	if (!l->guarded && state == GUARD_MISSING) {
-		r = 0;   /* no network with DHCP is up: nothing to guard */
+	if (!l->guarded && !l->nports) {
+		/* no network with DHCP is up, no TAP on another network
+		 * with its MAC bound: nothing to guard */
+		if (state != GUARD_MISSING)
+			retire();
+		r = 0;
 		goto out;
 	}
 	text = script(l, make);
@@ -416,18 +434,4 @@ out:
 	free(text);
 	guard_list_free(l);
 	return r;
-}
-
-/* The table, once no network's dnsmasq runs any more (hostnet_down). */
-void guard_retire(bool dhcp_up)
-{
-	char *del[] = { "nft", "delete", "table", "bridge", GUARD_TABLE, NULL };
-	char path[PATH_LEN];
-
-	if (dhcp_up)
-		return;
-	if (guard_state() != GUARD_MISSING)
-		run_cmd(del, false);
-	if (guard_hook_path(path) == 0)
-		unlink(path);
 }

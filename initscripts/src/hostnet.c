@@ -401,7 +401,7 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	if (hostnet_dnsmasq(n, &id)) {
 		if (dnsmasq_current(id.pid))
 			return net_write_hosts(g);   /* running: new host list only */
-		msg("network %s: dnsmasq was started by an earlier umlctl (without today's guard against guests): started again",
+		msg("network %s: dnsmasq was started by an earlier umlctl (without the guard of this release): started again",
 		    n->name);
 		dnsmasq_down(n);
 	}
@@ -469,30 +469,6 @@ bool hostnet_dnsmasq_stale(const struct network *n)
 	struct proc_id id;
 
 	return n->dhcp && hostnet_dnsmasq(n, &id) && !dnsmasq_current(id.pid);
-}
-
-/* Whether the dnsmasq of any network runs (the default one's, or that
- * of a folder RUN/networks/NAME): while one does, the guard stays. */
-static bool any_dnsmasq(void)
-{
-	char run[PATH_LEN], dir[PATH_LEN + 16];
-	struct network n = { .name = DEFAULT_NETWORK };
-	struct proc_id id;
-	struct dirent *e;
-	DIR *d;
-	bool found = hostnet_dnsmasq(&n, &id);
-
-	if (found || run_dir(run, sizeof(run), NULL) < 0 ||
-	    snprintf_ok(dir, sizeof(dir), "%s/networks", run) < 0 || !(d = opendir(dir)))
-		return found;
-	while (!found && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(n.name))
-			continue;
-		strcpy(n.name, e->d_name);
-		found = hostnet_dnsmasq(&n, &id);
-	}
-	closedir(d);
-	return found;
 }
 
 /* The dnsmasq of a network with DHCP off, or left from before it was
@@ -605,7 +581,6 @@ int hostnet_down(const struct network *n)
 
 	hostnet_table(n, table);
 	dnsmasq_down(n);
-	guard_retire(any_dnsmasq());
 	if (firewall_close(n) < 0)
 		bad++;
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
@@ -680,7 +655,7 @@ int hostnet_status(const struct network *n)
 		msg("guard    table bridge uml_skas: %s",
 		    geteuid() ? "(root can tell)" :
 		    guard_state() == GUARD_CURRENT ? "loaded" :
-		    guard_state() == GUARD_OLD ? "an earlier umlctl's (umlctl network up)" :
+		    guard_state() == GUARD_OLD ? "made by an earlier umlctl (umlctl network up)" :
 		    "missing");
 	if (!n->dhcp)
 		msg("dnsmasq  none (DHCP off)");

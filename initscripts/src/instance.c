@@ -596,7 +596,7 @@ static int networks_ready(const struct global_conf *g, const struct instance_con
 
 	for (int i = 0; i < MAX_NETS; i++) {
 		const struct net_conf *nc = &ic->nets[i];
-		bool seen = false;
+		bool seen = false, down, stale;
 
 		if (!nc->used)
 			continue;
@@ -611,20 +611,29 @@ static int networks_ready(const struct global_conf *g, const struct instance_con
 			    ic->name, n.bridge);
 			return -1;
 		}
-		if ((strcmp(n.name, DEFAULT_NETWORK) && !hostnet_is_up(&n)) ||
-		    hostnet_dnsmasq_stale(&n)) {
-			int r = systemd_network_start(n.name), nl;
+		down = strcmp(n.name, DEFAULT_NETWORK) && !hostnet_is_up(&n);
+		stale = !down && hostnet_dnsmasq_stale(&n);
+		if (down || stale) {
+			int r = systemd_network_start(n.name, stale), nl;
 
 			/* Not systemd's: here, under the lock, if no other
-			 * start brought it up meanwhile. */
-			if (r == 0) {
+			 * start brought it up meanwhile; but never a dnsmasq
+			 * in this instance's own unit, which would die with
+			 * it (a unit without the network's unit installed). */
+			if (r == 0 && stale && systemd_inside_unit()) {
+				r = -1;
+			} else if (r == 0) {
 				nl = lock_network();
 				r = nl < 0 ? -1 :
 				    hostnet_is_up(&n) && !hostnet_dnsmasq_stale(&n) ? 0 :
 				    hostnet_up(g, &n);
 				unlock(nl);
 			}
-			if (r < 0) {
+			if (r < 0 && stale) {
+				err("%s: warning: network %s: dnsmasq was started by an earlier umlctl and could not be started again: no DHCP address (umlctl network up%s%s)",
+				    ic->name, n.name, strcmp(n.name, DEFAULT_NETWORK) ? " " : "",
+				    strcmp(n.name, DEFAULT_NETWORK) ? n.name : "");
+			} else if (r < 0) {
 				err("%s: network %s could not be brought up", ic->name, n.name);
 				return -1;
 			}

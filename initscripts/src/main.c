@@ -1066,6 +1066,10 @@ static int cmd_network(const struct global_conf *g, struct args *a)
 		r = ports_on_bridge(n.bridge) ? EX_FAIL :
 		    hostnet_down(&n) ? EX_FAIL : EX_OK;
 	}
+	/* the guard without that network (guard.c: it goes with the
+	 * last network it guards) */
+	if (r == EX_OK && net_write_hosts(g) < 0)
+		r = EX_FAIL;
 	unlock(lock);
 	return r;
 }

@@ -95,16 +95,18 @@ bool systemd_in_charge(void)
  * stops (KillMode=mixed), taking DHCP from the network's other
  * instances.  So the network is its own unit, uml-skas-network@NAME,
  * whose ExecStart is `umlctl network up NAME`; the default network's is
- * uml-skas-network (brought up here again only when its dnsmasq is an
- * earlier umlctl's).  1: done by systemd; 0: not applicable (not inside
- * an instance's unit, or no such unit); -1: systemctl failed. */
-int systemd_network_start(const char *network)
+ * uml-skas-network.  With reload_only (a network that is up, whose
+ * dnsmasq an earlier umlctl started) the unit is reloaded and never
+ * restarted: a restart of the network's unit would stop the instances
+ * that require it.  1: done by systemd; 0: not applicable (not inside an
+ * instance's unit, or no such unit); -1: systemctl failed. */
+int systemd_network_start(const char *network, bool reload_only)
 {
 	char unit[NAME_MAX_LEN + 40];
 	/* reload-or-restart: starts the unit, or, when it is active but the
 	 * network was taken down by hand since, brings it up again through
 	 * ExecReload (which runs in the unit's control group too). */
-	char *argv[] = { "systemctl", "reload-or-restart", unit, NULL };
+	char *argv[] = { "systemctl", reload_only ? "reload" : "reload-or-restart", unit, NULL };
 	bool installed = false, deflt = !strcmp(network, DEFAULT_NETWORK);
 	const char *root = getenv("UMLSKAS_ROOT");
 

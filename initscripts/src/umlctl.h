@@ -298,7 +298,6 @@ void guard_list_add(struct guard_list *l, const char *tap, const char *mac,
 void guard_list_leases(struct guard_list *l, const char *lease_file);
 void guard_list_free(struct guard_list *l);
 int guard_sync(struct guard_list *l);
-void guard_retire(bool dhcp_up);
 int guard_hook_path(char *out);
 enum { GUARD_MISSING, GUARD_OLD, GUARD_CURRENT };
 int guard_state(void);
@@ -320,7 +319,7 @@ void systemd_unit_name(const char *name, char out[UNIT_LEN]);
 bool systemd_unit_active(const char *name);
 bool systemd_unit_enabled(const char *name);
 bool systemd_network_enabled(void);
-int systemd_network_start(const char *network);
+int systemd_network_start(const char *network, bool reload_only);
 int systemd_enable(const char *name, bool on);
 void systemd_forget(const char *name);
 int systemd_unit_config(const struct instance_conf *ic, char *out, size_t len);
