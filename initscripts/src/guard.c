@@ -29,8 +29,9 @@
  *     tags, no other protocol;
  *   - the IPv4 source, and an ARP sender's address, must be the one
  *     dnsmasq leased to the MAC (set leases, kept by dnsmasq's lease
- *     script, which guard_sync writes and dnsmasq runs as root, also at
- *     each renewal, so that an entry lost is back within half a lease);
+ *     script, umlctl itself by a link guard_sync makes, which dnsmasq
+ *     runs as root, also at each renewal, so that an entry lost is back
+ *     within half a lease);
  *     0.0.0.0 only for a DHCP request (udp 68 to 67) and an ARP probe;
  *   - a DHCP request must name the TAP's MAC as its client (chaddr;
  *     dnsmasq ignores client ids and serves only the MACs of instance
@@ -96,35 +97,63 @@ int guard_hook_path(char *out)
 	return snprintf_ok(out, PATH_LEN, "%s/lease-hook", run);
 }
 
-/* The lease script: dnsmasq runs it as root with add|old|del MAC IP
- * [HOSTNAME] (the host name is the guest's word: never used).  The MAC
- * and address are checked before they reach nft's command line; a MAC
- * of another hardware type (06-...) is no Ethernet guest's.  It holds
- * the lock guard_sync holds (the script's path and ".lock"): a table
- * made from the lease files is never followed by an older change. */
+/* The lease script, RUN/lease-hook: a link to umlctl itself, which runs
+ * guard_lease_hook when its name is lease-hook (main.c).  A link, not a
+ * script in RUN: Debian mounts /run noexec, and exec follows the link to
+ * umlctl's own file system.  dnsmasq runs it as root, with its own
+ * environment (UMLSKAS_ROOT too), at each lease change and renewal. */
 static int write_hook(void)
 {
-	static const char text[] =
-		"#!/bin/sh\n"
-		"# Written by umlctl: dnsmasq's lease script.  The address a lease\n"
-		"# gives a MAC may be used by that MAC on the bridge (the guard,\n"
-		"# table bridge " GUARD_TABLE ": umlctl(8)); an ended lease no longer.\n"
-		"PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
-		"[ ${#2} = 17 ] || exit 0\n"
-		"case $2 in *[!0-9a-f:]*) exit 0 ;; esac\n"
-		"case $3 in '' | *[!0-9.]*) exit 0 ;; esac\n"
-		"case $1 in\n"
-		"add | old) exec flock \"$0.lock\" nft add element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" ;;\n"
-		"del) exec flock \"$0.lock\" nft delete element bridge " GUARD_TABLE " leases \"{ $2 . $3 }\" 2>/dev/null ;;\n"
-		"esac\n"
-		"exit 0\n";
-	char path[PATH_LEN], cur[sizeof(text) + 1];
+	char path[PATH_LEN], tmp[PATH_LEN + 8], self[PATH_LEN], cur[PATH_LEN];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1), c;
 
-	if (guard_hook_path(path) < 0)
+	if (n <= 0 || guard_hook_path(path) < 0)
 		return -1;
-	if (read_file(path, cur, sizeof(cur)) == (ssize_t)strlen(text) && !strcmp(cur, text))
+	self[n] = '\0';
+	c = readlink(path, cur, sizeof(cur) - 1);
+	if (c > 0) {
+		cur[c] = '\0';
+		if (!strcmp(cur, self))
+			return 0;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	unlink(tmp);
+	if (symlink(self, tmp) < 0 || rename(tmp, path) < 0) {
+		err("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int lock_leases(void);
+
+/* umlctl as dnsmasq's lease script: add|old|del MAC IP [HOSTNAME] (the
+ * host name is the guest's word: never used).  The MAC and address are
+ * checked before they reach nft; a MAC of another hardware type
+ * (06-...) is no Ethernet guest's and is left alone.  It holds the lock
+ * guard_sync holds: a table made from the lease files is never followed
+ * by an older change.  Exit status 0 unless nft failed on an add. */
+int guard_lease_hook(int argc, char **argv)
+{
+	char elem[64];
+	char *add[] = { "nft", "add", "element", "bridge", GUARD_TABLE, "leases", elem, NULL };
+	char *del[] = { "nft", "delete", "element", "bridge", GUARD_TABLE, "leases", elem, NULL };
+	bool adding;
+	int lock, r;
+
+	if (argc < 4 || !mac_text(argv[2]) || !ipv4_text(argv[3]))
 		return 0;
-	return write_file(path, text, 0755);
+	adding = !strcmp(argv[1], "add") || !strcmp(argv[1], "old");
+	if (!adding && strcmp(argv[1], "del"))
+		return 0;
+	snprintf(elem, sizeof(elem), "{ %s . %s }", argv[2], argv[3]);
+	lock = lock_leases();
+	if (lock < 0)
+		return 1;
+	r = adding ? run_cmd(add, false) : (run_cmd(del, true), 0);
+	close(lock);
+	return r ? 1 : 0;
 }
 
 /* The leases of the file that have not ended, as elements "MAC . IP"

@@ -1422,7 +1422,11 @@ int main(int argc, char **argv)
 	const struct command *c;
 	const char *root;
 	int i = 1, r;
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 
+	/* dnsmasq's lease script (guard.c): a link named lease-hook */
+	if (!strcmp(name, "lease-hook"))
+		return guard_lease_hook(argc, argv);
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage_text, stdout);

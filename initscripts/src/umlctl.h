@@ -299,6 +299,7 @@ void guard_list_leases(struct guard_list *l, const char *lease_file);
 void guard_list_free(struct guard_list *l);
 int guard_sync(struct guard_list *l);
 int guard_hook_path(char *out);
+int guard_lease_hook(int argc, char **argv);
 enum { GUARD_MISSING, GUARD_OLD, GUARD_CURRENT };
 int guard_state(void);
 bool guard_loaded(void);
