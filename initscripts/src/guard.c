@@ -110,6 +110,10 @@ static int write_hook(void)
 	if (n <= 0 || guard_hook_path(path) < 0)
 		return -1;
 	self[n] = '\0';
+	/* a supervisor older than an upgrade: its file was replaced, and
+	 * the path now holds the new umlctl, which is the one wanted */
+	if (n > 10 && !strcmp(self + n - 10, " (deleted)"))
+		self[n - 10] = '\0';
 	c = readlink(path, cur, sizeof(cur) - 1);
 	if (c > 0) {
 		cur[c] = '\0';
