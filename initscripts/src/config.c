@@ -337,6 +337,9 @@ static int global_handler(void *user, const char *section, const char *key,
 		if (!strcmp(key, "host_dns"))
 			return parse_bool(v, &g->host_dns) ?
 				perr(p, "host_dns: want yes or no, got '%s'", v) : 1;
+		if (!strcmp(key, "guard"))
+			return parse_bool(v, &g->guard) ?
+				perr(p, "guard: want yes or no, got '%s'", v) : 1;
 		if (!strcmp(key, "dhcp_range")) {
 			char a[64], b[64], extra;
 
@@ -430,6 +433,7 @@ int config_load_global(struct global_conf *g)
 	strcpy(g->address, "10.77.0.1/24");
 	g->nat = true;
 	g->host_dns = true;
+	g->guard = true;
 	strcpy(g->dhcp_range, "10.77.0.100,10.77.0.199");
 	strcpy(g->domain, "uml");
 	g->id_first = ID_FIRST_DEFAULT;
@@ -530,6 +534,9 @@ static int network_handler(void *user, const char *section, const char *key,
 	if (!strcmp(key, "host_dns"))
 		return parse_bool(v, &n->host_dns) ?
 			perr(p, "host_dns: want yes or no, got '%s'", v) : 1;
+	if (!strcmp(key, "guard"))
+		return parse_bool(v, &n->guard) ?
+			perr(p, "guard: want yes or no, got '%s'", v) : 1;
 	if (!strcmp(key, "domain")) {
 		if (!valid_domain(v))
 			return perr(p, "domain: want a DNS domain like lab1 or lab.example, got '%s'", v);
@@ -609,6 +616,7 @@ static int load_network(const struct global_conf *g, const char *name,
 		strcpy(n->address, g->address);
 		n->nat = g->nat;
 		n->host_dns = g->host_dns;
+		n->guard = g->guard;
 		n->dhcp = true;
 		strcpy(n->dhcp_range, g->dhcp_range);
 		strcpy(n->domain, g->domain);
@@ -620,6 +628,7 @@ static int load_network(const struct global_conf *g, const char *name,
 		return -1;
 	}
 	strcpy(n->name, name);
+	n->guard = true;
 	network_default_bridge(name, n->bridge);
 	snprintf(n->domain, sizeof(n->domain), "%s", name);
 	if (etc_dir(dir, sizeof(dir)) < 0 ||

@@ -223,7 +223,10 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
 		       "network: dnsmasq is not running: instances get no address");
 	/* The guard goes with `nft flush ruleset` (a firewall reload). */
-	if (geteuid() == 0 && def.dhcp && !guard_loaded())
+	if (!def.guard)
+		report(v, "ok", NULL, "network: the guard is off for it (guard = no in %s): guests may send any MAC and address",
+		       g->file);
+	else if (geteuid() == 0 && def.dhcp && !guard_loaded())
 		report(v, "warn", "umlctl network up (it loads the guard again)",
 		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with the MACs and addresses of other instances");
 	else if (geteuid() == 0 && def.dhcp)

@@ -626,7 +626,7 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 		dns->pid = 0;
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
-	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || guard_loaded()) : br;
+	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || !n->guard || guard_loaded()) : br;
 	if (br && nft && ((up_dns && !hostnet_dnsmasq_stale(n)) || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
@@ -651,7 +651,9 @@ int hostnet_status(const struct network *n)
 	msg("nftables table ip %s: %s (%s)", table,
 	    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");
-	if (n->dhcp)
+	if (!n->guard)
+		msg("guard    off for this network (guard = no)");
+	else if (n->dhcp)
 		msg("guard    table bridge uml_skas: %s",
 		    geteuid() ? "(root can tell)" :
 		    guard_state() == GUARD_CURRENT ? "loaded" :

@@ -239,6 +239,7 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			tap_name(ic.name, j, tap);
 			if (tap_on(tap, has_id ? &uid : NULL, net->bridge))
 				guard_list_add(guard, tap, nc->mac,
+					       !net->guard ? GUARD_FREE :
 					       net->dhcp ? GUARD_DHCP :
 					       lab_domain_of(net, &ic) ? GUARD_FREE :
 					       GUARD_STATIC);

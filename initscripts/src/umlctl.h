@@ -76,6 +76,7 @@ struct global_conf {
 	char address[64];        /* bridge address, CIDR: 10.77.0.1/24 */
 	bool nat;
 	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
+	bool guard;              /* guard.c checks what its guests send */
 	char dhcp_range[128];    /* FIRST,LAST */
 	int dhcp_range_line;     /* where it was set (0: default) */
 	char domain[64];
@@ -103,6 +104,7 @@ struct network {
 	bool dhcp;               /* dnsmasq: DHCP and DNS on the bridge */
 	bool isolated;           /* no forwarding in or out at all */
 	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
+	bool guard;              /* guard.c checks what its guests send */
 	char dhcp_range[128];    /* FIRST,LAST */
 	char domain[64];
 };
