@@ -340,6 +340,9 @@ static int global_handler(void *user, const char *section, const char *key,
 		if (!strcmp(key, "guard"))
 			return parse_bool(v, &g->guard) ?
 				perr(p, "guard: want yes or no, got '%s'", v) : 1;
+		if (!strcmp(key, "dns"))
+			return parse_bool(v, &g->dns) ?
+				perr(p, "dns: want yes or no, got '%s'", v) : 1;
 		if (!strcmp(key, "dhcp_range")) {
 			char a[64], b[64], extra;
 
@@ -434,6 +437,7 @@ int config_load_global(struct global_conf *g)
 	g->nat = true;
 	g->host_dns = true;
 	g->guard = true;
+	g->dns = true;
 	strcpy(g->dhcp_range, "10.77.0.100,10.77.0.199");
 	strcpy(g->domain, "uml");
 	g->id_first = ID_FIRST_DEFAULT;
@@ -478,8 +482,9 @@ static int cmp_names(const void *a, const void *b)
 
 struct net_parse {
 	struct network *n;
-	bool dhcp_set;
+	bool dhcp_set, dns_set;
 	int nat_line, dhcp_line, range_line, isolated_line, address_line;
+	int dns_line;
 };
 
 static int network_handler(void *user, const char *section, const char *key,
@@ -537,6 +542,11 @@ static int network_handler(void *user, const char *section, const char *key,
 	if (!strcmp(key, "guard"))
 		return parse_bool(v, &n->guard) ?
 			perr(p, "guard: want yes or no, got '%s'", v) : 1;
+	if (!strcmp(key, "dns")) {
+		np->dns_set = true;
+		np->dns_line = p->line;
+		return parse_bool(v, &n->dns) ? perr(p, "dns: want yes or no, got '%s'", v) : 1;
+	}
 	if (!strcmp(key, "domain")) {
 		if (!valid_domain(v))
 			return perr(p, "domain: want a DNS domain like lab1 or lab.example, got '%s'", v);
@@ -617,6 +627,7 @@ static int load_network(const struct global_conf *g, const char *name,
 		n->nat = g->nat;
 		n->host_dns = g->host_dns;
 		n->guard = g->guard;
+		n->dns = g->dns;
 		n->dhcp = true;
 		strcpy(n->dhcp_range, g->dhcp_range);
 		strcpy(n->domain, g->domain);
@@ -649,6 +660,8 @@ static int load_network(const struct global_conf *g, const char *name,
 		return -1;
 	if (!np.dhcp_set)
 		n->dhcp = n->address[0] != '\0';
+	if (!np.dns_set)
+		n->dns = n->dhcp;
 #define NET_ERR(line, ...) do { \
 		if (!quiet) { \
 			fprintf(stderr, "%s: %s:%d: ", prog, n->file, line); \
@@ -663,6 +676,9 @@ static int load_network(const struct global_conf *g, const char *name,
 		NET_ERR(np.nat_line, "nat: needs an address (the bridge routes the traffic)");
 	if (n->dhcp && !n->address[0])
 		NET_ERR(np.dhcp_line, "dhcp: needs an address (dnsmasq serves from it)");
+	/* dnsmasq learns the names it answers from its DHCP host list */
+	if (n->dns && !n->dhcp)
+		NET_ERR(np.dns_line, "dns: needs dhcp = yes (dnsmasq names the instances it leases to)");
 	if (n->dhcp && !n->dhcp_range[0])
 		default_range(n->address, n->dhcp_range, sizeof(n->dhcp_range));
 	if (n->dhcp_range[0]) {

@@ -361,14 +361,15 @@ static void dnsmasq_down(const struct network *n);
 
 /* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names
  * (one started by umlctl 0.1.0 had none) and the guard's (guard.c; none
- * before 0.2.0): its lease script, and leases for known MACs only. */
-static bool dnsmasq_current(pid_t pid)
+ * before 0.2.0): its lease script, and leases for known MACs only.  In
+ * *dns_off (may be NULL) whether it runs without DNS (--port=0). */
+static bool dnsmasq_current(pid_t pid, bool *dns_off)
 {
 	/* (its arguments: a few paths and options) */
 	static char args[8 * PATH_LEN];
 	char path[64], hook[PATH_LEN], script_arg[PATH_LEN + 16];
 	ssize_t len;
-	bool names = false, script = false, known = false;
+	bool names = false, script = false, known = false, port0 = false;
 
 	if (guard_hook_path(hook) < 0 ||
 	    snprintf_ok(script_arg, sizeof(script_arg), "--dhcp-script=%s", hook) < 0)
@@ -379,8 +380,11 @@ static bool dnsmasq_current(pid_t pid)
 		names |= !strcmp(args + i, "--dhcp-ignore-names");
 		script |= !strcmp(args + i, script_arg);
 		known |= !strcmp(args + i, "--dhcp-ignore=tag:!known");
+		port0 |= !strcmp(args + i, "--port=0");
 		i += (ssize_t)strnlen(args + i, (size_t)(len - i)) + 1;
 	}
+	if (dns_off)
+		*dns_off = port0;
 	return names && script && known;
 }
 
@@ -394,15 +398,20 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 
 	struct proc_id id;
 	char idpath[PATH_LEN], buf[32];
+	bool dns_off;
 
 	if (guard_hook_path(hook) < 0)
 		return -1;
 	snprintf(a_script, sizeof(a_script), "--dhcp-script=%s", hook);
 	if (hostnet_dnsmasq(n, &id)) {
-		if (dnsmasq_current(id.pid))
+		if (!dnsmasq_current(id.pid, &dns_off))
+			msg("network %s: dnsmasq was started by an earlier umlctl (without the guard of this release): started again",
+			    n->name);
+		else if (dns_off == n->dns)
+			msg("network %s: dns = %s in %s: dnsmasq started again",
+			    n->name, n->dns ? "yes" : "no", n->file);
+		else
 			return net_write_hosts(g);   /* running: new host list only */
-		msg("network %s: dnsmasq was started by an earlier umlctl (without the guard of this release): started again",
-		    n->name);
 		dnsmasq_down(n);
 	}
 	if (files(n, pidfile, hosts, leases) < 0 || net_write_hosts(g) < 0)
@@ -439,7 +448,12 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
-			 "--log-dhcp", NULL };
+			 "--log-dhcp",
+			 /* dns = no: no DNS server, and none named to the
+			  * clients (an empty option 6).  With dns = yes the
+			  * list ends at the NULL before them. */
+			 n->dns ? NULL : "--port=0",
+			 "--dhcp-option=option:dns-server", NULL };
 
 	if (id_file(n, idpath) < 0)
 		return -1;
@@ -468,7 +482,7 @@ bool hostnet_dnsmasq_stale(const struct network *n)
 {
 	struct proc_id id;
 
-	return n->dhcp && hostnet_dnsmasq(n, &id) && !dnsmasq_current(id.pid);
+	return n->dhcp && hostnet_dnsmasq(n, &id) && !dnsmasq_current(id.pid, NULL);
 }
 
 /* The dnsmasq of a network with DHCP off, or left from before it was
@@ -555,12 +569,15 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 		dnsmasq_down(n);
 	}
 	/* The host's resolver only on a bridge of ours. */
-	if (n->dhcp && n->host_dns && bridge_ours(n->bridge))
+	if (n->dhcp && n->dns && n->host_dns && bridge_ours(n->bridge))
 		resolved = resolved_link_up(n, ip, marker);
 	else
 		resolved_link_down(n, marker);
-	snprintf(range, sizeof(range), "DHCP %s, DNS .%s%s", n->dhcp_range, n->domain,
-		 resolved ? " (the host resolves it)" : "");
+	if (n->dns)
+		snprintf(range, sizeof(range), "DHCP %s, DNS .%s%s", n->dhcp_range,
+			 n->domain, resolved ? " (the host resolves it)" : "");
+	else
+		snprintf(range, sizeof(range), "DHCP %s, no DNS", n->dhcp_range);
 	msg("network %s: %s %s up (%s, %s%s)", n->name, n->bridge,
 	    n->address[0] ? n->address : "without address",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off",
@@ -665,7 +682,8 @@ int hostnet_status(const struct network *n)
 		msg("dnsmasq  running, pid %d, started by an earlier umlctl (umlctl network up)",
 		    (int)id.pid);
 	else if (id.pid)
-		msg("dnsmasq  running, pid %d", (int)id.pid);
+		msg("dnsmasq  running, pid %d (%s)", (int)id.pid,
+		    n->dns ? "DHCP and DNS" : "DHCP only: dns = no");
 	else
 		msg("dnsmasq  not running");
 	return r;

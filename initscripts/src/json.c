@@ -140,6 +140,7 @@ static struct json_object *network(const struct network *n)
 	json_object_object_add(o, "isolated", json_object_new_boolean(n->isolated));
 	json_object_object_add(o, "dhcp", json_object_new_boolean(n->dhcp));
 	json_object_object_add(o, "guard", json_object_new_boolean(n->guard));
+	json_object_object_add(o, "dns", json_object_new_boolean(n->dhcp && n->dns));
 	json_object_object_add(o, "dhcp_range", n->dhcp ? str_or_null(n->dhcp_range) : NULL);
 	json_object_object_add(o, "domain", n->dhcp ? json_object_new_string(n->domain) : NULL);
 	json_object_object_add(o, "nft_table", json_object_new_string(table));

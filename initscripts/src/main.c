@@ -997,7 +997,7 @@ static int network_list(const struct global_conf *g, bool json)
 		msg("%-10s  %-15s  %-18s  %-8s  %s%s", n.name, n.bridge,
 		    n.address[0] ? n.address : "none",
 		    st == EX_OK ? "up" : st == EX_STOPPED ? "down" : "partly",
-		    hostnet_kind(&n), n.dhcp ? ", dhcp" : "");
+		    hostnet_kind(&n), !n.dhcp ? "" : n.dns ? ", dhcp" : ", dhcp without dns");
 	}
 	return EX_OK;
 }

@@ -77,6 +77,7 @@ struct global_conf {
 	bool nat;
 	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
 	bool guard;              /* guard.c checks what its guests send */
+	bool dns;                /* dnsmasq answers DNS on the bridge */
 	char dhcp_range[128];    /* FIRST,LAST */
 	int dhcp_range_line;     /* where it was set (0: default) */
 	char domain[64];
@@ -101,7 +102,8 @@ struct network {
 	char bridge[16];
 	char address[64];        /* bridge address, CIDR; "": none (L2 only) */
 	bool nat;                /* masquerade to the host's uplinks */
-	bool dhcp;               /* dnsmasq: DHCP and DNS on the bridge */
+	bool dhcp;               /* dnsmasq: DHCP (and DNS) on the bridge */
+	bool dns;                /* dnsmasq answers DNS too (needs dhcp) */
 	bool isolated;           /* no forwarding in or out at all */
 	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
 	bool guard;              /* guard.c checks what its guests send */
