@@ -228,7 +228,9 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		       g->file);
 	else if (geteuid() == 0 && def.dhcp && !guard_loaded())
 		report(v, "warn", "umlctl network up (it loads the guard again)",
-		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with the MACs and addresses of other instances");
+		       guard_state() == GUARD_MISSING ?
+		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with the MACs and addresses of other instances" :
+		       "network: the guard (nftables table bridge uml_skas) is of an earlier umlctl or was changed since: it may let guests send with the MACs and addresses of other instances");
 	else if (geteuid() == 0 && def.dhcp)
 		report(v, "ok", NULL, "network: the guard (table bridge uml_skas): guests send their own MAC and leased address only");
 	n = firewall_unopened(&def, chains, sizeof(chains));

@@ -265,8 +265,61 @@ void guard_list_free(struct guard_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* GUARD_MISSING, GUARD_OLD (of another make: GUARD_LAYOUT) or
- * GUARD_CURRENT. */
+static void table_text(FILE *f);
+
+/* The number of rules in chain of the loaded table, or -1. */
+static int rules_loaded(const char *chain)
+{
+	char *list[] = { "nft", "-a", "list", "chain", "bridge", GUARD_TABLE,
+			 (char *)chain, NULL };
+	/* (a chain of the table_text's, without set elements) */
+	static char out[16384];
+	int n = 0;
+
+	if (run_cmd_output(list, out, sizeof(out)))
+		return -1;
+	/* every rule ends "# handle N", and the chain's own line too */
+	for (const char *p = out; (p = strstr(p, "# handle ")); p++)
+		n++;
+	return n - 1;
+}
+
+/* Whether every chain table_text makes, but dhcp (refilled by each
+ * sync), has as many rules loaded as table_text gives it: a chain
+ * flushed, a rule deleted or one put in by hand (an `accept` before the
+ * checks) makes the table another make's. */
+static bool rules_intact(void)
+{
+	char *text = NULL, *line, *save = NULL, chain[64] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool ok = true;
+	int want = 0;
+
+	if (!f)
+		return false;
+	table_text(f);
+	if (fclose(f)) {
+		free(text);
+		return false;
+	}
+	for (line = strtok_r(text, "\n", &save); line && ok; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "  chain %63s {", chain) == 1) {
+			want = 0;
+		} else if (!strcmp(line, "  }")) {
+			if (strcmp(chain, "dhcp") && rules_loaded(chain) != want)
+				ok = false;
+			chain[0] = '\0';
+		} else if (chain[0] && strncmp(line, "    type ", 9)) {
+			want++;
+		}
+	}
+	free(text);
+	return ok;
+}
+
+/* GUARD_MISSING, GUARD_OLD (of another make: no GUARD_LAYOUT chain, or
+ * chains whose rules were changed since) or GUARD_CURRENT. */
 int guard_state(void)
 {
 	char *table[] = { "nft", "list", "table", "bridge", GUARD_TABLE, NULL };
@@ -274,7 +327,7 @@ int guard_state(void)
 
 	if (run_cmd(table, true))
 		return GUARD_MISSING;
-	return run_cmd(layout, true) ? GUARD_OLD : GUARD_CURRENT;
+	return run_cmd(layout, true) || !rules_intact() ? GUARD_OLD : GUARD_CURRENT;
 }
 
 bool guard_loaded(void)

@@ -659,7 +659,7 @@ int hostnet_status(const struct network *n)
 	char table[64];
 	char *list[] = { "nft", "list", "table", "ip", table, NULL };
 	struct proc_id id;
-	int r = hostnet_state(n, &id);
+	int r = hostnet_state(n, &id), gs;
 
 	hostnet_table(n, table);
 	msg("network  %s (%s)", n->name, n->file);
@@ -673,8 +673,8 @@ int hostnet_status(const struct network *n)
 	else if (n->dhcp)
 		msg("guard    table bridge uml_skas: %s",
 		    geteuid() ? "(root can tell)" :
-		    guard_state() == GUARD_CURRENT ? "loaded" :
-		    guard_state() == GUARD_OLD ? "made by an earlier umlctl (umlctl network up)" :
+		    (gs = guard_state()) == GUARD_CURRENT ? "loaded" :
+		    gs == GUARD_OLD ? "made by an earlier umlctl or changed since (umlctl network up)" :
 		    "missing");
 	if (!n->dhcp)
 		msg("dnsmasq  none (DHCP off)");
