@@ -1195,7 +1195,25 @@ int config_load_instance_quiet(const struct global_conf *g, const char *name,
 	return load_instance(g, name, ic, true, false);
 }
 
-/* One instance's MACs against every other loadable instance file. */
+/* Whether two instance names give the same TAP names: long names are
+ * hashed to 40 bits (net.c's tap_name), so two of them may; the second
+ * could then never bring up its network (reported against a's file). */
+static bool tap_clash(const struct instance_conf *a, const struct instance_conf *b)
+{
+	char ta[16], tb[16];
+
+	tap_name(a->name, 0, ta);
+	tap_name(b->name, 0, tb);
+	if (strcmp(ta, tb))
+		return false;
+	ta[strlen(ta) - 2] = '\0';   /* less its "-0" */
+	err("%s: instance name %s gives the TAP names %s-N of instance %s (%s) too: rename one",
+	    a->file, a->name, ta, b->name, b->file);
+	return true;
+}
+
+/* One instance's MACs (and TAP names) against every other loadable
+ * instance file. */
 int config_check_macs(const struct global_conf *g,
 		      const struct instance_conf *ic)
 {
@@ -1216,6 +1234,7 @@ int config_check_macs(const struct global_conf *g,
 		if (!strcmp(names[i], ic->name) ||
 		    load_instance(g, names[i], &other, true, false) < 0)
 			continue;
+		bad += tap_clash(ic, &other);
 		for (int a = 0; a < ic->nforwards; a++)
 			for (int b = 0; b < other.nforwards; b++) {
 				const struct forward *fa = &ic->forwards[a], *fb = &other.forwards[b];
@@ -1276,6 +1295,9 @@ int config_check_all(const struct global_conf *g)
 			bad++;
 		}
 	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < i; j++)
+			if (ics[i].name[0] && ics[j].name[0])
+				bad += tap_clash(&ics[i], &ics[j]);
 		for (int a = 0; a < MAX_NETS; a++) {
 			const struct net_conf *na = &ics[i].nets[a];
 
