@@ -463,6 +463,12 @@ check "OSPF converges: r1 has r3's far network from ospf and reaches it" "$(tr '
 	bash -c 'grep -q "^10.0.4.0/24 nhid [0-9]* via 10.0.2.2 dev eth1 proto ospf\|^10.0.4.0/24 via 10.0.2.2 dev eth1 proto ospf" <<<"$1" && grep -qx reached <<<"$1"' _ "$out"
 out=$(lx "$ospf" r1 'vtysh -c "show ip ospf neighbor"')
 check "vtysh on r1: r2 is a Full neighbour" "$(tr '\n' '|' <<<"$out")" grep -q 'Full' <<<"$out"
+# and the reachability is OSPF's: with FRR stopped on r2, r1 loses the
+# route when its neighbour is dead (4 s) and 10.0.4.3 is out of reach.
+lx "$ospf" r2 'systemctl stop frr' >/dev/null 2>&1 || true
+out=$(lx "$ospf" r1 'for i in $(seq 30); do ip route | grep -q "^10.0.4.0/24" || break; sleep 1; done; ip route | grep "^10.0.4.0/24"; ping -c 1 -W 3 10.0.4.3 >/dev/null 2>&1 && echo reached || echo unreached')
+check "FRR stopped on r2: r1 loses r3's far network and no longer reaches it" "$(tr '\n' '|' <<<"$out")" \
+	bash -c '! grep -q "^10.0.4.0/24" <<<"$1" && grep -qx unreached <<<"$1"' _ "$out"
 check "lab down ospf" "failed" u lab down "$ospf"
 
 # ---- a lab node is an instance: umlctl status and stop work on it
