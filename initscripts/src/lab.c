@@ -1236,6 +1236,79 @@ static void warn_memory(const struct global_conf *g, const struct lab *lab)
 		    lab->name, lab->n, sum >> 20, total_kib >> 10);
 }
 
+/* The MAC of node n's interface k, as its instance file will give it
+ * (config.c: a MAC of lab.conf's, else the name's default); false when
+ * the node has no such interface. */
+static bool node_mac(const struct lab_node *n, int k, char mac[18])
+{
+	if (n->ifaces[k].used && n->ifaces[k].mac[0]) {
+		snprintf(mac, 18, "%s", n->ifaces[k].mac);
+		return true;
+	}
+	if (!n->ifaces[k].used && !(n->bridged && k == n->bridged_idx))
+		return false;
+	config_default_mac(n->instance, k, mac);
+	return true;
+}
+
+/* Whether node a (of this lab) and instance other (b: a node of this lab
+ * too, or -1) share a MAC or TAP names; reported.  start refuses both
+ * files of such a pair: a lab could keep another user's instance from
+ * starting, with a MAC in lab.conf or a node name chosen for its hash. */
+static bool node_clash(const struct lab *lab, const struct lab_node *a,
+		       const struct instance_conf *other, const struct lab_node *b)
+{
+	char ta[16], tb[16], ma[18], mb[18];
+	const char *oname = b ? b->instance : other->name;
+
+	tap_name(a->instance, 0, ta);
+	tap_name(oname, 0, tb);
+	if (!strcmp(ta, tb)) {
+		ta[strlen(ta) - 2] = '\0';
+		err("lab %s: node %s: its TAP names %s-N are those of instance %s (another node or lab name): nothing done",
+		    lab->name, a->name, ta, oname);
+		return true;
+	}
+	for (int k = 0; k < MAX_NETS; k++) {
+		if (!node_mac(a, k, ma))
+			continue;
+		for (int j = 0; j < MAX_NETS; j++) {
+			if (b ? !node_mac(b, j, mb) : !other->nets[j].used)
+				continue;
+			if (strcasecmp(ma, b ? mb : other->nets[j].mac))
+				continue;
+			err("lab %s: node %s: the MAC %s of its eth%d is instance %s's (its interface %d): nothing done",
+			    lab->name, a->name, ma, k, oname, j);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* No node shares a MAC or TAP names with an instance that is not of
+ * this lab, or with another node. */
+static int check_clashes(const struct global_conf *g, const struct lab *lab)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	static struct instance_conf other;
+	int n = config_instance_names(names, MAX_INSTANCES), bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		bool node = false;
+
+		for (int j = 0; j < lab->n && !node; j++)
+			node = !strcmp(names[i], lab->nodes[j].instance);
+		if (node || config_load_instance_quiet(g, names[i], &other) < 0)
+			continue;
+		for (int j = 0; j < lab->n; j++)
+			bad += node_clash(lab, &lab->nodes[j], &other, NULL);
+	}
+	for (int a = 0; a < lab->n; a++)
+		for (int b = a + 1; b < lab->n; b++)
+			bad += node_clash(lab, &lab->nodes[a], NULL, &lab->nodes[b]);
+	return bad ? -1 : 0;
+}
+
 /* lab up's second half, under the network lock. */
 static int commit_locked(const struct global_conf *g, struct lab *lab, char *stage)
 {
@@ -1264,6 +1337,8 @@ static int commit_locked(const struct global_conf *g, struct lab *lab, char *sta
 		}
 	}
 	warn_memory(g, lab);
+	if (check_clashes(g, lab) < 0)
+		return EX_CONFIG;
 	/* Names of other labs or of hand-made files are not overwritten,
 	 * and no node boots a disk destroy --keep-disk kept. */
 	for (int i = 0; i < lab->n; i++) {

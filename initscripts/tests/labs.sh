@@ -70,6 +70,30 @@ rc=0
 out=$(u lab up "$bad" 2>&1) || rc=$?
 check "lab up: collision domains A and a (one network name) refused" "rc=$rc $(tr '\n' '|' <<<"$out")" \
 	bash -c '[ "$1" = 6 ] && grep -q "collision domains .A. and .a. are one network (bad-a)" <<<"$2"' _ "$rc" "$out"
+# A node may not take another instance's MAC (NODE[N]="DOMAIN/MAC") or
+# its TAP names (a node name chosen for its hash: tclab-n2119396 hashes
+# as tclab-n1264280, found by a birthday search): start would refuse both
+# files, the other user's too.  Nothing is written.
+mac1=$(u status tiny1 | awk '$1 == "net0" { print toupper($2) }')
+printf 'pc1[0]="A/%s"\n' "$mac1" >"$bad/lab.conf"
+rc=0
+out=$(u lab up "$bad" 2>&1) || rc=$?
+# shellcheck disable=SC2016 # expanded by the inner bash
+check "lab up: a node with tiny1's MAC ($mac1, in capitals) refused, nothing made" "rc=$rc $(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$1" = 6 ] && [ -n "$5" ] && grep -qi "lab bad: node pc1: the MAC $5 of its eth0 is instance tiny1.s" <<<"$2" &&
+		! compgen -G "$3/instances/bad-*" >/dev/null && [ ! -e "$4/var/lib/uml-skas/.labs/bad" ]' \
+	_ "$rc" "$out" "$etc" "$root" "$mac1"
+u create tclab-n1264280 --net none >/dev/null 2>&1 || true
+printf 'n2119396[0]=A\n' >"$bad/lab.conf"
+rc=0
+out=$(u lab up --name tclab "$bad" 2>&1) || rc=$?
+# shellcheck disable=SC2016 # expanded by the inner bash
+check "lab up: a node whose TAP names are another instance's (tclab-n1264280's) refused, nothing made" \
+	"rc=$rc $(tr '\n' '|' <<<"$out")" \
+	bash -c '[ "$1" = 6 ] && grep -q "lab tclab: node n2119396: its TAP names uh-71f98b7531-N are those of instance tclab-n1264280" <<<"$2" &&
+		[ ! -e "$3/instances/tclab-n2119396.conf" ] && [ -e "$3/instances/tclab-n1264280.conf" ]' \
+	_ "$rc" "$out" "$etc"
+u destroy tclab-n1264280 >/dev/null 2>&1 || true
 # The lab is read as its owner: a file the owner may not read stops it.
 printf 'pc1[0]=A\n' >"$bad/lab.conf"
 mkdir -p "$bad/pc1/etc"
