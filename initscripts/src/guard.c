@@ -265,69 +265,97 @@ void guard_list_free(struct guard_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static void table_text(FILE *f);
-
-/* The number of rules in chain of the loaded table, or -1. */
-static int rules_loaded(const char *chain)
+/* RUN/guard.nft: the table as nft listed it right after guard_sync made
+ * it (listing()), to tell a table changed since from ours. */
+static int snapshot_path(char *out)
 {
-	char *list[] = { "nft", "-a", "list", "chain", "bridge", GUARD_TABLE,
-			 (char *)chain, NULL };
-	/* (a chain of the table_text's, without set elements) */
-	static char out[16384];
-	int n = 0;
+	char run[PATH_LEN];
 
-	if (run_cmd_output(list, out, sizeof(out)))
+	if (run_dir(run, sizeof(run), NULL) < 0)
 		return -1;
-	/* every rule ends "# handle N", and the chain's own line too */
-	for (const char *p = out; (p = strstr(p, "# handle ")); p++)
-		n++;
-	return n - 1;
+	return snprintf_ok(out, PATH_LEN, "%s/guard.nft", run);
 }
 
-/* Whether every chain table_text makes, but dhcp (refilled by each
- * sync), has as many rules loaded as table_text gives it: a chain
- * flushed, a rule deleted or one put in by hand (an `accept` before the
- * checks) makes the table another make's. */
-static bool rules_intact(void)
+#define LISTING_MAX (1 << 20)
+
+/* The table as `nft -s -t` lists it (no counters, no set elements), less
+ * the rules of chain dhcp (each sync refills it), in *out (malloc'ed).
+ * 0; -ENOENT when there is no table; -1 when it cannot be listed whole. */
+static int listing(char **out)
 {
-	char *text = NULL, *line, *save = NULL, chain[64] = "";
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	bool ok = true;
-	int want = 0;
+	char *list[] = { "nft", "-s", "-t", "list", "table", "bridge", GUARD_TABLE, NULL };
+	char *text = malloc(LISTING_MAX), *w, *line;
+	bool dhcp = false;
 
-	if (!f)
-		return false;
-	table_text(f);
-	if (fclose(f)) {
+	*out = NULL;
+	if (!text)
+		return -1;
+	if (run_cmd_output(list, text, LISTING_MAX)) {
 		free(text);
-		return false;
+		return -ENOENT;
 	}
-	for (line = strtok_r(text, "\n", &save); line && ok; line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "  chain %63s {", chain) == 1) {
-			want = 0;
-		} else if (!strcmp(line, "  }")) {
-			if (strcmp(chain, "dhcp") && rules_loaded(chain) != want)
-				ok = false;
-			chain[0] = '\0';
-		} else if (chain[0] && strncmp(line, "    type ", 9)) {
-			want++;
+	if (strlen(text) >= LISTING_MAX - 1) {   /* cut short */
+		free(text);
+		return -1;
+	}
+	for (w = line = text; *line;) {
+		char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+		bool keep = true;
+
+		if (!strncmp(line, "\tchain dhcp {", 13))
+			dhcp = true;
+		else if (dhcp && !strncmp(line, "\t}", 2))
+			dhcp = false;
+		else
+			keep = !dhcp;
+		if (keep) {
+			memmove(w, line, len);
+			w += len;
 		}
+		line += len;
 	}
-	free(text);
-	return ok;
+	*w = '\0';
+	*out = text;
+	return 0;
 }
 
-/* GUARD_MISSING, GUARD_OLD (of another make: no GUARD_LAYOUT chain, or
- * chains whose rules were changed since) or GUARD_CURRENT. */
+/* After guard_sync made the table: its listing, for guard_state. */
+static void save_snapshot(void)
+{
+	char path[PATH_LEN], *now;
+
+	if (snapshot_path(path) < 0 || listing(&now) < 0)
+		return;
+	if (write_file(path, now, 0600) < 0)
+		err("%s: cannot save the guard's listing: the next network up makes the table again", path);
+	free(now);
+}
+
+/* GUARD_MISSING; GUARD_OLD: of another make (no GUARD_LAYOUT chain), or
+ * listed otherwise than guard_sync made it (a rule replaced, put in or
+ * deleted, a chain flushed or its hook changed: listing()); or
+ * GUARD_CURRENT.  One nft run. */
 int guard_state(void)
 {
-	char *table[] = { "nft", "list", "table", "bridge", GUARD_TABLE, NULL };
-	char *layout[] = { "nft", "list", "chain", "bridge", GUARD_TABLE, GUARD_LAYOUT, NULL };
+	char path[PATH_LEN], *now, *saved;
+	int r = listing(&now), state = GUARD_OLD;
+	ssize_t len;
 
-	if (run_cmd(table, true))
+	if (r == -ENOENT)
 		return GUARD_MISSING;
-	return run_cmd(layout, true) || !rules_intact() ? GUARD_OLD : GUARD_CURRENT;
+	if (r < 0 || snapshot_path(path) < 0) {
+		free(now);
+		return GUARD_OLD;
+	}
+	saved = malloc(LISTING_MAX);
+	len = saved ? read_file(path, saved, LISTING_MAX) : -1;
+	if (len > 0 && len < LISTING_MAX - 1 && !strcmp(saved, now) &&
+	    strstr(now, "\tchain " GUARD_LAYOUT " {"))
+		state = GUARD_CURRENT;
+	free(saved);
+	free(now);
+	return state;
 }
 
 bool guard_loaded(void)
@@ -476,6 +504,8 @@ static void retire(void)
 		run_cmd(del, false);
 	if (guard_hook_path(path) == 0)
 		unlink(path);
+	if (snapshot_path(path) == 0)
+		unlink(path);
 }
 
 /* Loads the list, in one transaction: the table made when it is missing
@@ -513,6 +543,8 @@ int guard_sync(struct guard_list *l)
 		err("nft could not load table bridge " GUARD_TABLE " (the guard of the networks with DHCP)");
 		goto out;
 	}
+	if (make)
+		save_snapshot();
 	r = 0;
 out:
 	if (lock >= 0)

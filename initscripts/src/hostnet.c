@@ -448,13 +448,15 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
-			 "--log-dhcp",
-			 /* dns = no: no DNS server, and none named to the
-			  * clients (an empty option 6).  With dns = yes the
-			  * list ends at the NULL before them. */
-			 n->dns ? NULL : "--port=0",
-			 "--dhcp-option=option:dns-server", NULL };
+			 "--log-dhcp", NULL, NULL, NULL };
+	const size_t tail = sizeof(argv) / sizeof(argv[0]) - 3;
 
+	/* dns = no: no DNS server, and none named in the leases (option 6
+	 * with no value is left out).  The leases still name the domain. */
+	if (!n->dns) {
+		argv[tail] = "--port=0";
+		argv[tail + 1] = "--dhcp-option=option:dns-server";
+	}
 	if (id_file(n, idpath) < 0)
 		return -1;
 	unlink(pidfile);
@@ -681,9 +683,18 @@ int hostnet_status(const struct network *n)
 	else if (id.pid && hostnet_dnsmasq_stale(n))
 		msg("dnsmasq  running, pid %d, started by an earlier umlctl (umlctl network up)",
 		    (int)id.pid);
-	else if (id.pid)
-		msg("dnsmasq  running, pid %d (%s)", (int)id.pid,
-		    n->dns ? "DHCP and DNS" : "DHCP only: dns = no");
+	else if (id.pid) {
+		bool off = false;
+
+		/* what it serves, from its arguments: the file may have
+		 * changed since it started */
+		dnsmasq_current(id.pid, &off);
+		msg("dnsmasq  running, pid %d (%s%s)", (int)id.pid,
+		    off ? "DHCP only" : "DHCP and DNS",
+		    off == !n->dns ? "" : n->dns ?
+		    "; dns = yes in the file now: umlctl network up applies it" :
+		    "; dns = no in the file now: umlctl network up applies it");
+	}
 	else
 		msg("dnsmasq  not running");
 	return r;
