@@ -15,7 +15,8 @@
  * net.c) sends, before the bridge learns its source, forwards or
  * delivers it:
  *   - a TAP on a lab's collision domain (no DHCP: its nodes set their
- *     own addresses, MACs too; all of one lab) is let through: set free;
+ *     own addresses, MACs too; all of one lab), or on a network whose
+ *     file says guard = no, is let through: set free;
  *   - a TAP on another network without DHCP (the administrator's: its
  *     guests set their own addresses, and may serve DHCP or route) must
  *     send the MAC its instance file gives it, as source and as ARP
