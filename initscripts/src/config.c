@@ -709,6 +709,23 @@ int config_load_network(const struct global_conf *g, const char *name,
 	return load_network(g, name, n, false);
 }
 
+/* Whether a network with DHCP and the guard on is up (its bridge
+ * exists): the default one or a named one.  Files that do not load are
+ * left out (check names them). */
+bool config_guarded_network_up(const struct global_conf *g)
+{
+	static char names[MAX_NETWORKS + 1][NAME_MAX_LEN + 1];
+	static struct network n;
+	int count = config_network_names(names, MAX_NETWORKS);
+
+	snprintf(names[count < 0 ? 0 : count], NAME_MAX_LEN + 1, "%s", DEFAULT_NETWORK);
+	for (int i = 0; i < (count < 0 ? 0 : count) + 1; i++)
+		if (load_network(g, names[i], &n, true) == 0 && n.dhcp && n.guard &&
+		    bridge_exists(n.bridge))
+			return true;
+	return false;
+}
+
 /* The names of the files NAME.conf in the folder (instances, networks)
  * whose NAME passes the name rule (valid_name) and is not reserved,
  * sorted.  Any other *.conf is left alone, and counted in *odd (may be

@@ -194,6 +194,7 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 	struct proc_id id;
 	static struct network def;
 	char chains[2048];
+	bool guarded;
 	int n;
 
 	config_load_network(g, DEFAULT_NETWORK, &def);
@@ -222,16 +223,19 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 	else
 		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
 		       "network: dnsmasq is not running: instances get no address");
-	/* The guard goes with `nft flush ruleset` (a firewall reload). */
+	/* The guard goes with `nft flush ruleset` (a firewall reload).  It
+	 * is one table for every network: checked while any guarded one is
+	 * up, the default network's guard = no or not. */
+	guarded = config_guarded_network_up(g);
 	if (!def.guard)
 		report(v, "ok", NULL, "network: the guard is off for it (guard = no in %s): guests may send any MAC and address",
 		       g->file);
-	else if (geteuid() == 0 && def.dhcp && !guard_loaded())
+	if (geteuid() == 0 && guarded && !guard_loaded())
 		report(v, "warn", "umlctl network up (it loads the guard again)",
 		       guard_state() == GUARD_MISSING ?
 		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with the MACs and addresses of other instances" :
 		       "network: the guard (nftables table bridge uml_skas) is of an earlier umlctl or was changed since: it may let guests send with the MACs and addresses of other instances");
-	else if (geteuid() == 0 && def.dhcp)
+	else if (geteuid() == 0 && guarded)
 		report(v, "ok", NULL, "network: the guard (table bridge uml_skas): guests send their own MAC and leased address only");
 	n = firewall_unopened(&def, chains, sizeof(chains));
 	if (n < 0)

@@ -327,17 +327,27 @@ static int table_up(const struct network *n, const char *net)
 			"    oifname \"%s\" reject\n"
 			"    iifname \"%s\" reject\n"
 			"  }\n", b, net, b, net, b, net, b, b);
-	/* An isolated network reaches the host at the bridge's own address
+	/* To the host, a network with an address sends from its subnet
+	 * (or 0.0.0.0, asking for a lease) only: where the guard checks no
+	 * addresses (no DHCP, guard = no), a guest could otherwise reach
+	 * the host's services with another network's addresses.  An
+	 * isolated network reaches the host at the bridge's own address
 	 * (DHCP, DNS) and no other address of the host. */
-	if (n->isolated || !n->address[0]) {
+	{
 		char ip[64];
 
 		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(n->address, "/"), n->address);
 		append(rules, &len,
 			"  chain input {\n"
-			"    type filter hook input priority filter; policy accept;\n"
-			"    iifname \"%s\" fib daddr type local%s%s reject\n"
-			"  }\n", b, ip[0] ? " ip daddr != " : "", ip);
+			"    type filter hook input priority filter; policy accept;\n");
+		if (n->address[0])
+			append(rules, &len,
+				"    iifname \"%s\" ip saddr != { %s, 0.0.0.0 } drop\n", b, net);
+		if (n->isolated || !n->address[0])
+			append(rules, &len,
+				"    iifname \"%s\" fib daddr type local%s%s reject\n",
+				b, ip[0] ? " ip daddr != " : "", ip);
+		append(rules, &len, "  }\n");
 	}
 	if (n->nat)
 		append(rules, &len,
