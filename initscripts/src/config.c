@@ -1229,6 +1229,27 @@ static bool tap_clash(const struct instance_conf *a, const struct instance_conf 
 	return true;
 }
 
+/* Whether the TAP names of an instance called name are those of another
+ * instance file's (reported): for clone, before it copies a disk. */
+bool config_tap_names_taken(const char *name)
+{
+	static char names[MAX_INSTANCES][NAME_MAX_LEN + 1];
+	int n = config_instance_names(names, MAX_INSTANCES);
+	char ta[16], tb[16];
+
+	tap_name(name, 0, ta);
+	for (int i = 0; i < n; i++) {
+		tap_name(names[i], 0, tb);
+		if (strcmp(names[i], name) && !strcmp(ta, tb)) {
+			ta[strlen(ta) - 2] = '\0';
+			err("%s: its TAP names %s-N would be those of instance %s: choose another name",
+			    name, ta, names[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* One instance's MACs (and TAP names) against every other loadable
  * instance file. */
 int config_check_macs(const struct global_conf *g,

@@ -685,6 +685,8 @@ static int clone_locked(const struct global_conf *g, const char *from, const cha
 	}
 	if (need_stopped("clone", from) < 0)
 		return EX_FAIL;
+	if (config_tap_names_taken(to))
+		return EX_CONFIG;
 	if (clone_text(&ic, to, text, sizeof(text)) < 0) {
 		err("clone: %s: its settings do not fit an instance file", from);
 		return EX_FAIL;

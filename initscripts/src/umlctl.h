@@ -240,6 +240,7 @@ bool config_in_subnet(const char *cidr, const char *ip);
 int config_check_networks(const struct global_conf *g);
 int config_network_conflicts(const struct global_conf *g, const struct network *n);
 bool config_guarded_network_up(const struct global_conf *g);
+bool config_tap_names_taken(const char *name);
 
 /* mconsole.c */
 int mconsole_request(const char *name, const char *cmd, char *reply,
