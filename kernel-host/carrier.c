@@ -815,10 +815,9 @@ static int skas_carrier_xstate_out(struct skas_carrier *c,
 
 /*
  * The operations a RUN carries, checked and prepared in the runner as a
- * /proc/mm write's are (mm_ops.c: files from the runner's table, the
- * audit record in its system call), with its credentials and limits for
- * the carrier to apply them with.  NULL for none; any bad one fails the
- * RUN before anything happened.
+ * /proc/mm write's are (mm_ops.c: files from the runner's table), with
+ * its credentials and limits for the carrier to apply them with.  NULL
+ * for none; any bad one fails the RUN before anything happened.
  */
 static struct skas_batch *skas_carrier_prepare_ops(struct skas_run *run)
 {

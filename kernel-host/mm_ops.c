@@ -10,12 +10,17 @@
  * with the writer's credentials and limits, so the operations mean what
  * the system calls mean and every check of theirs applies: the LSM's
  * mmap hooks see the writer's credentials.  What the worker cannot be is
- * the writer's task, so two things are settled in the writer instead:
- * the audit record of a file mapping goes to the writer's system call,
- * as mmap(2)'s does, and only regular files (memfd and tmpfs included)
+ * the writer's task, so only regular files (memfd and tmpfs included)
  * may be mapped, since device drivers' ->mmap handlers may look at
  * current.  A batch is a job (worker.c) and owns its operations'
  * references until it is freed.
+ *
+ * A file mapping adds no audit record.  mmap(2) adds its MMAP record only
+ * to system calls the audit rules select (__audit_mmap_fd(), which a
+ * module cannot call), and a record of our own per mapping would let a
+ * guest fill the host's audit backlog: UML maps its memory page by page,
+ * one write per page fault.  The writes to /proc/mm are ordinary write(2)
+ * calls, which the audit rules see like any other.
  *
  * MAP_POPULATE is done here, not by mmap's own mm_populate(): that loop
  * retries a page whose read fails after dropping mmap_lock (a FUSE file
@@ -27,7 +32,6 @@
  * allowed for anonymous memory only, where no fault can fail that way,
  * and so is a file mapping after mlockall(MCL_FUTURE) in the space.
  */
-#include <linux/audit.h>
 #include <linux/file.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
@@ -53,22 +57,6 @@
 			 MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | \
 			 MAP_NONBLOCK | MAP_STACK | MAP_SYNC | \
 			 MAP_FIXED_NOREPLACE)
-
-/* The AUXILIARY record mmap(2) adds to its system call's audit event. */
-static void skas_audit_mmap(unsigned long fd, unsigned long flags)
-{
-#ifdef CONFIG_AUDITSYSCALL
-	struct audit_buffer *ab;
-
-	if (!audit_enabled)
-		return;
-	ab = audit_log_start(audit_context(), GFP_KERNEL, AUDIT_MMAP);
-	if (!ab)
-		return;
-	audit_log_format(ab, "fd=%d flags=0x%x", (int)fd, (unsigned int)flags);
-	audit_log_end(ab);
-#endif
-}
 
 /*
  * Files whose mmap is the file system's page-cache (or shmem) mapping: on
@@ -125,7 +113,6 @@ static int skas_prepare_mmap(struct skas_op *op)
 		op->file = NULL;
 		return -ENODEV;
 	}
-	skas_audit_mmap(m->fd, m->flags);
 	return 0;
 }
 
