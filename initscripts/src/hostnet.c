@@ -249,7 +249,9 @@ static int forwarding_on(void)
 }
 
 /* Turns forwarding off again if we turned it on and no network of ours
- * that forwards is left (their tables accept from their subnet). */
+ * that forwards is left.  Only a forwarding network's forward chain lets
+ * replies back in; every network with an address has "ip saddr" rules
+ * (its input chain), isolated ones included. */
 static void forwarding_restore(void)
 {
 	char marker[PATH_LEN];
@@ -265,7 +267,7 @@ static void forwarding_restore(void)
 
 			if (sscanf(p, "table ip %63s", name) == 1 &&
 			    run_cmd_output(one, table, sizeof(table)) == 0 &&
-			    strstr(table, " ip saddr "))
+			    strstr(table, "ct state established,related accept"))
 				return;	/* a network that forwards is still up */
 		}
 	}
