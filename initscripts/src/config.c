@@ -709,6 +709,12 @@ int config_load_network(const struct global_conf *g, const char *name,
 	return load_network(g, name, n, false);
 }
 
+int config_load_network_quiet(const struct global_conf *g, const char *name,
+			      struct network *n)
+{
+	return load_network(g, name, n, true);
+}
+
 /* Whether a network with DHCP and the guard on is up (its bridge
  * exists): the default one or a named one.  Files that do not load are
  * left out (check names them). */

@@ -235,6 +235,8 @@ int config_max_vcpus(void);
 int config_vcpus(const char *v);
 int config_load_network(const struct global_conf *g, const char *name,
 			struct network *n);
+int config_load_network_quiet(const struct global_conf *g, const char *name,
+			      struct network *n);
 int config_network_names(char names[][NAME_MAX_LEN + 1], int max);
 bool config_in_subnet(const char *cidr, const char *ip);
 int config_check_networks(const struct global_conf *g);
