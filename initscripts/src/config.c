@@ -224,16 +224,18 @@ unsigned long long config_memory_bytes(const char *v)
 	return n > (ULLONG_MAX >> shift) ? ULLONG_MAX : n << shift;
 }
 
+/* Six pairs of hex digits and colons, nothing else: sscanf's %x would
+ * take " a", "+a" or "-1" too, and one MAC spelt two ways would slip past
+ * the checks that compare MACs as text (two instances or lab nodes on
+ * one MAC). */
 bool config_valid_mac(const char *v)
 {
-	unsigned int b[6];
-	char c;
-
-	if (strlen(v) != 17 ||
-	    sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &c) != 6)
+	if (strlen(v) != 17)
 		return false;
-	return (b[0] & 1) == 0;   /* unicast */
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? v[i] != ':' : !isxdigit((unsigned char)v[i]))
+			return false;
+	return (strtoul(v, NULL, 16) & 1) == 0;   /* unicast */
 }
 
 static bool valid_cidr(const char *v, struct in_addr *addr, int *prefix)
