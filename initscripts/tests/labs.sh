@@ -94,16 +94,23 @@ check "lab up: a node whose TAP names are another instance's (tclab-n1264280's) 
 		[ ! -e "$3/instances/tclab-n2119396.conf" ] && [ -e "$3/instances/tclab-n1264280.conf" ]' \
 	_ "$rc" "$out" "$etc"
 u destroy tclab-n1264280 >/dev/null 2>&1 || true
+# lab_up_refused LAB WHAT PATTERN [PATH...]: lab up of $bad as LAB exits
+# 6 with a line matching PATTERN, and none of the PATHs is made.
+lab_up_refused() {
+	local lab=$1 what=$2 pattern=$3 rc=0 out
+	shift 3
+	out=$(u lab up --name "$lab" "$bad" 2>&1) || rc=$?
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	check "lab up: $what refused, nothing made" "rc=$rc $(tr '\n' '|' <<<"$out")" \
+		bash -c '[ "$1" = 6 ] && grep -q -- "$2" <<<"$3" || exit 1
+			shift 3; for p; do [ ! -e "$p" ] || exit 1; done' _ "$rc" "$pattern" "$out" "$@"
+}
 # The same with a file that does not load (yet): its TAP names follow
 # from its name.
 printf '[instance]\nthis line is not ini\n' >"$etc/instances/tclab-n1264280.conf"
-rc=0
-out=$(u lab up --name tclab "$bad" 2>&1) || rc=$?
-check "lab up: a node whose TAP names are those of an instance file that does not load refused" \
-	"rc=$rc $(tr '\n' '|' <<<"$out")" \
-	bash -c '[ "$1" = 6 ] && grep -q "lab tclab: node n2119396: its TAP names uh-71f98b7531-N are those of instance tclab-n1264280" <<<"$2" &&
-		[ ! -e "$3/instances/tclab-n2119396.conf" ]' \
-	_ "$rc" "$out" "$etc"
+lab_up_refused tclab "a node whose TAP names are those of an instance file that does not load" \
+	"lab tclab: node n2119396: its TAP names uh-71f98b7531-N are those of instance tclab-n1264280" \
+	"$etc/instances/tclab-n2119396.conf"
 rm -f "$etc/instances/tclab-n1264280.conf"
 # A collision domain's network LAB-DOMAIN, when long, gets the bridge
 # ush-HASH (44 bits): bclab-d3332333 and bclab-d5917025 both hash to
@@ -116,23 +123,15 @@ for kind in "a network" "a network file that does not load (yet)"; do
 	else
 		printf '[network]\nthis line is not ini\n' >"$etc/networks/bclab-d5917025.conf"
 	fi
-	rc=0
-	out=$(u lab up --name bclab "$bad" 2>&1) || rc=$?
-	check "lab up: a collision domain whose bridge is that of $kind refused, nothing made" \
-		"rc=$rc $(tr '\n' '|' <<<"$out")" \
-		bash -c '[ "$1" = 6 ] && grep -q "lab bclab: collision domain d3332333: its bridge ush-952e7105f3d is network bclab-d5917025.s" <<<"$2" &&
-			[ ! -e "$3/networks/bclab-d3332333.conf" ] && [ ! -e "$3/instances/bclab-n1.conf" ]' \
-		_ "$rc" "$out" "$etc"
+	lab_up_refused bclab "a collision domain whose bridge is that of $kind" \
+		"lab bclab: collision domain d3332333: its bridge ush-952e7105f3d is network bclab-d5917025.s" \
+		"$etc/networks/bclab-d3332333.conf" "$etc/instances/bclab-n1.conf"
 done
 rm -f "$etc/networks/bclab-d5917025.conf"
 printf 'n1[0]=d3332333\nn1[1]=d5917025\n' >"$bad/lab.conf"
-rc=0
-out=$(u lab up --name bclab "$bad" 2>&1) || rc=$?
-check "lab up: two collision domains of one lab on one bridge refused, nothing made" \
-	"rc=$rc $(tr '\n' '|' <<<"$out")" \
-	bash -c '[ "$1" = 6 ] && grep -q "collision domains d3332333 and d5917025 would share the bridge ush-952e7105f3d" <<<"$2" &&
-		[ ! -e "$3/networks/bclab-d3332333.conf" ] && [ ! -e "$3/instances/bclab-n1.conf" ]' \
-	_ "$rc" "$out" "$etc"
+lab_up_refused bclab "two collision domains of one lab on one bridge" \
+	"collision domains d3332333 and d5917025 would share the bridge ush-952e7105f3d" \
+	"$etc/networks/bclab-d3332333.conf" "$etc/instances/bclab-n1.conf"
 # The lab is read as its owner: a file the owner may not read stops it.
 printf 'pc1[0]=A\n' >"$bad/lab.conf"
 mkdir -p "$bad/pc1/etc"
