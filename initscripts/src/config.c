@@ -273,6 +273,68 @@ static bool in_subnet(const struct global_conf *g, const char *ip)
 	return config_in_subnet(g->address, ip);
 }
 
+/* IPv6/PREFIX with PREFIX 48-126, an address a host can have on a
+ * network: not link-local (the bridge has its own), multicast, loopback,
+ * unspecified or IPv4-mapped, nor the subnet's router anycast address
+ * (host part zero). */
+static bool valid_cidr6(const char *v, struct in6_addr *addr, int *prefix)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *slash = strchr(v, '/');
+	char *end;
+	long n;
+	bool host = false;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(ip))
+		return false;
+	memcpy(ip, v, slash - v);
+	ip[slash - v] = '\0';
+	n = strtol(slash + 1, &end, 10);
+	if (*end || end == slash + 1 || n < 48 || n > 126 ||
+	    inet_pton(AF_INET6, ip, addr) != 1)
+		return false;
+	*prefix = (int)n;
+	for (int bit = (int)n; bit < 128 && !host; bit++)
+		host = addr->s6_addr[bit / 8] & (0x80 >> (bit % 8));
+	return host && !IN6_IS_ADDR_LINKLOCAL(addr) && !IN6_IS_ADDR_MULTICAST(addr) &&
+	       !IN6_IS_ADDR_LOOPBACK(addr) && !IN6_IS_ADDR_V4MAPPED(addr) &&
+	       !IN6_IS_ADDR_UNSPECIFIED(addr);
+}
+
+/* Whether two IPv6 subnets (CIDR) share an address. */
+static bool subnets6_overlap(const char *a, const char *b)
+{
+	struct in6_addr na, nb;
+	int pa, pb, bits;
+
+	if (!valid_cidr6(a, &na, &pa) || !valid_cidr6(b, &nb, &pb))
+		return false;
+	bits = pa < pb ? pa : pb;
+	for (int bit = 0; bit < bits; bit++) {
+		int m = 0x80 >> (bit % 8);
+
+		if ((na.s6_addr[bit / 8] & m) != (nb.s6_addr[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+void config_subnet6(const char *cidr, char *out, size_t len)
+{
+	struct in6_addr a;
+	char ip[INET6_ADDRSTRLEN];
+	int prefix;
+
+	if (!valid_cidr6(cidr, &a, &prefix)) {
+		snprintf(out, len, "::/128");
+		return;
+	}
+	for (int bit = prefix; bit < 128; bit++)
+		a.s6_addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	inet_ntop(AF_INET6, &a, ip, sizeof(ip));
+	snprintf(out, len, "%s/%d", ip, prefix);
+}
+
 /* Whether two subnets (CIDR) share an address. */
 static bool subnets_overlap(const char *a, const char *b)
 {
@@ -486,6 +548,7 @@ struct net_parse {
 	struct network *n;
 	bool dhcp_set, dns_set;
 	int nat_line, dhcp_line, range_line, isolated_line, address_line;
+	int address6_line;
 	int dns_line;
 };
 
@@ -515,6 +578,19 @@ static int network_handler(void *user, const char *section, const char *key,
 			return perr(p, "address: want IPv4/PREFIX (8-30) or none, got '%s'", v);
 		np->address_line = p->line;
 		return set_str(p, n->address, sizeof(n->address), key, v);
+	}
+	if (!strcmp(key, "address6")) {
+		struct in6_addr a;
+		int prefix;
+
+		if (!strcmp(v, "none")) {
+			n->address6[0] = '\0';
+			return 1;
+		}
+		if (!valid_cidr6(v, &a, &prefix))
+			return perr(p, "address6: want IPv6/PREFIX (48-126; not link-local, multicast or the subnet's own address) or none, got '%s'", v);
+		np->address6_line = p->line;
+		return set_str(p, n->address6, sizeof(n->address6), key, v);
 	}
 	if (!strcmp(key, "nat")) {
 		np->nat_line = p->line;
@@ -699,6 +775,10 @@ static int load_network(const struct global_conf *g, const char *name,
 	if (n->address[0] && host_part_bad(n->address))
 		NET_ERR(np.address_line, "address %s: the subnet's own address or its broadcast address, not one a host can have",
 			n->address);
+	/* The guard lets IPv4 and ARP only through from a TAP on a network
+	 * with DHCP: it checks leased addresses, and there are no IPv6 ones. */
+	if (n->address6[0] && n->dhcp && n->guard)
+		NET_ERR(np.address6_line, "address6: the guard of a network with DHCP lets no IPv6 through (set dhcp = no, or guard = no)");
 #undef NET_ERR
 	return 0;
 }
@@ -815,6 +895,12 @@ int config_network_conflicts(const struct global_conf *g, const struct network *
 		    subnets_overlap(n->address, other.address)) {
 			err("%s: address %s overlaps network %s's %s (%s)", n->file,
 			    n->address, other.name, other.address, other.file);
+			bad++;
+		}
+		if (n->address6[0] && other.address6[0] &&
+		    subnets6_overlap(n->address6, other.address6)) {
+			err("%s: address6 %s overlaps network %s's %s (%s)", n->file,
+			    n->address6, other.name, other.address6, other.file);
 			bad++;
 		}
 	}

@@ -146,22 +146,63 @@ static bool bridge_ours(const char *bridge)
 	return read_file(path, cur, sizeof(cur)) > 0 && !strncmp(cur, mac, 17);
 }
 
-/* /proc/sys/net/ipv6/conf/BRIDGE/disable_ipv6 = 1: a named network is
- * IPv4 only, and its tables are ip ones; without this the bridge's
- * link-local address would open the host to the guests, and IPv6
- * forwarding would join the networks the tables keep apart. */
-static int bridge_no_ipv6(const struct network *n)
+/* /proc/sys/net/ipv6/conf/BRIDGE/KEY = V.  -ENOENT: no IPv6 on this
+ * host; -1: another error. */
+static int ipv6_conf(const char *bridge, const char *key, const char *v)
 {
 	char path[PATH_LEN];
 	int fd, r;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", n->bridge);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", bridge, key);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;   /* no IPv6 on this host */
-	r = write(fd, "1\n", 2) == 2 ? 0 : -1;
+		return errno == ENOENT ? -ENOENT : -1;
+	r = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -1;
 	close(fd);
 	return r;
+}
+
+/* IPv6 on a named network's bridge.  Without address6 it is off
+ * (disable_ipv6): the network's tables would be ip ones only, the
+ * bridge's link-local address would open the host to the guests, and
+ * IPv6 forwarding would join the networks the tables keep apart.  With
+ * address6 the bridge has that address and its link-local one, and
+ * takes no router advertisement or redirect from the guests (they would
+ * give the host addresses and routes); its ip6 table does the rest. */
+static int bridge_ipv6(const struct network *n)
+{
+	static const char *const conf[][2] = {
+		{ "accept_ra", "0\n" }, { "accept_redirects", "0\n" },
+		{ "autoconf", "0\n" }, { "disable_ipv6", "0\n" },
+	};
+	char *show[] = { "ip", "-6", "-o", "addr", "show", "dev", (char *)n->bridge,
+			 "scope", "global", NULL };
+	char *flush[] = { "ip", "-6", "addr", "flush", "dev", (char *)n->bridge,
+			  "scope", "global", NULL };
+	char *add[] = { "ip", "-6", "addr", "add", (char *)n->address6, "dev",
+			(char *)n->bridge, "nodad", NULL };
+	char have[4096], want[80];
+	int r;
+
+	if (!n->address6[0]) {
+		r = ipv6_conf(n->bridge, "disable_ipv6", "1\n");
+		return r == -ENOENT ? 0 : r;
+	}
+	for (size_t i = 0; i < sizeof(conf) / sizeof(conf[0]); i++) {
+		r = ipv6_conf(n->bridge, conf[i][0], conf[i][1]);
+		if (r == -ENOENT)
+			err("network %s: address6 %s: this host has no IPv6", n->name, n->address6);
+		if (r < 0)
+			return -1;
+	}
+	/* only the file's global address: one of an earlier address6 goes
+	 * (left as it is when it is the only one, so that network up does
+	 * not cut the guests' connections) */
+	snprintf(want, sizeof(want), " inet6 %s ", n->address6);
+	if (run_cmd_output(show, have, sizeof(have)) == 0 && strstr(have, want) &&
+	    !strchr(strchr(have, '\n') ? strchr(have, '\n') + 1 : "", ' '))
+		return 0;
+	return run_cmd(flush, false) || run_cmd(add, false) ? -1 : 0;
 }
 
 static int bridge_up(const struct network *n)
@@ -204,7 +245,7 @@ static int bridge_up(const struct network *n)
 		err("network %s: cannot create bridge %s", n->name, n->bridge);
 		return -1;
 	}
-	if ((named && bridge_no_ipv6(n) < 0) || run_cmd(nolearn, false) ||
+	if ((named && bridge_ipv6(n) < 0) || run_cmd(nolearn, false) ||
 	    run_cmd(n->address[0] ? addr : flush, false) || run_cmd(up, false)) {
 		err("network %s: cannot configure bridge %s", n->name, n->bridge);
 		return -1;
@@ -295,6 +336,42 @@ static void append(char *rules, size_t *len, const char *fmt, ...)
 	*len = n < 0 ? RULES_LEN : *len + (size_t)n;
 }
 
+/* The network's ip6 table (address6), or none.  IPv6 is never routed:
+ * umlctl does not turn IPv6 forwarding on (a host that forwards takes
+ * no router advertisements on any interface), and where the host
+ * forwards anyway, nothing goes in or out of the bridge.  To the host,
+ * the network sends from its prefix or link-local addresses (and ::
+ * for duplicate address detection) only; an isolated one reaches the
+ * bridge's own addresses and no other address of the host. */
+static void table6(const struct network *n, const char *table, char *rules, size_t *len)
+{
+	const char *b = n->bridge;
+	char net6[80], ip6[64];
+
+	append(rules, len, "table ip6 %s\ndelete table ip6 %s\n", table, table);
+	if (!n->address6[0])
+		return;
+	config_subnet6(n->address6, net6, sizeof(net6));
+	snprintf(ip6, sizeof(ip6), "%.*s", (int)strcspn(n->address6, "/"), n->address6);
+	append(rules, len,
+		"table ip6 %s {\n"
+		"  chain forward {\n"
+		"    type filter hook forward priority filter; policy accept;\n"
+		"    iifname \"%s\" oifname \"%s\" accept\n"
+		"    iifname \"%s\" reject\n"
+		"    oifname \"%s\" reject\n"
+		"  }\n"
+		"  chain input {\n"
+		"    type filter hook input priority filter; policy accept;\n"
+		"    iifname \"%s\" ip6 saddr != { %s, fe80::/10, :: } drop\n",
+		table, b, b, b, b, b, net6);
+	if (n->isolated)
+		append(rules, len,
+			"    iifname \"%s\" fib daddr type local ip6 daddr != { %s, fe80::/10 } reject\n",
+			b, ip6);
+	append(rules, len, "  }\n}\n");
+}
+
 static int table_up(const struct network *n, const char *net)
 {
 	char rules[RULES_LEN], table[64];
@@ -358,6 +435,7 @@ static int table_up(const struct network *n, const char *net)
 			"    ip saddr %s ip daddr != %s masquerade\n"
 			"  }\n", net, net);
 	append(rules, &len, "}\n");
+	table6(n, table, rules, &len);
 	if (len >= sizeof(rules))
 		return -1;
 	if (run_cmd_input(nft, rules, false)) {
@@ -592,8 +670,9 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 			 n->domain, resolved ? " (the host resolves it)" : "");
 	else
 		snprintf(range, sizeof(range), "DHCP %s, no DNS", n->dhcp_range);
-	msg("network %s: %s %s up (%s, %s%s)", n->name, n->bridge,
+	msg("network %s: %s %s%s%s up (%s, %s%s)", n->name, n->bridge,
 	    n->address[0] ? n->address : "without address",
+	    n->address6[0] ? " and " : "", n->address6,
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off",
 	    n->dhcp ? range : "no DHCP",
 	    opened ? "; the host firewall opened for it" : "");
@@ -616,6 +695,11 @@ int hostnet_down(const struct network *n)
 		bad++;
 	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
 		err("network %s: cannot delete nftables table ip %s", n->name, table);
+		bad++;
+	}
+	nft[3] = list[3] = "ip6";
+	if (run_cmd(list, true) == 0 && run_cmd(nft, false)) {
+		err("network %s: cannot delete nftables table ip6 %s", n->name, table);
 		bad++;
 	}
 	forwarding_restore();
@@ -658,6 +742,10 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
 	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || !n->guard || guard_loaded()) : br;
+	if (nft && geteuid() == 0 && n->address6[0]) {
+		list[3] = "ip6";
+		nft = run_cmd(list, true) == 0;
+	}
 	if (br && nft && ((up_dns && !hostnet_dnsmasq_stale(n)) || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
@@ -679,6 +767,12 @@ int hostnet_status(const struct network *n)
 	msg("network  %s (%s)", n->name, n->file);
 	msg("bridge   %s: %s", n->bridge, bridge_exists(n->bridge) ? "up" : "missing");
 	msg("address  %s", n->address[0] ? n->address : "none");
+	if (n->address6[0]) {
+		list[3] = "ip6";
+		msg("address6 %s (not routed; nftables table ip6 %s: %s)", n->address6, table,
+		    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing");
+		list[3] = "ip";
+	}
 	msg("nftables table ip %s: %s (%s)", table,
 	    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing",
 	    n->isolated || !n->address[0] ? "isolated" : n->nat ? "NAT on" : "NAT off");

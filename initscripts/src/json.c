@@ -135,6 +135,7 @@ static struct json_object *network(const struct network *n)
 		st == EX_OK ? "up" : st == EX_STOPPED ? "down" : "partly up"));
 	json_object_object_add(o, "bridge", json_object_new_string(n->bridge));
 	json_object_object_add(o, "address", str_or_null(n->address));
+	json_object_object_add(o, "address6", str_or_null(n->address6));
 	json_object_object_add(o, "kind", json_object_new_string(hostnet_kind(n)));
 	json_object_object_add(o, "nat", json_object_new_boolean(n->nat));
 	json_object_object_add(o, "isolated", json_object_new_boolean(n->isolated));

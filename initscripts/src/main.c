@@ -994,10 +994,11 @@ static int network_list(const struct global_conf *g, bool json)
 			continue;
 		}
 		st = hostnet_state(&n, &dns);
-		msg("%-10s  %-15s  %-18s  %-8s  %s%s", n.name, n.bridge,
+		msg("%-10s  %-15s  %-18s  %-8s  %s%s%s", n.name, n.bridge,
 		    n.address[0] ? n.address : "none",
 		    st == EX_OK ? "up" : st == EX_STOPPED ? "down" : "partly",
-		    hostnet_kind(&n), !n.dhcp ? "" : n.dns ? ", dhcp" : ", dhcp without dns");
+		    hostnet_kind(&n), !n.dhcp ? "" : n.dns ? ", dhcp" : ", dhcp without dns",
+		    n.address6[0] ? ", ipv6" : "");
 	}
 	return EX_OK;
 }

@@ -101,6 +101,7 @@ struct network {
 	char file[PATH_LEN];
 	char bridge[16];
 	char address[64];        /* bridge address, CIDR; "": none (L2 only) */
+	char address6[64];       /* bridge IPv6 address, CIDR; "": no IPv6 */
 	bool nat;                /* masquerade to the host's uplinks */
 	bool dhcp;               /* dnsmasq: DHCP (and DNS) on the bridge */
 	bool dns;                /* dnsmasq answers DNS too (needs dhcp) */
@@ -241,6 +242,8 @@ int config_network_names(char names[][NAME_MAX_LEN + 1], int max);
 bool config_in_subnet(const char *cidr, const char *ip);
 int config_check_networks(const struct global_conf *g);
 int config_network_conflicts(const struct global_conf *g, const struct network *n);
+/* The IPv6 subnet of a valid address6 ("fd00:1::1/64" -> "fd00:1::/64"). */
+void config_subnet6(const char *cidr, char *out, size_t len);
 bool config_guarded_network_up(const struct global_conf *g);
 bool config_tap_names_taken(const char *name);
 

@@ -9,6 +9,9 @@ guest whose interface is on the bridge as an instance's TAP would be.
       a DHCPOFFER broadcast from port 67 to port 68 (a server of its own)
   rawframe.py lldp IFACE SRCMAC
       a frame to the LLDP group address with source SRCMAC
+  rawframe.py ra IFACE PREFIX
+      an IPv6 router advertisement to all nodes from IFACE's link-local
+      address: a default router, and PREFIX/64 for addresses (SLAAC)
   rawframe.py listen IFACE SECONDS
       prints "ready" once it listens, then "got" when a UDP datagram to
       port 68 arrives within SECONDS, else "nothing"
@@ -80,6 +83,20 @@ def main(argv):
         frame = b"\x01\x80\xc2\x00\x00\x0e" + mac_bytes(src_mac) + b"\x88\xcc" + b"\0" * 46
         for _ in range(3):
             send(iface, frame)
+            time.sleep(0.2)
+    elif cmd == "ra":
+        iface, prefix = argv[2:4]
+        # type 134, code, checksum (the kernel's), hop limit, flags,
+        # router lifetime 1800 s, reachable, retrans; then a prefix
+        # information option: on-link and autonomous, /64
+        ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+        ra += struct.pack("!BBBBIII16s", 3, 4, 64, 0xC0, 86400, 14400, 0,
+                          socket.inet_pton(socket.AF_INET6, prefix))
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+        for _ in range(3):
+            s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex(iface)))
             time.sleep(0.2)
     elif cmd == "listen":
         iface, seconds = argv[2], float(argv[3])
