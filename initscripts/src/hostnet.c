@@ -205,6 +205,30 @@ static int bridge_ipv6(const struct network *n)
 	return run_cmd(flush, false) || run_cmd(add, false) ? -1 : 0;
 }
 
+/* The default network's bridge keeps IPv6 (the host reaches the guests
+ * at their link-local addresses), but one umlctl made takes no router
+ * advertisement, redirect or SLAAC address from the guests: with guard
+ * = no their IPv6 reaches the host, and a guest's advertisement would
+ * give the host addresses and a default route through that guest.  A
+ * bridge of the host's own (bridge = br0) is left as its
+ * administrator set it. */
+static int bridge_default_ipv6(const struct network *n)
+{
+	static const char *const keys[] = { "accept_ra", "accept_redirects", "autoconf" };
+
+	if (!bridge_ours(n->bridge))
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int r = ipv6_conf(n->bridge, keys[i], "0\n");
+
+		if (r == -ENOENT)
+			return 0;   /* no IPv6 on this host */
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int bridge_up(const struct network *n)
 {
 	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
@@ -245,7 +269,8 @@ static int bridge_up(const struct network *n)
 		err("network %s: cannot create bridge %s", n->name, n->bridge);
 		return -1;
 	}
-	if ((named && bridge_ipv6(n) < 0) || run_cmd(nolearn, false) ||
+	if ((named && bridge_ipv6(n) < 0) || (!named && bridge_default_ipv6(n) < 0) ||
+	    run_cmd(nolearn, false) ||
 	    run_cmd(n->address[0] ? addr : flush, false) || run_cmd(up, false)) {
 		err("network %s: cannot configure bridge %s", n->name, n->bridge);
 		return -1;
