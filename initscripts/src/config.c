@@ -290,7 +290,7 @@ static bool valid_cidr6(const char *v, struct in6_addr *addr, int *prefix)
 	memcpy(ip, v, slash - v);
 	ip[slash - v] = '\0';
 	n = strtol(slash + 1, &end, 10);
-	if (*end || end == slash + 1 || n < 48 || n > 126 ||
+	if (*end || end == slash + 1 || !isdigit((unsigned char)slash[1]) || n < 48 || n > 126 ||
 	    inet_pton(AF_INET6, ip, addr) != 1)
 		return false;
 	*prefix = (int)n;
@@ -587,10 +587,15 @@ static int network_handler(void *user, const char *section, const char *key,
 			n->address6[0] = '\0';
 			return 1;
 		}
+		char ip[INET6_ADDRSTRLEN];
+
 		if (!valid_cidr6(v, &a, &prefix))
 			return perr(p, "address6: want IPv6/PREFIX (48-126; not link-local, multicast or the subnet's own address) or none, got '%s'", v);
 		np->address6_line = p->line;
-		return set_str(p, n->address6, sizeof(n->address6), key, v);
+		/* as ip(8) and nft print it, to compare with their output */
+		inet_ntop(AF_INET6, &a, ip, sizeof(ip));
+		snprintf(n->address6, sizeof(n->address6), "%s/%d", ip, prefix);
+		return 1;
 	}
 	if (!strcmp(key, "nat")) {
 		np->nat_line = p->line;

@@ -20,8 +20,10 @@
  *   - a TAP on another network without DHCP (the administrator's: its
  *     guests set their own addresses, and may serve DHCP or route) must
  *     send the MAC its instance file gives it, as source and as ARP
- *     sender, and is let through then: sets static and ports, chain
- *     static_check;
+ *     sender, and is let through then, IPv6 included (address6: its
+ *     guests may claim each other's addresses and advertise routes to
+ *     each other, as with IPv4 there; the host takes no advertisement:
+ *     hostnet.c): sets static and ports, chain static_check;
  *   - every other TAP must be in set ports with the MAC the instance file
  *     gives its interface, as source and as ARP sender: a TAP that is in
  *     neither set (a file that no longer loads, a device named like a

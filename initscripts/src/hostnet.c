@@ -162,69 +162,70 @@ static int ipv6_conf(const char *bridge, const char *key, const char *v)
 	return r;
 }
 
-/* IPv6 on a named network's bridge.  Without address6 it is off
- * (disable_ipv6): the network's tables would be ip ones only, the
- * bridge's link-local address would open the host to the guests, and
- * IPv6 forwarding would join the networks the tables keep apart.  With
- * address6 the bridge has that address and its link-local one, and
- * takes no router advertisement or redirect from the guests (they would
- * give the host addresses and routes); its ip6 table does the rest. */
-static int bridge_ipv6(const struct network *n)
+/* Before the tables: a bridge umlctl made takes no router advertisement,
+ * redirect or SLAAC address from the guests (they would give the host
+ * addresses and a default route through a guest; the default network's
+ * guests send IPv6 with guard = no).  A named network's bridge has no
+ * IPv6 at all without address6 (the bridge's link-local address would
+ * open the host to the guests, and IPv6 forwarding would join the
+ * networks the tables keep apart), and none with it either until its ip6
+ * table is loaded (bridge_ipv6_up).  A bridge of the host's own (the
+ * default network's bridge = br0) is left as its administrator set it. */
+static int bridge_ipv6_prepare(const struct network *n, bool named)
 {
-	static const char *const conf[][2] = {
-		{ "accept_ra", "0\n" }, { "accept_redirects", "0\n" },
-		{ "autoconf", "0\n" }, { "disable_ipv6", "0\n" },
-	};
+	static const char *const keys[] = { "accept_ra", "accept_redirects", "autoconf" };
+	char table[64];
+	char *list[] = { "nft", "list", "table", "ip6", table, NULL };
+	int r = 0;
+
+	if (!named && !bridge_ours(n->bridge))
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && r == 0; i++)
+		r = ipv6_conf(n->bridge, keys[i], "0\n");
+	if (r == -ENOENT) {   /* no IPv6 on this host */
+		if (!n->address6[0])
+			return 0;
+		err("network %s: address6 %s: this host has no IPv6", n->name, n->address6);
+		return -1;
+	}
+	if (r < 0 || !named)
+		return r;
+	hostnet_table(n, table);
+	if (!n->address6[0] || run_cmd(list, true) != 0)
+		return ipv6_conf(n->bridge, "disable_ipv6", "1\n");
+	return 0;
+}
+
+/* After the tables: address6's address on the bridge, and IPv6 with it.
+ * Only the file's global address: another (an earlier address6's) goes;
+ * the address is left as it is when it is the only one, so that network
+ * up does not cut the guests' connections. */
+static int bridge_ipv6_up(const struct network *n)
+{
 	char *show[] = { "ip", "-6", "-o", "addr", "show", "dev", (char *)n->bridge,
 			 "scope", "global", NULL };
 	char *flush[] = { "ip", "-6", "addr", "flush", "dev", (char *)n->bridge,
 			  "scope", "global", NULL };
 	char *add[] = { "ip", "-6", "addr", "add", (char *)n->address6, "dev",
 			(char *)n->bridge, "nodad", NULL };
-	char have[4096], want[80];
-	int r;
+	char have[4096], want[80], *second;
 
-	if (!n->address6[0]) {
-		r = ipv6_conf(n->bridge, "disable_ipv6", "1\n");
-		return r == -ENOENT ? 0 : r;
+	if (!n->address6[0])
+		return 0;
+	if (ipv6_conf(n->bridge, "disable_ipv6", "0\n") < 0) {
+		err("network %s: cannot turn IPv6 on for bridge %s", n->name, n->bridge);
+		return -1;
 	}
-	for (size_t i = 0; i < sizeof(conf) / sizeof(conf[0]); i++) {
-		r = ipv6_conf(n->bridge, conf[i][0], conf[i][1]);
-		if (r == -ENOENT)
-			err("network %s: address6 %s: this host has no IPv6", n->name, n->address6);
-		if (r < 0)
-			return -1;
-	}
-	/* only the file's global address: one of an earlier address6 goes
-	 * (left as it is when it is the only one, so that network up does
-	 * not cut the guests' connections) */
 	snprintf(want, sizeof(want), " inet6 %s ", n->address6);
-	if (run_cmd_output(show, have, sizeof(have)) == 0 && strstr(have, want) &&
-	    !strchr(strchr(have, '\n') ? strchr(have, '\n') + 1 : "", ' '))
-		return 0;
-	return run_cmd(flush, false) || run_cmd(add, false) ? -1 : 0;
-}
-
-/* The default network's bridge keeps IPv6 (the host reaches the guests
- * at their link-local addresses), but one umlctl made takes no router
- * advertisement, redirect or SLAAC address from the guests: with guard
- * = no their IPv6 reaches the host, and a guest's advertisement would
- * give the host addresses and a default route through that guest.  A
- * bridge of the host's own (bridge = br0) is left as its
- * administrator set it. */
-static int bridge_default_ipv6(const struct network *n)
-{
-	static const char *const keys[] = { "accept_ra", "accept_redirects", "autoconf" };
-
-	if (!bridge_ours(n->bridge))
-		return 0;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		int r = ipv6_conf(n->bridge, keys[i], "0\n");
-
-		if (r == -ENOENT)
-			return 0;   /* no IPv6 on this host */
-		if (r < 0)
-			return -1;
+	if (run_cmd_output(show, have, sizeof(have)) == 0 && strstr(have, want)) {
+		second = strchr(have, '\n');
+		if (!second || !strchr(second + 1, ' '))
+			return 0;
+	}
+	if (run_cmd(flush, false) || run_cmd(add, false)) {
+		err("network %s: cannot give bridge %s the address %s", n->name, n->bridge,
+		    n->address6);
+		return -1;
 	}
 	return 0;
 }
@@ -269,8 +270,7 @@ static int bridge_up(const struct network *n)
 		err("network %s: cannot create bridge %s", n->name, n->bridge);
 		return -1;
 	}
-	if ((named && bridge_ipv6(n) < 0) || (!named && bridge_default_ipv6(n) < 0) ||
-	    run_cmd(nolearn, false) ||
+	if (bridge_ipv6_prepare(n, named) < 0 || run_cmd(nolearn, false) ||
 	    run_cmd(n->address[0] ? addr : flush, false) || run_cmd(up, false)) {
 		err("network %s: cannot configure bridge %s", n->name, n->bridge);
 		return -1;
@@ -361,23 +361,28 @@ static void append(char *rules, size_t *len, const char *fmt, ...)
 	*len = n < 0 ? RULES_LEN : *len + (size_t)n;
 }
 
-/* The network's ip6 table (address6), or none.  IPv6 is never routed:
- * umlctl does not turn IPv6 forwarding on (a host that forwards takes
- * no router advertisements on any interface), and where the host
- * forwards anyway, nothing goes in or out of the bridge.  To the host,
- * the network sends from its prefix or link-local addresses (and ::
- * for duplicate address detection) only; an isolated one reaches the
- * bridge's own addresses and no other address of the host. */
+/* The network's ip6 table: with address6, or on the default network's
+ * bridge of ours with guard = no (the guests' IPv6 reaches the host
+ * then); else none.  IPv6 is never routed: umlctl does not turn IPv6
+ * forwarding on (a host that forwards takes no router advertisements on
+ * any interface), and where the host forwards anyway, nothing goes in or
+ * out of the bridge.  To the host, the network sends from its IPv6
+ * subnet (link-local addresses only without address6) and from :: only
+ * what duplicate address detection and MLD send; an isolated network
+ * reaches the bridge's own addresses and no other address of the host.
+ * A table of an earlier run is deleted in the same transaction (only if
+ * it exists: a kernel without nf_tables IPv6 refuses the family). */
 static void table6(const struct network *n, const char *table, char *rules, size_t *len)
 {
+	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
 	const char *b = n->bridge;
 	char net6[80], ip6[64];
+	char *list[] = { "nft", "list", "table", "ip6", (char *)table, NULL };
 
-	append(rules, len, "table ip6 %s\ndelete table ip6 %s\n", table, table);
-	if (!n->address6[0])
+	if (run_cmd(list, true) == 0)
+		append(rules, len, "delete table ip6 %s\n", table);
+	if (!n->address6[0] && (named || n->guard || !bridge_ours(b)))
 		return;
-	config_subnet6(n->address6, net6, sizeof(net6));
-	snprintf(ip6, sizeof(ip6), "%.*s", (int)strcspn(n->address6, "/"), n->address6);
 	append(rules, len,
 		"table ip6 %s {\n"
 		"  chain forward {\n"
@@ -388,8 +393,15 @@ static void table6(const struct network *n, const char *table, char *rules, size
 		"  }\n"
 		"  chain input {\n"
 		"    type filter hook input priority filter; policy accept;\n"
-		"    iifname \"%s\" ip6 saddr != { %s, fe80::/10, :: } drop\n",
-		table, b, b, b, b, b, net6);
+		"    iifname \"%s\" ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld-listener-report, mld2-listener-report } accept\n",
+		table, b, b, b, b, b);
+	if (!n->address6[0]) {
+		append(rules, len, "    iifname \"%s\" ip6 saddr != fe80::/10 drop\n  }\n}\n", b);
+		return;
+	}
+	config_subnet6(n->address6, net6, sizeof(net6));
+	snprintf(ip6, sizeof(ip6), "%.*s", (int)strcspn(n->address6, "/"), n->address6);
+	append(rules, len, "    iifname \"%s\" ip6 saddr != { %s, fe80::/10 } drop\n", b, net6);
 	if (n->isolated)
 		append(rules, len,
 			"    iifname \"%s\" fib daddr type local ip6 daddr != { %s, fe80::/10 } reject\n",
@@ -464,7 +476,11 @@ static int table_up(const struct network *n, const char *net)
 	if (len >= sizeof(rules))
 		return -1;
 	if (run_cmd_input(nft, rules, false)) {
-		err("network %s: nft could not load table ip %s", n->name, table);
+		err("network %s: nft could not load tables ip%s %s", n->name,
+		    n->address6[0] ? " and ip6" : "", table);
+		/* no IPv6 without its table */
+		if (strcmp(n->name, DEFAULT_NETWORK))
+			ipv6_conf(n->bridge, "disable_ipv6", "1\n");
 		return -1;
 	}
 	if (!n->isolated && n->address[0] && forwarding_on() < 0)
@@ -670,7 +686,8 @@ int hostnet_up(const struct global_conf *g, const struct network *n)
 			return -1;
 		err("network default: warning: brought up all the same; the other file is refused when its network comes up");
 	}
-	if (bridge_up(n) < 0 || table_up(n, net) < 0 || remember_bridge(n) < 0)
+	if (bridge_up(n) < 0 || table_up(n, net) < 0 || bridge_ipv6_up(n) < 0 ||
+	    remember_bridge(n) < 0)
 		return -1;
 	opened = firewall_open(n);
 	if (opened < 0)

@@ -94,6 +94,8 @@ def main(argv):
                           socket.inet_pton(socket.AF_INET6, prefix))
         s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        # not to the sender itself: it would take the prefix
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
         for _ in range(3):
             s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex(iface)))
