@@ -361,6 +361,20 @@ static void append(char *rules, size_t *len, const char *fmt, ...)
 	*len = n < 0 ? RULES_LEN : *len + (size_t)n;
 }
 
+/* Whether the network has an ip6 table: with address6, or on the default
+ * network's bridge of ours with guard = no (when the host has IPv6). */
+static bool needs_table6(const struct network *n)
+{
+	char path[PATH_LEN];
+
+	if (n->address6[0])
+		return true;
+	if (strcmp(n->name, DEFAULT_NETWORK) || n->guard || !bridge_ours(n->bridge))
+		return false;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s", n->bridge);
+	return access(path, F_OK) == 0;
+}
+
 /* The network's ip6 table: with address6, or on the default network's
  * bridge of ours with guard = no (the guests' IPv6 reaches the host
  * then); else none.  IPv6 is never routed: umlctl does not turn IPv6
@@ -374,16 +388,18 @@ static void append(char *rules, size_t *len, const char *fmt, ...)
  * it exists: a kernel without nf_tables IPv6 refuses the family). */
 static void table6(const struct network *n, const char *table, char *rules, size_t *len)
 {
-	bool named = strcmp(n->name, DEFAULT_NETWORK) != 0;
 	const char *b = n->bridge;
 	char net6[80], ip6[64];
 	char *list[] = { "nft", "list", "table", "ip6", (char *)table, NULL };
 
-	if (run_cmd(list, true) == 0)
-		append(rules, len, "delete table ip6 %s\n", table);
-	if (!n->address6[0] && (named || n->guard || !bridge_ours(b)))
+	if (!needs_table6(n)) {
+		if (run_cmd(list, true) == 0)
+			append(rules, len, "delete table ip6 %s\n", table);
 		return;
+	}
 	append(rules, len,
+		"table ip6 %s\n"
+		"delete table ip6 %s\n"
 		"table ip6 %s {\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
@@ -394,7 +410,7 @@ static void table6(const struct network *n, const char *table, char *rules, size
 		"  chain input {\n"
 		"    type filter hook input priority filter; policy accept;\n"
 		"    iifname \"%s\" ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld-listener-report, mld2-listener-report } accept\n",
-		table, b, b, b, b, b);
+		table, table, table, b, b, b, b, b);
 	if (!n->address6[0]) {
 		append(rules, len, "    iifname \"%s\" ip6 saddr != fe80::/10 drop\n  }\n}\n", b);
 		return;
@@ -477,7 +493,7 @@ static int table_up(const struct network *n, const char *net)
 		return -1;
 	if (run_cmd_input(nft, rules, false)) {
 		err("network %s: nft could not load tables ip%s %s", n->name,
-		    n->address6[0] ? " and ip6" : "", table);
+		    needs_table6(n) ? " and ip6" : "", table);
 		/* no IPv6 without its table */
 		if (strcmp(n->name, DEFAULT_NETWORK))
 			ipv6_conf(n->bridge, "disable_ipv6", "1\n");
@@ -784,7 +800,7 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
 	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || !n->guard || guard_loaded()) : br;
-	if (nft && geteuid() == 0 && n->address6[0]) {
+	if (nft && geteuid() == 0 && needs_table6(n)) {
 		list[3] = "ip6";
 		nft = run_cmd(list, true) == 0;
 	}
@@ -809,9 +825,10 @@ int hostnet_status(const struct network *n)
 	msg("network  %s (%s)", n->name, n->file);
 	msg("bridge   %s: %s", n->bridge, bridge_exists(n->bridge) ? "up" : "missing");
 	msg("address  %s", n->address[0] ? n->address : "none");
-	if (n->address6[0]) {
+	if (needs_table6(n)) {
 		list[3] = "ip6";
-		msg("address6 %s (not routed; nftables table ip6 %s: %s)", n->address6, table,
+		msg("address6 %s (not routed; nftables table ip6 %s: %s)",
+		    n->address6[0] ? n->address6 : "none, link-local only (guard = no)", table,
 		    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing");
 		list[3] = "ip";
 	}
