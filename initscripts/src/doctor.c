@@ -225,8 +225,10 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		       "network: dnsmasq is not running: instances get no address");
 	/* The guard goes with `nft flush ruleset` (a firewall reload).  It
 	 * is one table for every network: checked while any guarded one is
-	 * up, the default network's guard = no or not. */
-	guarded = config_guarded_network_up(g);
+	 * up, the default network's guard = no or not, or while the last
+	 * sync wanted it (a TAP bound to its MAC on a network without
+	 * DHCP). */
+	guarded = config_guarded_network_up(g) || guard_wanted();
 	if (!def.guard)
 		report(v, "ok", NULL, "network: the guard is off for it (guard = no in %s): guests may send any MAC and address",
 		       g->file);

@@ -366,6 +366,16 @@ bool guard_loaded(void)
 	return guard_state() == GUARD_CURRENT;
 }
 
+/* Whether the last sync made the table and none retired it since (its
+ * listing is saved): what guards a TAP on a network without DHCP as
+ * well as the networks with DHCP. */
+bool guard_wanted(void)
+{
+	char path[PATH_LEN];
+
+	return snapshot_path(path) == 0 && access(path, F_OK) == 0;
+}
+
 /* The chains that check a guarded TAP's frames. */
 static void table_text(FILE *f)
 {

@@ -314,6 +314,7 @@ int guard_lease_hook(int argc, char **argv);
 enum { GUARD_MISSING, GUARD_OLD, GUARD_CURRENT };
 int guard_state(void);
 bool guard_loaded(void);
+bool guard_wanted(void);
 
 /* firewall.c */
 int firewall_open(const struct network *n);
