@@ -22,7 +22,7 @@
 
 guest_verdict() {
 	local mode=$1 body=$2 status=$3 limit=$4 ubdb=$5 pristine=$6
-	local problems fatal summary n
+	local problems fatal summary n pool
 	v_passed=0
 	v_failed=0
 	verdict_status=0
@@ -77,6 +77,17 @@ guest_verdict() {
 			_host_check ok "mode-is-$mode"
 		else
 			_host_check fail "mode-is-$mode" "no 'Process mode: $mode' or cpuinfo 'mode : $mode' in the log"
+		fi
+		# skas4's pool of carriers (patch 0018): as many as the command
+		# line asked for, else the default 4.
+		if [ "$mode" = skas4 ]; then
+			pool=$(sed -n 's/^.*Kernel command line:.* skas4_carriers=\([0-9]*\).*$/\1/p' "$body" | head -n 1)
+			pool=${pool:-4}
+			if grep -qE "skas4: CPU 0 runs $pool carriers" "$body"; then
+				_host_check ok "skas4-pool-of-$pool-carriers"
+			else
+				_host_check fail "skas4-pool-of-$pool-carriers" "no 'skas4: CPU 0 runs $pool carriers' in the log"
+			fi
 		fi
 		if [ "$ubdb" = ok ]; then
 			_host_check ok ubdb-data-on-host

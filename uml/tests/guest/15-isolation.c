@@ -18,7 +18,8 @@
  *    signal the host would give a native process, and nothing else.
  *  - Per-process CPU state that user code writes directly, without a system
  *    call: the SSE control word and a vector register stay each process's
- *    own; the GS base (wrgsbase) and the protection-key register (wrpkru),
+ *    own, also among more processes than skas4 keeps carriers per vCPU;
+ *    the GS base (wrgsbase) and the protection-key register (wrpkru),
  *    which the guest kernel does not offer but the host CPU may allow,
  *    never pass from one process to another.
  *  - A process spinning in user mode is preempted.
@@ -645,6 +646,88 @@ static void pair(const char *name, enum state_kind k)
 		how(st[0]), how(st[1]));
 }
 
+/*
+ * More processes than skas4 keeps carriers on a vCPU (skas4_carriers=, at
+ * most 8) take turns on CPU 0, each keeping a value of its own in a vector
+ * register and in MXCSR across yields.  Carriers then keep moving between
+ * their spaces, and every move must load the process's own state.
+ */
+#define CROWD 12
+
+struct crowd {
+	long ready;		/* members at the start line */
+	long turns;		/* turns taken by all, in order */
+};
+
+/* Exit 1: it read another's value; 2: nobody ran between its turns. */
+static int crowd_member(struct crowd *c, int i)
+{
+	uint64_t mine = 0x0101010101010101ULL * (uint64_t)(i + 1) ^ 0x8040201008040201ULL;
+	/* Each its own: rounding control, flush-to-zero, denormals-are-zero. */
+	uint32_t csr = 0x1f80 | (uint32_t)(i & 3) << 13 | (uint32_t)(i >> 2 & 1) << 15 |
+		       (uint32_t)(i >> 3 & 1) << 6;
+	long last = -1, others_ran = 0;
+
+	__atomic_add_fetch(&c->ready, 1, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&c->ready, __ATOMIC_RELAXED) < CROWD)
+		sched_yield();
+	for (int t = 0; t < turns; t++) {
+		long now = __atomic_add_fetch(&c->turns, 1, __ATOMIC_RELAXED);
+		uint64_t seen;
+		uint32_t seen_csr;
+
+		if (last != -1 && now != last + 1)
+			others_ran++;
+		last = now;
+		YIELD_KEEPING("movq %2, %%xmm15\n\tldmxcsr %3",
+			      "movq %%xmm15, %0\n\tstmxcsr %1",
+			      : "=r"(seen), "=m"(seen_csr) : "r"(mine), "m"(csr)
+			      : "rax", "rcx", "r11", "xmm15", "memory");
+		if (seen != mine || seen_csr != csr)
+			return 1;
+	}
+	return others_ran >= turns / 10 ? 0 : 2;
+}
+
+static void crowd(void)
+{
+	const char *name = "vector-state-per-process-in-a-crowd";
+	struct crowd *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid[CROWD];
+	int st, bad = 0, worst = 0;
+	cpu_set_t cpu0;
+
+	if (c == MAP_FAILED) {
+		t_fail(name, "mmap: %s", strerror(errno));
+		return;
+	}
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	for (int i = 0; i < CROWD; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			alarm(60);
+			if (sched_setaffinity(0, sizeof(cpu0), &cpu0))
+				_exit(3);
+			_exit(crowd_member(c, i));
+		}
+	}
+	for (int i = 0; i < CROWD; i++) {
+		st = -1;
+		if (pid[i] < 0 || waitpid(pid[i], &st, 0) != pid[i] ||
+		    !WIFEXITED(st) || WEXITSTATUS(st)) {
+			if (!bad++)
+				worst = st;
+		}
+	}
+	t_check(name, !bad,
+		"%d of %d processes failed, the first %s (exit 1: it read another's value; "
+		"2: nobody ran between its turns; 3: could not pin it)",
+		bad, CROWD, how(worst));
+	munmap(c, sizeof(*c));
+}
+
 static void gsbase_probe(void) { __asm__ volatile("wrgsbase %0" : : "r"(0UL)); }
 
 /* The CPU flags of /proc/cpuinfo (UML shows the host's) name this one. */
@@ -673,6 +756,7 @@ static void cpu_state(void)
 
 	pair("vector-register-per-process", VECTOR);
 	pair("mxcsr-per-process", MXCSR);
+	crowd();
 	pair("eflags-nt-id-do-not-leak", EFLAGS);
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGILL)
 		t_skip("gsbase-does-not-leak", "the host CPU does not let user code use wrgsbase");
