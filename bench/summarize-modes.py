@@ -4,7 +4,7 @@ console log of bench/skas-modes into per-mode medians, spreads and ratios.
 
 The log has lines "BENCH[who]: RESULT name ns ns/op ops" (who: host,
 skas4, skas3, seccomp, ptrace: our kernel; skas4-signals: skas4 with the
-module's fast stops off; sid-7.2-seccomp: Debian sid's UML in
+module's fast stops off; skas4-1carrier: skas4 with one carrier per vCPU; sid-7.2-seccomp: Debian sid's UML in
 seccomp mode; skas4-2cpu, seccomp-2cpu: our kernel unpinned on two CPUs), one per benchmark per round.  Writes the figures
 as JSON and a markdown table with the ratios the UML-kernel issue sets
 targets for (reported, never asserted).  Options:
@@ -14,7 +14,7 @@ targets for (reported, never asserted).  Options:
     compile workload (make -j1 SET=SET of bench/compile) in each of the
     modes (of COMPILE_MODES; default: all of them).
 --extra R,...: the runs beyond PINNED that the log must have, of
-    skas4-signals, skas4-2cpu and seccomp-2cpu (default: all three; the
+    skas4-signals, skas4-1carrier, skas4-2cpu and seccomp-2cpu (default: all; the
     quick run has none); their tables are written only for those.
 --scaling-runs N, --scaling-set SET, --scaling-modes M,...,
 --scaling-grid CxJ,...: with N > 0 the log also has the vCPU scaling
@@ -31,10 +31,10 @@ import sys
 
 PINNED = ["host", "skas4", "skas3", "seccomp", "ptrace", "sid-7.2-seccomp"]
 TWO_CPUS = ["skas4-2cpu", "seccomp-2cpu"]
-EXTRAS = ["skas4-signals"] + TWO_CPUS
+EXTRAS = ["skas4-signals", "skas4-1carrier"] + TWO_CPUS
 # The mode each run must report in /proc/cpuinfo: upstream's kernel says
 # "skas" whatever its mode (seccomp=on makes it seccomp or fail to boot).
-WANT_MODE = {"skas4": "skas4", "skas4-signals": "skas4", "skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
+WANT_MODE = {"skas4": "skas4", "skas4-signals": "skas4", "skas4-1carrier": "skas4", "skas3": "skas3", "seccomp": "seccomp", "ptrace": "ptrace",
              "sid-7.2-seccomp": "skas", "skas4-2cpu": "skas4", "seccomp-2cpu": "seccomp"}
 NAMES = {
     "syscall": "null syscall",
@@ -171,6 +171,8 @@ def main():
             ratios[n]["skas4-2cpu/seccomp-2cpu"] = med(n, "skas4-2cpu") / med(n, "seccomp-2cpu")
         if "skas4-signals" in extra:
             ratios[n]["skas4/skas4-signals"] = med(n, "skas4") / med(n, "skas4-signals")
+        if "skas4-1carrier" in extra:
+            ratios[n]["skas4/skas4-1carrier"] = med(n, "skas4") / med(n, "skas4-1carrier")
     if ccruns:
         ratios["compile"] = {
             f"{a}/{b}": med("compile", a) / med("compile", b)
@@ -229,6 +231,18 @@ def main():
         for n, label in NAMES.items():
             rows.append(f"| {label} | {cell(n, 'skas4')} | {cell(n, 'skas4-signals')} | "
                         f"{ratios[n]['skas4/skas4-signals']:.2f} |")
+    if "skas4-1carrier" in extra:
+        rows += [
+            "",
+            "skas4's pool of carriers (skas4_carriers=4, the default) against one "
+            "carrier per vCPU (skas4_carriers=1), the same kernel and module (pinned):",
+            "",
+            "| benchmark | skas4 | skas4, one carrier | pool/one |",
+            "|---|---|---|---|",
+        ]
+        for n, label in NAMES.items():
+            rows.append(f"| {label} | {cell(n, 'skas4')} | {cell(n, 'skas4-1carrier')} | "
+                        f"{ratios[n]['skas4/skas4-1carrier']:.2f} |")
     if "skas4-2cpu" in extra:
         rows += [
             "",
