@@ -50,6 +50,9 @@ GRID = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 COMPILE_RATIOS = [("skas4", "seccomp"), ("skas4", "skas3"), ("skas3", "seccomp"), ("skas3", "ptrace")]
 LINE = re.compile(r"^BENCH\[([\w.-]+)\]: RESULT (\w+) ([0-9.]+) ns/op (\d+)$")
 MODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: mode (\S+)")
+# vm-bench-run's count of the module's carrier stops around a compile run.
+STOPS = re.compile(r"^BENCH\[([\w.-]+)\]: CARRIER-STOPS (before|after) fast (\d+) slow (\d+) "
+                   r"hooked \d+ traps (\d+) traps_hooked \d+$")
 # /bench-compile-init's first line.
 CCMODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: kernel \S+ mode (\S+) gcc \S+ vcpus (\d+)")
 
@@ -109,10 +112,18 @@ def main():
     if bad or not ccmodes_run:
         sys.exit(f"summarize-modes: bad compile modes {ccmodes_arg} (known: {COMPILE_MODES})")
     who_all = PINNED + extra
-    samples, modes, ccmodes = {}, {}, {}
+    samples, modes, ccmodes, stops, before = {}, {}, {}, {}, {}
     with open(log, errors="replace") as f:
         for raw in f:
             line = raw.rstrip("\n")
+            m = STOPS.match(line)
+            if m:
+                now = (int(m[3]), int(m[4]), int(m[5]))
+                if m[2] == "before":
+                    before[m[1]] = now
+                elif m[1] in before:
+                    stops.setdefault(m[1], []).append(
+                        [a - b for a, b in zip(now, before.pop(m[1]))])
             m = LINE.match(line)
             if m:
                 samples.setdefault((m[1], m[2]), []).append(float(m[3]))
@@ -190,9 +201,17 @@ def main():
         for mode in args.scaling_modes:
             tp[mode] = {f"{c}c-j{j}": thr(f"scale-{mode}-1c-j1", f"scale-{mode}-{c}c-j{j}")
                         for c, j in sccells}
+    # Carrier stops per skas4 compile run: system calls (fast path and by
+    # signal) and traps (fast path), medians over the runs.
+    ccstops = {
+        who: {k: statistics.median(r[i] for r in runs)
+              for i, k in enumerate(("syscalls_fast", "syscalls_signal", "traps_fast"))}
+        for who, runs in stops.items() if WANT_MODE.get(who) == "skas4"
+    }
     with open(json_out, "w") as f:
         json.dump({"host_kernel": tag, "figures": fig, "ratios": ratios,
-                   "compile_runs": ccruns, "compile_set": ccset, "scaling": scaling},
+                   "compile_runs": ccruns, "compile_set": ccset, "scaling": scaling,
+                   "compile_carrier_stops": ccstops},
                   f, indent=2, sort_keys=True)
 
     rows = [
@@ -274,6 +293,13 @@ def main():
             "| compile | " + " | ".join([sec(m) for m in ccmodes_run]
                                         + [f"{c[r]:.2f}" for r in shown]) + " |",
         ]
+        if "skas4" in ccstops:
+            st = ccstops["skas4"]
+            rows += ["", "Carrier stops of one skas4 compile run (the module's carrier_stops "
+                     "before and after it, boot and power-off included; median): "
+                     f"{st['syscalls_fast']:.0f} system calls by the fast path, "
+                     f"{st['syscalls_signal']:.0f} by signal, {st['traps_fast']:.0f} traps "
+                     "(page faults and other exceptions) by the fast path."]
     if scaling:
         rows += scaling_rows(scaling, sccells, lambda who: fig["compile"][who])
     pf, fk = ratios["pagefault"], ratios["fork_exit"]
