@@ -548,7 +548,7 @@ struct net_parse {
 	struct network *n;
 	bool dhcp_set, dns_set;
 	int nat_line, dhcp_line, range_line, isolated_line, address_line;
-	int address6_line;
+	int address6_line, ra_line;
 	int dns_line;
 };
 
@@ -596,6 +596,10 @@ static int network_handler(void *user, const char *section, const char *key,
 		inet_ntop(AF_INET6, &a, ip, sizeof(ip));
 		snprintf(n->address6, sizeof(n->address6), "%s/%d", ip, prefix);
 		return 1;
+	}
+	if (!strcmp(key, "ra")) {
+		np->ra_line = p->line;
+		return parse_bool(v, &n->ra) ? perr(p, "ra: want yes or no, got '%s'", v) : 1;
 	}
 	if (!strcmp(key, "nat")) {
 		np->nat_line = p->line;
@@ -784,6 +788,14 @@ static int load_network(const struct global_conf *g, const char *name,
 	 * with DHCP: it checks leased addresses, and there are no IPv6 ones. */
 	if (n->address6[0] && n->dhcp && n->guard)
 		NET_ERR(np.address6_line, "address6: the guard of a network with DHCP lets no IPv6 through (set dhcp = no, or guard = no)");
+	/* Stateless autoconfiguration makes 64-bit interface ids. */
+	if (n->ra && !n->address6[0])
+		NET_ERR(np.ra_line, "ra: needs address6 (the prefix it announces)");
+	if (n->ra && strcmp(strchr(n->address6, '/'), "/64"))
+		NET_ERR(np.ra_line, "ra: address6 %s: guests make their addresses in a /64 only",
+			n->address6);
+	if (n->ra && !n->dhcp)
+		NET_ERR(np.ra_line, "ra: needs dhcp = yes (the network's dnsmasq sends them)");
 #undef NET_ERR
 	return 0;
 }

@@ -509,14 +509,15 @@ static void dnsmasq_down(const struct network *n);
 /* Whether dnsmasq PID runs with today's options: --dhcp-ignore-names
  * (one started by umlctl 0.1.0 had none) and the guard's (guard.c; none
  * before 0.2.0): its lease script, and leases for known MACs only.  In
- * *dns_off (may be NULL) whether it runs without DNS (--port=0). */
-static bool dnsmasq_current(pid_t pid, bool *dns_off)
+ * *dns_off (may be NULL) whether it runs without DNS (--port=0), in
+ * *ra_on (may be NULL) whether it sends router advertisements. */
+static bool dnsmasq_current(pid_t pid, bool *dns_off, bool *ra_on)
 {
 	/* (its arguments: a few paths and options) */
 	static char args[8 * PATH_LEN];
 	char path[64], hook[PATH_LEN], script_arg[PATH_LEN + 16];
 	ssize_t len;
-	bool names = false, script = false, known = false, port0 = false;
+	bool names = false, script = false, known = false, port0 = false, ra = false;
 
 	if (guard_hook_path(hook) < 0 ||
 	    snprintf_ok(script_arg, sizeof(script_arg), "--dhcp-script=%s", hook) < 0)
@@ -528,10 +529,13 @@ static bool dnsmasq_current(pid_t pid, bool *dns_off)
 		script |= !strcmp(args + i, script_arg);
 		known |= !strcmp(args + i, "--dhcp-ignore=tag:!known");
 		port0 |= !strcmp(args + i, "--port=0");
+		ra |= !strcmp(args + i, "--enable-ra");
 		i += (ssize_t)strnlen(args + i, (size_t)(len - i)) + 1;
 	}
 	if (dns_off)
 		*dns_off = port0;
+	if (ra_on)
+		*ra_on = ra;
 	return names && script && known;
 }
 
@@ -542,21 +546,25 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 	char a_pid[PATH_LEN + 16], a_hosts[PATH_LEN + 32], a_leases[PATH_LEN + 32];
 	char a_range[256], a_if[64], a_listen[96], a_domain[128], a_local[128];
 	char first[64], last[64], hook[PATH_LEN], a_script[PATH_LEN + 16];
+	char a_range6[64], a_ra[64];
 
 	struct proc_id id;
 	char idpath[PATH_LEN], buf[32];
-	bool dns_off;
+	bool dns_off, ra_on;
 
 	if (guard_hook_path(hook) < 0)
 		return -1;
 	snprintf(a_script, sizeof(a_script), "--dhcp-script=%s", hook);
 	if (hostnet_dnsmasq(n, &id)) {
-		if (!dnsmasq_current(id.pid, &dns_off))
+		if (!dnsmasq_current(id.pid, &dns_off, &ra_on))
 			msg("network %s: dnsmasq was started by an earlier umlctl (without the guard of this release): started again",
 			    n->name);
 		else if (dns_off == n->dns)
 			msg("network %s: dns = %s in %s: dnsmasq started again",
 			    n->name, n->dns ? "yes" : "no", n->file);
+		else if (ra_on != n->ra)
+			msg("network %s: ra = %s in %s: dnsmasq started again",
+			    n->name, n->ra ? "yes" : "no", n->file);
 		else
 			return net_write_hosts(g);   /* running: new host list only */
 		dnsmasq_down(n);
@@ -595,14 +603,28 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
-			 "--log-dhcp", NULL, NULL, NULL };
-	const size_t tail = sizeof(argv) / sizeof(argv[0]) - 3;
+			 "--log-dhcp", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+	size_t tail = sizeof(argv) / sizeof(argv[0]) - 7;
 
 	/* dns = no: no DNS server, and none named in the leases (option 6
 	 * with no value is left out).  The leases still name the domain. */
 	if (!n->dns) {
-		argv[tail] = "--port=0";
-		argv[tail + 1] = "--dhcp-option=option:dns-server";
+		argv[tail++] = "--port=0";
+		argv[tail++] = "--dhcp-option=option:dns-server";
+	}
+	/* ra = yes: address6's /64 announced for stateless autoconfiguration
+	 * (no DHCPv6), every 60 s and when a guest solicits, with a router
+	 * lifetime of 0: IPv6 is never routed here, so no guest may take the
+	 * host for its default router.  No DNS server in them: dnsmasq
+	 * answers DNS on the IPv4 address only. */
+	if (n->ra) {
+		snprintf(a_range6, sizeof(a_range6), "--dhcp-range=::,constructor:%s,ra-only",
+			 n->bridge);
+		snprintf(a_ra, sizeof(a_ra), "--ra-param=%s,60,0", n->bridge);
+		argv[tail++] = "--enable-ra";
+		argv[tail++] = a_range6;
+		argv[tail++] = a_ra;
+		argv[tail++] = "--dhcp-option=option6:dns-server";
 	}
 	if (id_file(n, idpath) < 0)
 		return -1;
@@ -631,7 +653,7 @@ bool hostnet_dnsmasq_stale(const struct network *n)
 {
 	struct proc_id id;
 
-	return n->dhcp && hostnet_dnsmasq(n, &id) && !dnsmasq_current(id.pid, NULL);
+	return n->dhcp && hostnet_dnsmasq(n, &id) && !dnsmasq_current(id.pid, NULL, NULL);
 }
 
 /* The dnsmasq of a network with DHCP off, or left from before it was
@@ -827,8 +849,9 @@ int hostnet_status(const struct network *n)
 	msg("address  %s", n->address[0] ? n->address : "none");
 	if (needs_table6(n)) {
 		list[3] = "ip6";
-		msg("address6 %s (not routed; nftables table ip6 %s: %s)",
-		    n->address6[0] ? n->address6 : "none, link-local only (guard = no)", table,
+		msg("address6 %s (not routed%s; nftables table ip6 %s: %s)",
+		    n->address6[0] ? n->address6 : "none, link-local only (guard = no)",
+		    n->ra ? "; announced for SLAAC" : "", table,
 		    geteuid() ? "(root can tell)" : run_cmd(list, true) == 0 ? "loaded" : "missing");
 		list[3] = "ip";
 	}
@@ -849,16 +872,20 @@ int hostnet_status(const struct network *n)
 		msg("dnsmasq  running, pid %d, started by an earlier umlctl (umlctl network up)",
 		    (int)id.pid);
 	else if (id.pid) {
-		bool off = false;
+		bool off = false, ra = false;
 
 		/* what it serves, from its arguments: the file may have
 		 * changed since it started */
-		dnsmasq_current(id.pid, &off);
-		msg("dnsmasq  running, pid %d (%s%s)", (int)id.pid,
+		dnsmasq_current(id.pid, &off, &ra);
+		msg("dnsmasq  running, pid %d (%s%s%s%s)", (int)id.pid,
 		    off ? "DHCP only" : "DHCP and DNS",
+		    ra ? ", router advertisements for SLAAC" : "",
 		    off == !n->dns ? "" : n->dns ?
 		    "; dns = yes in the file now: umlctl network up applies it" :
-		    "; dns = no in the file now: umlctl network up applies it");
+		    "; dns = no in the file now: umlctl network up applies it",
+		    ra == n->ra ? "" : n->ra ?
+		    "; ra = yes in the file now: umlctl network up applies it" :
+		    "; ra = no in the file now: umlctl network up applies it");
 	}
 	else
 		msg("dnsmasq  not running");

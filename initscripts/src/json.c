@@ -136,6 +136,7 @@ static struct json_object *network(const struct network *n)
 	json_object_object_add(o, "bridge", json_object_new_string(n->bridge));
 	json_object_object_add(o, "address", str_or_null(n->address));
 	json_object_object_add(o, "address6", str_or_null(n->address6));
+	json_object_object_add(o, "ra", json_object_new_boolean(n->ra));
 	json_object_object_add(o, "kind", json_object_new_string(hostnet_kind(n)));
 	json_object_object_add(o, "nat", json_object_new_boolean(n->nat));
 	json_object_object_add(o, "isolated", json_object_new_boolean(n->isolated));

@@ -102,6 +102,7 @@ struct network {
 	char bridge[16];
 	char address[64];        /* bridge address, CIDR; "": none (L2 only) */
 	char address6[64];       /* bridge IPv6 address, CIDR; "": no IPv6 */
+	bool ra;                 /* dnsmasq announces address6's /64 (SLAAC) */
 	bool nat;                /* masquerade to the host's uplinks */
 	bool dhcp;               /* dnsmasq: DHCP (and DNS) on the bridge */
 	bool dns;                /* dnsmasq answers DNS too (needs dhcp) */
