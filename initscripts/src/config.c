@@ -787,7 +787,8 @@ static int load_network(const struct global_conf *g, const char *name,
 	/* The guard lets IPv4 and ARP only through from a TAP on a network
 	 * with DHCP: it checks leased addresses, and there are no IPv6 ones. */
 	if (n->address6[0] && n->dhcp && n->guard)
-		NET_ERR(np.address6_line, "address6: the guard of a network with DHCP lets no IPv6 through (set dhcp = no, or guard = no)");
+		NET_ERR(np.address6_line, "address6: the guard of a network with DHCP lets no IPv6 through (%s)",
+			n->ra ? "ra = yes needs guard = no" : "set dhcp = no, or guard = no");
 	/* Stateless autoconfiguration makes 64-bit interface ids. */
 	if (n->ra && !n->address6[0])
 		NET_ERR(np.ra_line, "ra: needs address6 (the prefix it announces)");
@@ -795,7 +796,7 @@ static int load_network(const struct global_conf *g, const char *name,
 		NET_ERR(np.ra_line, "ra: address6 %s: guests make their addresses in a /64 only",
 			n->address6);
 	if (n->ra && !n->dhcp)
-		NET_ERR(np.ra_line, "ra: needs dhcp = yes (the network's dnsmasq sends them)");
+		NET_ERR(np.ra_line, "ra: needs dhcp = yes (the network's dnsmasq sends them), and so an address");
 #undef NET_ERR
 	return 0;
 }

@@ -10,6 +10,9 @@
  * other ip and inet tables:
  *   input:   iifname BRIDGE udp dport { 53, 67 } accept
  *            iifname BRIDGE tcp dport 53 accept
+ *            iifname BRIDGE icmpv6 type nd-router-solicit accept
+ *              (inet tables, a network with ra = yes: a host firewall
+ *              need not take solicitations, a host being no router)
  *   forward: iifname BRIDGE accept
  *            oifname BRIDGE ct state established,related accept
  *            oifname BRIDGE ct status dnat accept (port forwards)
@@ -165,11 +168,13 @@ static void open_chain(struct json_object *c, void *arg)
 		   *chain = str(c, "name"), *b = op->n->bridge, *cm = op->comment;
 	char rules[1024];
 	char *nft[] = { "nft", "-f", "-", NULL };
-	bool input;
+	bool input, ra;
 
 	if (!host_chain(c, &hook) || !chain)
 		return;
 	input = !strcmp(hook, "input");
+	/* (an ip table sees no ICMPv6) */
+	ra = input && op->n->ra && !strcmp(family, "inet");
 	if (input && !op->n->dhcp)
 		return;
 	/* insert puts each rule first: the second one given ends up first */
@@ -179,12 +184,17 @@ static void open_chain(struct json_object *c, void *arg)
 		snprintf(rules, sizeof(rules),
 			 "insert rule %s %s %s iifname \"%s\" oifname \"%s\" accept comment \"%s\"\n",
 			 family, table, chain, b, b, cm);
-	else if (input)
-		snprintf(rules, sizeof(rules),
-			 "insert rule %s %s %s iifname \"%s\" tcp dport 53 accept comment \"%s\"\n"
-			 "insert rule %s %s %s iifname \"%s\" udp dport { 53, 67 } accept comment \"%s\"\n",
-			 family, table, chain, b, cm, family, table, chain, b, cm);
-	else
+	else if (input) {
+		int len = snprintf(rules, sizeof(rules),
+				   "insert rule %s %s %s iifname \"%s\" tcp dport 53 accept comment \"%s\"\n"
+				   "insert rule %s %s %s iifname \"%s\" udp dport { 53, 67 } accept comment \"%s\"\n",
+				   family, table, chain, b, cm, family, table, chain, b, cm);
+
+		if (ra && len > 0 && (size_t)len < sizeof(rules))
+			snprintf(rules + len, sizeof(rules) - (size_t)len,
+				 "insert rule %s %s %s iifname \"%s\" icmpv6 type nd-router-solicit accept comment \"%s\"\n",
+				 family, table, chain, b, cm);
+	} else
 		snprintf(rules, sizeof(rules),
 			 "insert rule %s %s %s oifname \"%s\" ct status dnat accept comment \"%s\"\n"
 			 "insert rule %s %s %s oifname \"%s\" ct state established,related accept comment \"%s\"\n"

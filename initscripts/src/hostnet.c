@@ -382,7 +382,7 @@ static bool needs_table6(const struct network *n)
  * any interface), and where the host forwards anyway, nothing goes in or
  * out of the bridge.  To the host, the network sends from its IPv6
  * subnet (link-local addresses only without address6) and from :: only
- * what duplicate address detection and MLD send; an isolated network
+ * what duplicate address detection, MLD and router solicitation send; an isolated network
  * reaches the bridge's own addresses and no other address of the host.
  * A table of an earlier run is deleted in the same transaction (only if
  * it exists: a kernel without nf_tables IPv6 refuses the family). */
@@ -409,7 +409,7 @@ static void table6(const struct network *n, const char *table, char *rules, size
 		"  }\n"
 		"  chain input {\n"
 		"    type filter hook input priority filter; policy accept;\n"
-		"    iifname \"%s\" ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld-listener-report, mld2-listener-report } accept\n",
+		"    iifname \"%s\" ip6 saddr :: icmpv6 type { nd-neighbor-solicit, nd-router-solicit, mld-listener-report, mld2-listener-report } accept\n",
 		table, table, table, b, b, b, b, b);
 	if (!n->address6[0]) {
 		append(rules, len, "    iifname \"%s\" ip6 saddr != fe80::/10 drop\n  }\n}\n", b);
@@ -603,7 +603,9 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 			 /* No --log-facility: syslog, which is the journal of
 			  * uml-skas-network.service under systemd; rotated by
 			  * journald or the syslog daemon, not by us. */
-			 "--log-dhcp", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+			 "--log-dhcp",
+			 /* room for the options below, and the end */
+			 NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	size_t tail = sizeof(argv) / sizeof(argv[0]) - 7;
 
 	/* dns = no: no DNS server, and none named in the leases (option 6
@@ -612,13 +614,14 @@ static int dnsmasq_up(const struct global_conf *g, const struct network *n,
 		argv[tail++] = "--port=0";
 		argv[tail++] = "--dhcp-option=option:dns-server";
 	}
-	/* ra = yes: address6's /64 announced for stateless autoconfiguration
-	 * (no DHCPv6), every 60 s and when a guest solicits, with a router
-	 * lifetime of 0: IPv6 is never routed here, so no guest may take the
-	 * host for its default router.  No DNS server in them: dnsmasq
-	 * answers DNS on the IPv4 address only. */
+	/* ra = yes: address6's /64 (the bridge's only global address)
+	 * announced for stateless autoconfiguration (no DHCPv6), every 60 s
+	 * and when a guest solicits, valid for an hour (how long a guest
+	 * keeps its address after ra = no), with a router lifetime of 0:
+	 * IPv6 is never routed here, so no guest may take the host for its
+	 * default router.  No DNS server in them: the guests have DHCP's. */
 	if (n->ra) {
-		snprintf(a_range6, sizeof(a_range6), "--dhcp-range=::,constructor:%s,ra-only",
+		snprintf(a_range6, sizeof(a_range6), "--dhcp-range=::,constructor:%s,ra-only,1h",
 			 n->bridge);
 		snprintf(a_ra, sizeof(a_ra), "--ra-param=%s,60,0", n->bridge);
 		argv[tail++] = "--enable-ra";

@@ -15,6 +15,11 @@ guest whose interface is on the bridge as an instance's TAP would be.
   rawframe.py listen IFACE SECONDS
       prints "ready" once it listens, then "got" when a UDP datagram to
       port 68 arrives within SECONDS, else "nothing"
+  rawframe.py ra-listen IFACE SECONDS
+      prints "ready" once it listens, then for the first router
+      advertisement on IFACE within SECONDS "ra from ADDR lifetime N
+      options T,T,..." (its router lifetime and option types), else
+      "nothing"
 """
 import socket
 import struct
@@ -114,6 +119,28 @@ def main(argv):
             print("got")
         except socket.timeout:
             print("nothing")
+    elif cmd == "ra-listen":
+        iface, seconds = argv[2], float(argv[3])
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+        print("ready", flush=True)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            s.settimeout(max(end - time.monotonic(), 0.01))
+            try:
+                data, addr = s.recvfrom(2048)
+            except socket.timeout:
+                break
+            if len(data) < 16 or data[0] != 134:
+                continue
+            types, i = [], 16
+            while i + 2 <= len(data) and data[i + 1]:
+                types.append(str(data[i]))
+                i += data[i + 1] * 8
+            print("ra from %s lifetime %d options %s"
+                  % (addr[0], struct.unpack("!H", data[6:8])[0], ",".join(types)))
+            return
+        print("nothing")
     else:
         sys.exit("rawframe: unknown command " + cmd)
 
