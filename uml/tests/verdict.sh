@@ -16,6 +16,9 @@
 #             else what was found instead
 #   PRISTINE  "ok" if the base image is unchanged after the run, else why
 #
+# In skas4 mode the environment's CARRIERS (default 4) is how many carriers
+# the boot log must say CPU 0 runs (skas4_carriers=).
+#
 # Prints the guest's "ok N name" lines as they were and host checks numbered
 # after them, then "N passed, N failed".  Sets verdict_status: 0 when all
 # passed and the kernel log is clean, 1 on failures, 124 on timeout.
@@ -78,11 +81,10 @@ guest_verdict() {
 		else
 			_host_check fail "mode-is-$mode" "no 'Process mode: $mode' or cpuinfo 'mode : $mode' in the log"
 		fi
-		# skas4's pool of carriers (patch 0018): as many as the command
-		# line asked for, else the default 4.
+		# skas4's pool of carriers (patch 0018): as many as the
+		# harness asked for (CARRIERS), else the default 4.
 		if [ "$mode" = skas4 ]; then
-			pool=$(sed -n 's/^.*Kernel command line:.* skas4_carriers=\([0-9]*\).*$/\1/p' "$body" | head -n 1)
-			pool=${pool:-4}
+			pool=${CARRIERS:-4}
 			if grep -qE "skas4: CPU 0 runs $pool carriers" "$body"; then
 				_host_check ok "skas4-pool-of-$pool-carriers"
 			else
