@@ -189,45 +189,81 @@ static void check_disk(struct verdict *v)
 		report(v, "ok", NULL, "disk: %llu MiB free for %s", avail >> 20, dir);
 }
 
+/* One network that is up: its dnsmasq (if it has DHCP) and the host
+ * firewall's openings for its bridge.  The default network's lines say
+ * "network:", a named one's "network NAME:". */
+static void check_network_up(const struct network *n, struct verdict *v)
+{
+	bool def = !strcmp(n->name, DEFAULT_NETWORK);
+	char what[NAME_MAX_LEN + 16], up[NAME_MAX_LEN + 32], fix[NAME_MAX_LEN + 160];
+	char chains[2048];
+	struct proc_id id;
+	int count;
+
+	snprintf(what, sizeof(what), "network%s%s", def ? "" : " ", def ? "" : n->name);
+	snprintf(up, sizeof(up), "umlctl network up%s%s", def ? "" : " ", def ? "" : n->name);
+	snprintf(fix, sizeof(fix), "%s (it starts dnsmasq again)", up);
+	report(v, "ok", NULL, "%s: bridge %s", what, n->bridge);
+	if (!n->dhcp)
+		report(v, "ok", NULL, "%s: no DHCP (dhcp = no): no dnsmasq to check", what);
+	else if (hostnet_dnsmasq(n, &id) && hostnet_dnsmasq_stale(n))
+		report(v, "warn", fix, "%s: dnsmasq (pid %d) was started by an earlier umlctl: new instances get no address through the guard",
+		       what, (int)id.pid);
+	else if (hostnet_dnsmasq(n, &id))
+		report(v, "ok", NULL, "%s: dnsmasq runs (pid %d): DHCP and DNS", what, (int)id.pid);
+	else
+		report(v, "warn", fix, "%s: dnsmasq is not running: instances get no address", what);
+	count = firewall_unopened(n, chains, sizeof(chains));
+	if (count < 0) {
+		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",
+		       "firewall: cannot read the nftables rules (nft -j list ruleset)");
+	} else if (count > 0) {
+		snprintf(fix, sizeof(fix), "%s (it opens those chains again), or accept udp ports 53 and 67 from the bridge in your firewall",
+			 up);
+		report(v, "warn", fix,
+		       "firewall: %s drop%s by default with no opening for %s: DHCP, DNS or forwarding of its instances are dropped",
+		       chains, count == 1 ? "s" : "", n->bridge);
+	} else {
+		report(v, "ok", NULL, "firewall: every nftables input and forward chain with policy drop has the openings for %s (rules that drop or reject are not judged)",
+		       n->bridge);
+	}
+}
+
+/* The default network, every named network that is up, then the guard,
+ * which is one table for all of them: a missing default bridge does not
+ * end the checks, since named networks may be up without it. */
 static void check_network(const struct global_conf *g, struct verdict *v)
 {
-	struct proc_id id;
-	static struct network def;
-	char chains[2048];
+	static char names[MAX_NETWORKS][NAME_MAX_LEN + 1];
+	static struct network def, net;
+	int count = config_network_names(names, MAX_NETWORKS);
 	bool guarded;
-	int n;
 
 	config_load_network(g, DEFAULT_NETWORK, &def);
 	/* Under systemd an instance's unit requires the network's unit:
 	 * starting an instance brings the bridge up. */
-	if (!net_bridge_exists(g) && systemd_in_charge()) {
+	if (net_bridge_exists(g))
+		check_network_up(&def, v);
+	else if (systemd_in_charge())
 		report(v, "ok", NULL, "network: not up yet; uml-skas-network.service brings it up with the first instance%s",
 		       systemd_network_enabled() ? ", and at boot" : "");
-		return;
-	}
-	if (!net_bridge_exists(g)) {
-		report(v, "FAIL", systemd_in_charge() ?
-		       "systemctl start uml-skas-network (or: umlctl network up)" :
-		       "umlctl network up",
+	else
+		report(v, "FAIL", "umlctl network up",
 		       "network: the bridge %s is missing: instances with an interface cannot start",
 		       g->bridge);
-		return;
+	for (int i = 0; i < count; i++) {
+		if (config_load_network_quiet(g, names[i], &net) < 0)
+			continue;       /* named by the configuration check */
+		if (bridge_exists(net.bridge))
+			check_network_up(&net, v);
+		else
+			report(v, "ok", NULL, "network %s: down; its first instance brings it up (or: umlctl network up %s)",
+			       net.name, net.name);
 	}
-	report(v, "ok", NULL, "network: bridge %s", g->bridge);
-	if (hostnet_dnsmasq(&def, &id) && hostnet_dnsmasq_stale(&def))
-		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
-		       "network: dnsmasq (pid %d) was started by an earlier umlctl: new instances get no address through the guard",
-		       (int)id.pid);
-	else if (hostnet_dnsmasq(&def, &id))
-		report(v, "ok", NULL, "network: dnsmasq runs (pid %d): DHCP and DNS", (int)id.pid);
-	else
-		report(v, "warn", "umlctl network up (it starts dnsmasq again)",
-		       "network: dnsmasq is not running: instances get no address");
 	/* The guard goes with `nft flush ruleset` (a firewall reload).  It
-	 * is one table for every network: checked while any guarded one is
-	 * up, the default network's guard = no or not, or while the last
-	 * sync wanted it (a TAP bound to its MAC on a network without
-	 * DHCP). */
+	 * is checked while any guarded network is up, the default network's
+	 * guard = no or not, or while the last sync wanted it (a TAP bound
+	 * to its MAC on a network without DHCP). */
 	guarded = config_guarded_network_up(g) || guard_wanted();
 	if (!def.guard)
 		report(v, "ok", NULL, "network: the guard is off for it (guard = no in %s): guests may send any MAC and address",
@@ -239,17 +275,6 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 		       "network: the guard (nftables table bridge uml_skas) is of an earlier umlctl or was changed since: it may let guests send with the MACs and addresses of other instances");
 	else if (geteuid() == 0 && guarded)
 		report(v, "ok", NULL, "network: the guard (table bridge uml_skas): guests send their own MAC and leased address only");
-	n = firewall_unopened(&def, chains, sizeof(chains));
-	if (n < 0)
-		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",
-		       "firewall: cannot read the nftables rules (nft -j list ruleset)");
-	else if (n > 0)
-		report(v, "warn", "umlctl network up (it opens those chains again), or accept udp ports 53 and 67 from the bridge in your firewall",
-		       "firewall: %s drop%s by default with no opening for %s: DHCP and DNS of instances are dropped",
-		       chains, n == 1 ? "s" : "", g->bridge);
-	else
-		report(v, "ok", NULL, "firewall: every nftables input and forward chain with policy drop has the openings for %s (rules that drop or reject are not judged)",
-		       g->bridge);
 }
 
 int doctor(const struct global_conf *g)

@@ -276,12 +276,14 @@ int firewall_open(const struct network *n)
 
 /* For `umlctl doctor`: the host's input and forward base chains whose
  * policy is drop and which hold none of our rules for this bridge (a
- * firewall loaded after `network up` replaced them).  Writes "family table chain" of
+ * firewall loaded after `network up` replaced them); input chains only
+ * for a network with DHCP, as firewall_open() opens them.  Writes "family table chain" of
  * each, separated by ", ", to out; returns how many, or -1 if nft could
  * not be read. */
 #define MAX_CHECKED 32
 struct unopened {
 	const char *bridge;   /* "\"umlbr0\"", as in the rules' JSON */
+	bool dhcp;            /* input chains are opened only for DHCP */
 	char comment[64];
 	char names[MAX_CHECKED][160];
 	bool opened[MAX_CHECKED];
@@ -294,7 +296,7 @@ static void note_drop_chain(struct json_object *c, void *arg)
 	const char *hook, *policy = str(c, "policy"), *chain = str(c, "name");
 
 	if (!host_chain(c, &hook) || !chain || !policy || strcmp(policy, "drop") ||
-	    u->n >= MAX_CHECKED)
+	    (!u->dhcp && !strcmp(hook, "input")) || u->n >= MAX_CHECKED)
 		return;
 	snprintf(u->names[u->n++], sizeof(u->names[0]), "%s %s %s", str(c, "family"),
 		 str(c, "table"), chain);
@@ -334,6 +336,7 @@ int firewall_unopened(const struct network *net, char *out, size_t len)
 	comment_of(net, u.comment);
 	snprintf(bridge, sizeof(bridge), "\"%s\"", net->bridge);
 	u.bridge = bridge;
+	u.dhcp = net->dhcp;
 	for_each(j, "chain", note_drop_chain, &u);
 	for_each(j, "rule", note_our_rule, &u);
 	json_object_put(j);
