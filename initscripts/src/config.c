@@ -375,6 +375,61 @@ static int set_str(struct parse *p, char *dst, size_t len, const char *key,
 	return 1;
 }
 
+/* address6 = IPv6/PREFIX or none, of the default network or a named one:
+ * stored as ip(8) and nft print it, to compare with their output. */
+static int parse_address6(struct parse *p, const char *v, char out[64], int *line)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	int prefix;
+
+	if (!strcmp(v, "none")) {
+		out[0] = '\0';
+		return 1;
+	}
+	if (!valid_cidr6(v, &a, &prefix))
+		return perr(p, "address6: want IPv6/PREFIX (48-126; not link-local, multicast or the subnet's own address) or none, got '%s'", v);
+	*line = p->line;
+	inet_ntop(AF_INET6, &a, ip, sizeof(ip));
+	snprintf(out, 64, "%s/%d", ip, prefix);
+	return 1;
+}
+
+/* What is wrong with a network's IPv6 settings, reported as FILE:LINE
+ * (the line of address6 or ra); 0 or -1. */
+static int ipv6_errors(const struct network *n, int address6_line, int ra_line,
+		       bool quiet)
+{
+	char why[160];
+	int line = ra_line;
+
+	/* The guard lets IPv4 and ARP only through from a TAP on a network
+	 * with DHCP: it checks leased addresses, and there are no IPv6 ones. */
+	if (n->address6[0] && n->dhcp && n->guard) {
+		line = address6_line;
+		snprintf(why, sizeof(why), "address6: the guard of a network with DHCP lets no IPv6 through (%s)",
+			 n->ra ? "ra = yes needs guard = no" :
+			 strcmp(n->name, DEFAULT_NETWORK) ? "set dhcp = no, or guard = no" :
+			 "set guard = no");
+	} else if (n->ra && !n->address6[0]) {
+		snprintf(why, sizeof(why), "ra: needs address6 (the prefix it announces)");
+	} else if (n->ra && strcmp(strchr(n->address6, '/'), "/64")) {
+		/* Stateless autoconfiguration makes 64-bit interface ids. */
+		snprintf(why, sizeof(why), "ra: address6 %s: guests make their addresses in a /64 only",
+			 n->address6);
+	} else if (n->ra && !n->dhcp) {
+		snprintf(why, sizeof(why), "ra: needs dhcp = yes (the network's dnsmasq sends them), and so an address");
+	} else {
+		return 0;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: %s:%d: %s\n", prog, n->file, line, why);
+	return -1;
+}
+
+static int load_network(const struct global_conf *g, const char *name,
+			struct network *n, bool quiet);
+
 static int global_handler(void *user, const char *section, const char *key,
 			  const char *v)
 {
@@ -395,6 +450,12 @@ static int global_handler(void *user, const char *section, const char *key,
 			if (!valid_cidr(v, &a, &n))
 				return perr(p, "address: want IPv4/PREFIX (8-30), got '%s'", v);
 			return set_str(p, g->address, sizeof(g->address), key, v);
+		}
+		if (!strcmp(key, "address6"))
+			return parse_address6(p, v, g->address6, &g->address6_line);
+		if (!strcmp(key, "ra")) {
+			g->ra_line = p->line;
+			return parse_bool(v, &g->ra) ? perr(p, "ra: want yes or no, got '%s'", v) : 1;
 		}
 		if (!strcmp(key, "nat"))
 			return parse_bool(v, &g->nat) ? perr(p, "nat: want yes or no, got '%s'", v) : 1;
@@ -491,6 +552,7 @@ static int run_parse(struct parse *p, ini_handler h)
 
 int config_load_global(struct global_conf *g)
 {
+	static struct network def;
 	char dir[PATH_LEN];
 	struct parse p = { .conf = g, .file = g->file };
 	int r;
@@ -533,6 +595,9 @@ int config_load_global(struct global_conf *g)
 			    g->file, g->dhcp_range_line, g->dhcp_range, g->address);
 			return -1;
 		}
+		if (load_network(g, DEFAULT_NETWORK, &def, true) < 0 ||
+		    ipv6_errors(&def, g->address6_line, g->ra_line, false) < 0)
+			return -1;
 	}
 	return r;
 }
@@ -579,24 +644,8 @@ static int network_handler(void *user, const char *section, const char *key,
 		np->address_line = p->line;
 		return set_str(p, n->address, sizeof(n->address), key, v);
 	}
-	if (!strcmp(key, "address6")) {
-		struct in6_addr a;
-		int prefix;
-
-		if (!strcmp(v, "none")) {
-			n->address6[0] = '\0';
-			return 1;
-		}
-		char ip[INET6_ADDRSTRLEN];
-
-		if (!valid_cidr6(v, &a, &prefix))
-			return perr(p, "address6: want IPv6/PREFIX (48-126; not link-local, multicast or the subnet's own address) or none, got '%s'", v);
-		np->address6_line = p->line;
-		/* as ip(8) and nft print it, to compare with their output */
-		inet_ntop(AF_INET6, &a, ip, sizeof(ip));
-		snprintf(n->address6, sizeof(n->address6), "%s/%d", ip, prefix);
-		return 1;
-	}
+	if (!strcmp(key, "address6"))
+		return parse_address6(p, v, n->address6, &np->address6_line);
 	if (!strcmp(key, "ra")) {
 		np->ra_line = p->line;
 		return parse_bool(v, &n->ra) ? perr(p, "ra: want yes or no, got '%s'", v) : 1;
@@ -711,6 +760,8 @@ static int load_network(const struct global_conf *g, const char *name,
 		snprintf(n->file, sizeof(n->file), "%s", g->file);
 		strcpy(n->bridge, g->bridge);
 		strcpy(n->address, g->address);
+		strcpy(n->address6, g->address6);
+		n->ra = g->ra;
 		n->nat = g->nat;
 		n->host_dns = g->host_dns;
 		n->guard = g->guard;
@@ -784,19 +835,8 @@ static int load_network(const struct global_conf *g, const char *name,
 	if (n->address[0] && host_part_bad(n->address))
 		NET_ERR(np.address_line, "address %s: the subnet's own address or its broadcast address, not one a host can have",
 			n->address);
-	/* The guard lets IPv4 and ARP only through from a TAP on a network
-	 * with DHCP: it checks leased addresses, and there are no IPv6 ones. */
-	if (n->address6[0] && n->dhcp && n->guard)
-		NET_ERR(np.address6_line, "address6: the guard of a network with DHCP lets no IPv6 through (%s)",
-			n->ra ? "ra = yes needs guard = no" : "set dhcp = no, or guard = no");
-	/* Stateless autoconfiguration makes 64-bit interface ids. */
-	if (n->ra && !n->address6[0])
-		NET_ERR(np.ra_line, "ra: needs address6 (the prefix it announces)");
-	if (n->ra && strcmp(strchr(n->address6, '/'), "/64"))
-		NET_ERR(np.ra_line, "ra: address6 %s: guests make their addresses in a /64 only",
-			n->address6);
-	if (n->ra && !n->dhcp)
-		NET_ERR(np.ra_line, "ra: needs dhcp = yes (the network's dnsmasq sends them), and so an address");
+	if (ipv6_errors(n, np.address6_line, np.ra_line, quiet) < 0)
+		return -1;
 #undef NET_ERR
 	return 0;
 }

@@ -199,7 +199,9 @@ static int bridge_ipv6_prepare(const struct network *n, bool named)
 /* After the tables: address6's address on the bridge, and IPv6 with it.
  * Only the file's global address: another (an earlier address6's) goes;
  * the address is left as it is when it is the only one, so that network
- * up does not cut the guests' connections. */
+ * up does not cut the guests' connections.  Without address6 the default
+ * network's bridge of ours keeps IPv6 (link-local) but loses an earlier
+ * address6's address; a named network's has no IPv6 then. */
 static int bridge_ipv6_up(const struct network *n)
 {
 	char *show[] = { "ip", "-6", "-o", "addr", "show", "dev", (char *)n->bridge,
@@ -208,10 +210,17 @@ static int bridge_ipv6_up(const struct network *n)
 			  "scope", "global", NULL };
 	char *add[] = { "ip", "-6", "addr", "add", (char *)n->address6, "dev",
 			(char *)n->bridge, "nodad", NULL };
-	char have[4096], want[80], *second;
+	char have[4096], want[80], *second, path[PATH_LEN];
 
-	if (!n->address6[0])
-		return 0;
+	if (!n->address6[0]) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s", n->bridge);
+		if (strcmp(n->name, DEFAULT_NETWORK) || !bridge_ours(n->bridge) ||
+		    access(path, F_OK) != 0 || run_cmd(flush, false) == 0)
+			return 0;
+		err("network %s: cannot take the IPv6 address of an earlier address6 off bridge %s",
+		    n->name, n->bridge);
+		return -1;
+	}
 	if (ipv6_conf(n->bridge, "disable_ipv6", "0\n") < 0) {
 		err("network %s: cannot turn IPv6 on for bridge %s", n->name, n->bridge);
 		return -1;

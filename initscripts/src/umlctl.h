@@ -74,6 +74,9 @@ struct global_conf {
 	char file[PATH_LEN];
 	char bridge[16];
 	char address[64];        /* bridge address, CIDR: 10.77.0.1/24 */
+	char address6[64];       /* bridge IPv6 address, CIDR; "": no IPv6 */
+	int address6_line, ra_line;   /* where they were set (0: default) */
+	bool ra;                 /* dnsmasq announces address6's /64 (SLAAC) */
 	bool nat;
 	bool host_dns;           /* the host resolves NAME.DOMAIN (resolved.c) */
 	bool guard;              /* guard.c checks what its guests send */
