@@ -192,10 +192,12 @@ static void check_disk(struct verdict *v)
 /* One network that is up: its dnsmasq (if it has DHCP) and the host
  * firewall's openings for its bridge.  The default network's lines say
  * "network:", a named one's "network NAME:". */
-static void check_network_up(const struct network *n, struct verdict *v)
+static void check_network_up(const struct network *n, bool *nft_unread,
+			     struct verdict *v)
 {
 	bool def = !strcmp(n->name, DEFAULT_NETWORK);
-	char what[NAME_MAX_LEN + 16], up[NAME_MAX_LEN + 32], fix[NAME_MAX_LEN + 160];
+	char what[NAME_MAX_LEN + 16], up[NAME_MAX_LEN + 32], fix[NAME_MAX_LEN + 192];
+	char table[80];
 	char chains[2048];
 	struct proc_id id;
 	int count;
@@ -213,17 +215,23 @@ static void check_network_up(const struct network *n, struct verdict *v)
 		report(v, "ok", NULL, "%s: dnsmasq runs (pid %d): DHCP and DNS", what, (int)id.pid);
 	else
 		report(v, "warn", fix, "%s: dnsmasq is not running: instances get no address", what);
-	count = firewall_unopened(n, chains, sizeof(chains));
-	if (count < 0) {
+	snprintf(fix, sizeof(fix), "%s (it loads it again)", up);
+	if (hostnet_missing_table(n, table) > 0)
+		report(v, "warn", fix, "%s: its nftables table %s is missing (a firewall reload flushes it): its guests are not kept to their subnet",
+		       what, table);
+	/* (read once: an ordinary user cannot, and is told so once) */
+	count = *nft_unread ? -2 : firewall_unopened(n, chains, sizeof(chains));
+	if (count == -1) {
+		*nft_unread = true;
 		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",
 		       "firewall: cannot read the nftables rules (nft -j list ruleset)");
 	} else if (count > 0) {
-		snprintf(fix, sizeof(fix), "%s (it opens those chains again), or accept udp ports 53 and 67 from the bridge in your firewall",
+		snprintf(fix, sizeof(fix), "%s (it opens those chains again), or let the bridge's DHCP and DNS (input) and its forwarding (forward) through in your firewall",
 			 up);
 		report(v, "warn", fix,
 		       "firewall: %s drop%s by default with no opening for %s: DHCP, DNS or forwarding of its instances are dropped",
 		       chains, count == 1 ? "s" : "", n->bridge);
-	} else {
+	} else if (count == 0) {
 		report(v, "ok", NULL, "firewall: every nftables input and forward chain with policy drop has the openings for %s (rules that drop or reject are not judged)",
 		       n->bridge);
 	}
@@ -237,25 +245,25 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 	static char names[MAX_NETWORKS][NAME_MAX_LEN + 1];
 	static struct network def, net;
 	int count = config_network_names(names, MAX_NETWORKS);
-	bool guarded;
+	bool guarded, nft_unread = false;
 
 	config_load_network(g, DEFAULT_NETWORK, &def);
 	/* Under systemd an instance's unit requires the network's unit:
 	 * starting an instance brings the bridge up. */
 	if (net_bridge_exists(g))
-		check_network_up(&def, v);
+		check_network_up(&def, &nft_unread, v);
 	else if (systemd_in_charge())
 		report(v, "ok", NULL, "network: not up yet; uml-skas-network.service brings it up with the first instance%s",
 		       systemd_network_enabled() ? ", and at boot" : "");
 	else
 		report(v, "FAIL", "umlctl network up",
-		       "network: the bridge %s is missing: instances with an interface cannot start",
+		       "network: the bridge %s is missing: instances on the default network cannot start",
 		       g->bridge);
 	for (int i = 0; i < count; i++) {
 		if (config_load_network_quiet(g, names[i], &net) < 0)
 			continue;       /* named by the configuration check */
 		if (bridge_exists(net.bridge))
-			check_network_up(&net, v);
+			check_network_up(&net, &nft_unread, v);
 		else
 			report(v, "ok", NULL, "network %s: down; its first instance brings it up (or: umlctl network up %s)",
 			       net.name, net.name);

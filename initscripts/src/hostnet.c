@@ -178,8 +178,15 @@ static int bridge_ipv6_prepare(const struct network *n, bool named)
 	char *list[] = { "nft", "list", "table", "ip6", table, NULL };
 	int r = 0;
 
-	if (!named && !bridge_ours(n->bridge))
-		return 0;
+	if (!named && !bridge_ours(n->bridge)) {
+		if (!n->address6[0])
+			return 0;
+		/* Its settings are the administrator's: it would take the
+		 * guests' router advertisements (guard = no lets them by). */
+		err("network %s: address6 needs a bridge umlctl makes; %s is the host's own or an older umlctl's (%s): put IPv6 on a named network, or take the bridge down so that umlctl makes it",
+		    n->name, n->bridge, n->file);
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && r == 0; i++)
 		r = ipv6_conf(n->bridge, keys[i], "0\n");
 	if (r == -ENOENT) {   /* no IPv6 on this host */
@@ -196,12 +203,42 @@ static int bridge_ipv6_prepare(const struct network *n, bool named)
 	return 0;
 }
 
+/* The default network's bridge may have addresses of the host's own
+ * (networkd's, an administrator's): umlctl adds address6's with replace
+ * (an address it has stays, and so do the guests' connections) and takes
+ * off only the one it added before, which RUN/address6 remembers. */
+static int default_ipv6_up(const struct network *n)
+{
+	char run[PATH_LEN], leases[PATH_LEN], record[PATH_LEN], old[64] = "", text[80];
+	char *add[] = { "ip", "-6", "addr", "replace", (char *)n->address6, "dev",
+			(char *)n->bridge, "nodad", NULL };
+	char *del[] = { "ip", "-6", "addr", "del", old, "dev", (char *)n->bridge, NULL };
+
+	if (net_files(n->name, run, leases) < 0 || mkdir_p(run, 0755) < 0 ||
+	    snprintf_ok(record, sizeof(record), "%s/address6", run) < 0)
+		return -1;
+	if (read_file(record, old, sizeof(old)) > 0)
+		old[strcspn(old, "\n")] = '\0';
+	if (n->address6[0]) {
+		if (ipv6_conf(n->bridge, "disable_ipv6", "0\n") < 0 || run_cmd(add, false)) {
+			err("network %s: cannot give bridge %s the address %s", n->name,
+			    n->bridge, n->address6);
+			return -1;
+		}
+	}
+	/* gone with the bridge, or taken off by hand: nothing to do */
+	if (old[0] && strcmp(old, n->address6))
+		run_cmd(del, true);
+	if (!n->address6[0])
+		return unlink(record) < 0 && errno != ENOENT ? -1 : 0;
+	snprintf(text, sizeof(text), "%s\n", n->address6);
+	return write_file(record, text, 0644);
+}
+
 /* After the tables: address6's address on the bridge, and IPv6 with it.
- * Only the file's global address: another (an earlier address6's) goes;
- * the address is left as it is when it is the only one, so that network
- * up does not cut the guests' connections.  Without address6 the default
- * network's bridge of ours keeps IPv6 (link-local) but loses an earlier
- * address6's address; a named network's has no IPv6 then. */
+ * A named network's bridge has only the file's global address: another
+ * (an earlier address6's) goes; the address is left as it is when it is
+ * the only one, so that network up does not cut the guests' connections. */
 static int bridge_ipv6_up(const struct network *n)
 {
 	char *show[] = { "ip", "-6", "-o", "addr", "show", "dev", (char *)n->bridge,
@@ -210,17 +247,12 @@ static int bridge_ipv6_up(const struct network *n)
 			  "scope", "global", NULL };
 	char *add[] = { "ip", "-6", "addr", "add", (char *)n->address6, "dev",
 			(char *)n->bridge, "nodad", NULL };
-	char have[4096], want[80], *second, path[PATH_LEN];
+	char have[4096], want[80], *second;
 
-	if (!n->address6[0]) {
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s", n->bridge);
-		if (strcmp(n->name, DEFAULT_NETWORK) || !bridge_ours(n->bridge) ||
-		    access(path, F_OK) != 0 || run_cmd(flush, false) == 0)
-			return 0;
-		err("network %s: cannot take the IPv6 address of an earlier address6 off bridge %s",
-		    n->name, n->bridge);
-		return -1;
-	}
+	if (!strcmp(n->name, DEFAULT_NETWORK))
+		return default_ipv6_up(n);
+	if (!n->address6[0])
+		return 0;
 	if (ipv6_conf(n->bridge, "disable_ipv6", "0\n") < 0) {
 		err("network %s: cannot turn IPv6 on for bridge %s", n->name, n->bridge);
 		return -1;
@@ -841,6 +873,30 @@ int hostnet_state(const struct network *n, struct proc_id *dns)
 	if (br && nft && ((up_dns && !hostnet_dnsmasq_stale(n)) || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
+}
+
+/* For doctor: the network's nftables table that is missing (a firewall
+ * reload's `nft flush ruleset` takes them with it), as "ip NAME" or
+ * "ip6 NAME" in out: 1; 0 when both are there, -1 when only root can
+ * tell. */
+int hostnet_missing_table(const struct network *n, char out[80])
+{
+	char table[64];
+	char *list[] = { "nft", "list", "table", "ip", table, NULL };
+
+	if (geteuid() != 0)
+		return -1;
+	hostnet_table(n, table);
+	if (run_cmd(list, true) != 0) {
+		snprintf(out, 80, "ip %s", table);
+		return 1;
+	}
+	list[3] = "ip6";
+	if (needs_table6(n) && run_cmd(list, true) != 0) {
+		snprintf(out, 80, "ip6 %s", table);
+		return 1;
+	}
+	return 0;
 }
 
 const char *hostnet_kind(const struct network *n)

@@ -292,6 +292,7 @@ void hostnet_leftover(const char *name, struct network *n);
 bool hostnet_dnsmasq(const struct network *n, struct proc_id *id);
 bool hostnet_dnsmasq_stale(const struct network *n);
 void hostnet_table(const struct network *n, char out[64]);
+int hostnet_missing_table(const struct network *n, char out[80]);
 
 /* guard.c: the sets of the guard, gathered by net_write_hosts */
 struct guard_list {
