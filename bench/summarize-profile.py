@@ -8,6 +8,11 @@ ioctl:REQUEST of /dev/uml-skas)
 and "CONSOLE: RESULT prog ns ns/op OPS".  Two counts per program; the
 difference of the two runs divided by the difference of their operations
 is the cost of one more operation.
+
+With skas4, also "STOPS[prog N]: before|after fast A slow B hooked H traps T
+traps_hooked TH" (the module's carrier_stops around a boot of the program
+alone, without strace) and "STOPS[prog N]: RESULT ...": the carrier stops
+per extra operation, by kind.
 """
 import re
 import sys
@@ -17,12 +22,43 @@ PROGS = {"syscall": "null syscall", "pagefault": "first-touch page fault",
          "fork_exit": "fork+exit"}
 PROFILE = re.compile(r"^PROFILE\[(\w+) (\w+) (\d+)\]: (\d+) (\S+)$")
 RESULT = re.compile(r"^CONSOLE\[(\w+) (\w+) (\d+)\]: RESULT \w+ [0-9.]+ ns/op (\d+)$")
+STOPS = re.compile(r"^STOPS\[(\w+) (\d+)\]: (before|after) fast (\d+) slow (\d+) "
+                   r"hooked \d+ traps (\d+) traps_hooked \d+$")
+STOPS_RESULT = re.compile(r"^STOPS\[(\w+) (\d+)\]: RESULT \w+ [0-9.]+ ns/op (\d+)$")
+
+
+def stop_rows(stops, stop_ops):
+    """The carrier stops per extra operation of each program, by kind."""
+    rows = ["Carrier stops of skas4 per guest operation (the module's carrier_stops "
+            "around a boot of each program alone, without strace; difference of two "
+            "counts):", "",
+            "| operation | system calls (fast path) | system calls (by signal) "
+            "| traps (faults and other exceptions) | all |",
+            "|---|---|---|---|---|"]
+    for prog, label in PROGS.items():
+        ns = sorted(n for (p, n) in stops if p == prog)
+        if len(ns) != 2:
+            sys.exit(f"summarize-profile: want two stop counts of {prog}, got {ns}")
+        (n1, n2), cost = ns, {}
+        for n in ns:
+            b, a = stops[(prog, n)].get("before"), stops[(prog, n)].get("after")
+            if b is None or a is None or (prog, n) not in stop_ops:
+                sys.exit(f"summarize-profile: the stop count of {prog} {n} is incomplete")
+            cost[n] = [y - x for x, y in zip(b, a)]
+        dops = stop_ops[(prog, n2)] - stop_ops[(prog, n1)]
+        if dops <= 0:
+            sys.exit(f"summarize-profile: {prog}: no extra operations between {n1} and {n2}")
+        per = [(y - x) / dops for x, y in zip(cost[n1], cost[n2])]
+        rows.append(f"| {label} | {per[0]:.2f} | {per[1]:.2f} | {per[2]:.2f} | {sum(per):.2f} |")
+    return rows + [""]
 
 
 def main():
     log, md_out = sys.argv[1:3]
     counts = {}   # (mode, prog, n) -> {name: count}
     ops = {}      # (prog, n) -> operations the RESULT line reports
+    stops = {}    # (prog, n) -> {"before"|"after": (fast, slow, traps)}
+    stop_ops = {}  # (prog, n) -> operations of the stop-counting boot
     with open(log, errors="replace") as f:
         for raw in f:
             line = raw.rstrip("\n")
@@ -34,6 +70,14 @@ def main():
             m = RESULT.match(line)
             if m:
                 ops[(m[2], int(m[3]))] = int(m[4])
+                continue
+            m = STOPS.match(line)
+            if m:
+                stops.setdefault((m[1], int(m[2])), {})[m[3]] = (int(m[4]), int(m[5]), int(m[6]))
+                continue
+            m = STOPS_RESULT.match(line)
+            if m:
+                stop_ops[(m[1], int(m[2]))] = int(m[3])
     # The modes that ran, in the usual order (a run may have been cut short).
     ran = {k[0] for k in counts}
     modes = [m for m in MODES if m in ran]
@@ -69,6 +113,8 @@ def main():
         rows.append("| **all** | " + " | ".join(
             f"{sum(delta[n].get(m, 0) for n in delta):.2f}" for m in modes) + " |")
         rows.append("")
+    if "skas4" in modes:
+        rows += stop_rows(stops, stop_ops)
     with open(md_out, "w") as f:
         f.write("\n".join(rows))
 
