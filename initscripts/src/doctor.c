@@ -226,7 +226,7 @@ static void check_network_up(const struct network *n, bool *nft_unread,
 		report(v, "warn", geteuid() ? "run umlctl doctor as root" : "install nftables",
 		       "firewall: cannot read the nftables rules (nft -j list ruleset)");
 	} else if (count > 0) {
-		snprintf(fix, sizeof(fix), "%s (it opens those chains again), or let the bridge's DHCP and DNS (input) and its forwarding (forward) through in your firewall",
+		snprintf(fix, sizeof(fix), "%s (it opens those chains again), or let DHCP and DNS from the bridge (input) and its forwarding (forward) through in your firewall",
 			 up);
 		report(v, "warn", fix,
 		       "firewall: %s drop%s by default with no opening for %s: DHCP, DNS or forwarding of its instances are dropped",
