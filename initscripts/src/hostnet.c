@@ -854,22 +854,17 @@ bool hostnet_is_up(const struct network *n)
  * is missing).  The running dnsmasq in *dns (pid 0: none). */
 int hostnet_state(const struct network *n, struct proc_id *dns)
 {
-	char table[64];
-	char *list[] = { "nft", "list", "table", "ip", table, NULL };
+	char missing[80];
 	bool br, up_dns, nft;
 
-	hostnet_table(n, table);
 	br = bridge_exists(n->bridge);
 	up_dns = hostnet_dnsmasq(n, dns);
 	if (!up_dns)
 		dns->pid = 0;
 	/* Reading nftables needs CAP_NET_ADMIN: a user's status goes by the
 	 * bridge and dnsmasq alone. */
-	nft = geteuid() == 0 ? run_cmd(list, true) == 0 && (!n->dhcp || !n->guard || guard_loaded()) : br;
-	if (nft && geteuid() == 0 && needs_table6(n)) {
-		list[3] = "ip6";
-		nft = run_cmd(list, true) == 0;
-	}
+	nft = geteuid() == 0 ? hostnet_missing_table(n, missing) == 0 &&
+			       (!n->dhcp || !n->guard || guard_loaded()) : br;
 	if (br && nft && ((up_dns && !hostnet_dnsmasq_stale(n)) || !n->dhcp))
 		return EX_OK;
 	return (br || up_dns || nft) ? EX_FAIL : EX_STOPPED;
