@@ -189,6 +189,22 @@ static void check_disk(struct verdict *v)
 		report(v, "ok", NULL, "disk: %llu MiB free for %s", avail >> 20, dir);
 }
 
+/* The command that brings network NAME (the default one: DEFAULT_NETWORK)
+ * up again, as a fix.  Under systemd it is the network's unit, whose
+ * ExecReload runs `umlctl network up`: dnsmasq then runs in the unit's
+ * control group, where the unit's stop finds it, and not in the
+ * administrator's login session. */
+static void network_up_command(const char *name, char *out, size_t size)
+{
+	bool def = !strcmp(name, DEFAULT_NETWORK);
+
+	if (systemd_in_charge())
+		snprintf(out, size, "systemctl reload-or-restart uml-skas-network%s%s.service",
+			 def ? "" : "@", def ? "" : name);
+	else
+		snprintf(out, size, "umlctl network up%s%s", def ? "" : " ", def ? "" : name);
+}
+
 /* One network that is up: its dnsmasq (if it has DHCP) and the host
  * firewall's openings for its bridge.  The default network's lines say
  * "network:", a named one's "network NAME:". */
@@ -196,14 +212,14 @@ static void check_network_up(const struct network *n, bool *nft_unread,
 			     struct verdict *v)
 {
 	bool def = !strcmp(n->name, DEFAULT_NETWORK);
-	char what[NAME_MAX_LEN + 16], up[NAME_MAX_LEN + 32], fix[NAME_MAX_LEN + 192];
+	char what[NAME_MAX_LEN + 16], up[NAME_MAX_LEN + 64], fix[NAME_MAX_LEN + 256];
 	char table[80];
 	char chains[2048];
 	struct proc_id id;
 	int count;
 
 	snprintf(what, sizeof(what), "network%s%s", def ? "" : " ", def ? "" : n->name);
-	snprintf(up, sizeof(up), "umlctl network up%s%s", def ? "" : " ", def ? "" : n->name);
+	network_up_command(n->name, up, sizeof(up));
 	snprintf(fix, sizeof(fix), "%s (it starts dnsmasq again)", up);
 	report(v, "ok", NULL, "%s: bridge %s", what, n->bridge);
 	if (!n->dhcp)
@@ -244,6 +260,7 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 {
 	static char names[MAX_NETWORKS][NAME_MAX_LEN + 1];
 	static struct network def, net;
+	char up[NAME_MAX_LEN + 64], fix[NAME_MAX_LEN + 128];
 	int count = config_network_names(names, MAX_NETWORKS);
 	bool guarded, nft_unread = false;
 
@@ -273,11 +290,13 @@ static void check_network(const struct global_conf *g, struct verdict *v)
 	 * guard = no or not, or while the last sync wanted it (a TAP bound
 	 * to its MAC on a network without DHCP). */
 	guarded = config_guarded_network_up(g) || guard_wanted();
+	network_up_command(DEFAULT_NETWORK, up, sizeof(up));
+	snprintf(fix, sizeof(fix), "%s (it loads the guard again)", up);
 	if (!def.guard)
 		report(v, "ok", NULL, "network: the guard is off for it (guard = no in %s): guests may send any MAC and address",
 		       g->file);
 	if (geteuid() == 0 && guarded && !guard_loaded())
-		report(v, "warn", "umlctl network up (it loads the guard again)",
+		report(v, "warn", fix,
 		       guard_state() == GUARD_MISSING ?
 		       "network: the guard (nftables table bridge uml_skas) is missing: guests may send with the MACs and addresses of other instances" :
 		       "network: the guard (nftables table bridge uml_skas) is of an earlier umlctl or was changed since: it may let guests send with the MACs and addresses of other instances");
