@@ -52,7 +52,7 @@ LINE = re.compile(r"^BENCH\[([\w.-]+)\]: RESULT (\w+) ([0-9.]+) ns/op (\d+)$")
 MODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: mode (\S+)")
 # vm-bench-run's count of the module's carrier stops around a compile run.
 STOPS = re.compile(r"^BENCH\[([\w.-]+)\]: CARRIER-STOPS (before|after) fast (\d+) slow (\d+) "
-                   r"hooked \d+ traps (\d+) traps_hooked \d+$")
+                   r"hooked \d+ traps (\d+) traps_hooked \d+(?: traps_slow (\d+))?$")
 # /bench-compile-init's first line.
 CCMODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: kernel \S+ mode (\S+) gcc \S+ vcpus (\d+)")
 
@@ -118,7 +118,8 @@ def main():
             line = raw.rstrip("\n")
             m = STOPS.match(line)
             if m:
-                now = (int(m[3]), int(m[4]), int(m[5]))
+                # (traps by signal: a module that counts them)
+                now = tuple(int(x) for x in m.groups()[2:] if x is not None)
                 if m[2] == "before":
                     before[m[1]] = now
                 elif m[1] in before:
@@ -202,10 +203,11 @@ def main():
             tp[mode] = {f"{c}c-j{j}": thr(f"scale-{mode}-1c-j1", f"scale-{mode}-{c}c-j{j}")
                         for c, j in sccells}
     # Carrier stops per skas4 compile run: system calls (fast path and by
-    # signal) and traps (fast path), medians over the runs.
+    # signal) and traps (fast path and by signal), medians over the runs.
+    kinds = ("syscalls_fast", "syscalls_signal", "traps_fast", "traps_signal")
     ccstops = {
         who: {k: statistics.median(r[i] for r in runs)
-              for i, k in enumerate(("syscalls_fast", "syscalls_signal", "traps_fast"))}
+              for i, k in enumerate(kinds) if all(len(r) > i for r in runs)}
         for who, runs in stops.items() if WANT_MODE.get(who) == "skas4"
     }
     with open(json_out, "w") as f:
@@ -299,7 +301,9 @@ def main():
                      "before and after it, boot and power-off included; median): "
                      f"{st['syscalls_fast']:.0f} system calls by the fast path, "
                      f"{st['syscalls_signal']:.0f} by signal, {st['traps_fast']:.0f} traps "
-                     "(page faults and other exceptions) by the fast path."]
+                     "(page faults and other exceptions) by the fast path"
+                     + (f", {st['traps_signal']:.0f} by signal." if "traps_signal" in st
+                        else ".")]
     if scaling:
         rows += scaling_rows(scaling, sccells, lambda who: fig["compile"][who])
     pf, fk = ratios["pagefault"], ratios["fork_exit"]

@@ -10,7 +10,7 @@ difference of the two runs divided by the difference of their operations
 is the cost of one more operation.
 
 With skas4, also "STOPS[prog N]: before|after fast A slow B hooked H traps T
-traps_hooked TH" (the module's carrier_stops around a boot of the program
+traps_hooked TH traps_slow TS" (the module's carrier_stops around a boot of the program
 alone, without strace) and "STOPS[prog N]: RESULT ...": the carrier stops
 per extra operation, by kind.
 """
@@ -23,7 +23,7 @@ PROGS = {"syscall": "null syscall", "pagefault": "first-touch page fault",
 PROFILE = re.compile(r"^PROFILE\[(\w+) (\w+) (\d+)\]: (\d+) (\S+)$")
 RESULT = re.compile(r"^CONSOLE\[(\w+) (\w+) (\d+)\]: RESULT \w+ [0-9.]+ ns/op (\d+)$")
 STOPS = re.compile(r"^STOPS\[(\w+) (\d+)\]: (before|after) fast (\d+) slow (\d+) "
-                   r"hooked \d+ traps (\d+) traps_hooked \d+$")
+                   r"hooked \d+ traps (\d+) traps_hooked \d+(?: traps_slow (\d+))?$")
 STOPS_RESULT = re.compile(r"^STOPS\[(\w+) (\d+)\]: RESULT \w+ [0-9.]+ ns/op (\d+)$")
 
 
@@ -33,8 +33,8 @@ def stop_rows(stops, stop_ops):
             "around a boot of each program alone, without strace; difference of two "
             "counts):", "",
             "| operation | system calls (fast path) | system calls (by signal) "
-            "| traps (faults and other exceptions) | all |",
-            "|---|---|---|---|---|"]
+            "| traps (faults and other exceptions; fast path) | traps (by signal) | all |",
+            "|---|---|---|---|---|---|"]
     for prog, label in PROGS.items():
         ns = sorted(n for (p, n) in stops if p == prog)
         if len(ns) != 2:
@@ -44,12 +44,16 @@ def stop_rows(stops, stop_ops):
             b, a = stops[(prog, n)].get("before"), stops[(prog, n)].get("after")
             if b is None or a is None or (prog, n) not in stop_ops:
                 sys.exit(f"summarize-profile: the stop count of {prog} {n} is incomplete")
-            cost[n] = [y - x for x, y in zip(b, a)]
+            cost[n] = [None if x is None or y is None else y - x for x, y in zip(b, a)]
         dops = stop_ops[(prog, n2)] - stop_ops[(prog, n1)]
         if dops <= 0:
             sys.exit(f"summarize-profile: {prog}: no extra operations between {n1} and {n2}")
-        per = [(y - x) / dops for x, y in zip(cost[n1], cost[n2])]
-        rows.append(f"| {label} | {per[0]:.2f} | {per[1]:.2f} | {per[2]:.2f} | {sum(per):.2f} |")
+        per = [None if x is None or y is None else (y - x) / dops
+               for x, y in zip(cost[n1], cost[n2])]
+        # (traps by signal: "-" from a module that did not count them)
+        slow = "-" if per[3] is None else f"{per[3]:.2f}"
+        rows.append(f"| {label} | {per[0]:.2f} | {per[1]:.2f} | {per[2]:.2f} | {slow} "
+                    f"| {sum(x for x in per if x is not None):.2f} |")
     return rows + [""]
 
 
@@ -57,7 +61,7 @@ def main():
     log, md_out = sys.argv[1:3]
     counts = {}   # (mode, prog, n) -> {name: count}
     ops = {}      # (prog, n) -> operations the RESULT line reports
-    stops = {}    # (prog, n) -> {"before"|"after": (fast, slow, traps)}
+    stops = {}    # (prog, n) -> {"before"|"after": (fast, slow, traps, traps_slow or None)}
     stop_ops = {}  # (prog, n) -> operations of the stop-counting boot
     with open(log, errors="replace") as f:
         for raw in f:
@@ -73,7 +77,8 @@ def main():
                 continue
             m = STOPS.match(line)
             if m:
-                stops.setdefault((m[1], int(m[2])), {})[m[3]] = (int(m[4]), int(m[5]), int(m[6]))
+                stops.setdefault((m[1], int(m[2])), {})[m[3]] = (
+                    int(m[4]), int(m[5]), int(m[6]), None if m[7] is None else int(m[7]))
                 continue
             m = STOPS_RESULT.match(line)
             if m:

@@ -25,15 +25,17 @@
  *    the runner and waits there, in the kernel, for the next RUN.
  *  - The fast paths: ftrace hooks (IPMODIFY) on force_sig_info() and
  *    force_sig_fault() send a carrier's Syscall User Dispatch SIGSYS and
- *    its traps' signals (page faults, ud2, divide errors, ...) to
- *    skas_sud_stop() and skas_trap_stop(), which record the stop and queue
- *    the work without queueing a signal (no siginfo to allocate, queue
- *    and take back; docs/skas-modes.md has what that saves).  What the
- *    guest did is skipped or undone either way; without a hook (no
- *    ftrace, or the function taken by a live patch or another IPMODIFY
- *    user) the signal takes the stop as above.  carrier_fast_syscalls=0
- *    and carrier_fast_traps=0 turn the hooks' effect off.  The hooks are
- *    registered only while /dev/uml-skas is in use (skas_fast_hooks_get()).
+ *    its traps' signals (page faults, ud2, divide errors, ...; a fault
+ *    that a protection key forbids comes through force_sig_info()) to
+ *    skas_sud_stop(), skas_trap_stop() and skas_pkuerr_stop(), which
+ *    record the stop and queue the work without queueing a signal (no
+ *    siginfo to allocate, queue and take back; docs/skas-modes.md has
+ *    what that saves).  What the guest did is skipped or undone either
+ *    way; without a hook (no ftrace, or the function taken by a live
+ *    patch or another IPMODIFY user) the signal takes the stop as above.
+ *    carrier_fast_syscalls=0 and carrier_fast_traps=0 turn the hooks'
+ *    effect off.  The hooks are registered only while /dev/uml-skas is
+ *    in use (skas_fast_hooks_get()).
  *    If the work cannot be queued the carrier is killed: no stop is lost.
  *  - SKAS_CARRIER_KICK, or a signal to the runner while it waits, queues
  *    the same work with TWA_SIGNAL, which stops a carrier spinning in
@@ -200,10 +202,14 @@ struct skas_carrier {
 static DEFINE_SPINLOCK(skas_carriers_lock);
 static DEFINE_HASHTABLE(skas_carriers, 6);
 static atomic_t skas_carriers_live = ATOMIC_INIT(0);
-/* Stops: system calls by skas_sud_stop() and by signal, traps by skas_trap_stop(). */
+/*
+ * Stops: system calls by skas_sud_stop() and by signal, traps by
+ * skas_trap_stop() or skas_pkuerr_stop() and by signal.
+ */
 static DEFINE_PER_CPU(unsigned long, skas_fast_stops);
 static DEFINE_PER_CPU(unsigned long, skas_slow_stops);
 static DEFINE_PER_CPU(unsigned long, skas_fast_traps);
+static DEFINE_PER_CPU(unsigned long, skas_slow_traps);
 
 static void skas_carrier_free_rcu(struct rcu_head *rcu)
 {
@@ -486,9 +492,11 @@ static bool skas_carrier_take_stop(struct skas_carrier *c, struct skas_exit *e)
 		}
 		e->reason = SKAS_EXIT_SIGNAL;
 		/* Raised by the kernel for an instruction: trap details. */
-		if (info.si_code > 0 && sig != SIGSYS)
+		if (info.si_code > 0 && sig != SIGSYS) {
 			skas_exit_trap(e, (unsigned long)info.si_addr, tsk->thread.trap_nr,
 				       tsk->thread.error_code);
+			this_cpu_inc(skas_slow_traps);
+		}
 		return true;
 	}
 
@@ -1413,8 +1421,9 @@ static struct miscdevice skas_carrier_dev = {
  * The fast paths.  Syscall User Dispatch skips a carrier's system call and
  * calls force_sig_info() with a SIGSYS; a trap in guest code (page fault,
  * ud2, divide error, debug trap; int3 uses force_sig()) calls
- * force_sig_fault() after it left its
- * details in current->thread.  An ftrace hook on each sends a carrier's
+ * force_sig_fault() after it left its details in current->thread, except
+ * a page fault that a protection key forbids, which calls
+ * force_sig_info() through force_sig_pkuerr().  An ftrace hook on each sends a carrier's
  * into skas_sud_stop() or skas_trap_stop() instead, which record the stop
  * and queue the carrier's work, without a signal.  What the guest did is
  * undone or skipped either way (syscall_user_dispatch() returns true
@@ -1456,10 +1465,11 @@ static unsigned long skas_stops_sum(unsigned long __percpu *counter)
 
 static int skas_stops_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "fast %lu slow %lu hooked %d traps %lu traps_hooked %d\n",
+	return sysfs_emit(buf,
+			  "fast %lu slow %lu hooked %d traps %lu traps_hooked %d traps_slow %lu\n",
 			  skas_stops_sum(&skas_fast_stops), skas_stops_sum(&skas_slow_stops),
 			  READ_ONCE(skas_sud_hook_ops.hooked), skas_stops_sum(&skas_fast_traps),
-			  READ_ONCE(skas_trap_hook_ops.hooked));
+			  READ_ONCE(skas_trap_hook_ops.hooked), skas_stops_sum(&skas_slow_traps));
 }
 
 /* Read-only, also on the module's command line (parse_one() wants a set). */
@@ -1476,7 +1486,7 @@ static const struct kernel_param_ops skas_stops_ops = {
 /* Root only: the rate of every user's carriers' system calls. */
 module_param_cb(carrier_stops, &skas_stops_ops, NULL, 0400);
 MODULE_PARM_DESC(carrier_stops,
-		 "carriers' stops so far: system calls by the fast path (ftrace) and by signal, traps by the fast path");
+		 "carriers' stops so far: system calls by the fast path (ftrace) and by signal, traps by the fast path and by signal");
 
 /*
  * Records a fast stop (in the carrier, on its way back to user mode) and
@@ -1524,6 +1534,19 @@ static int notrace skas_trap_stop(int sig, int code, void __user *addr)
 	return 0;
 }
 
+/*
+ * In place of force_sig_info(info) for a read or write that a protection
+ * key forbids (force_sig_pkuerr()): on a host with protection keys
+ * PROT_EXEC alone is execute-only, and UML maps a page that is not yet
+ * accessed that way.  The fault left its details in current->thread as
+ * for any other page fault.
+ */
+static int notrace skas_pkuerr_stop(struct kernel_siginfo *info)
+{
+	skas_fast_stop(SIGSEGV, SEGV_PKUERR, 0, (unsigned long)info->si_addr, &skas_fast_traps);
+	return 0;
+}
+
 /* Whether current is a carrier that may take a fast stop now. */
 static bool notrace skas_fast_stop_ok(void)
 {
@@ -1543,13 +1566,18 @@ static void notrace skas_sud_hook(unsigned long ip, unsigned long parent_ip,
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	const struct kernel_siginfo *info;
 
-	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
-	    !READ_ONCE(carrier_fast_syscalls))
+	if (likely(!atomic_read(&skas_carriers_live)) || !regs)
 		return;
 	/* force_sig_info(info): argument 1. */
 	info = (const struct kernel_siginfo *)regs->di;
-	if (info->si_signo != SIGSYS || info->si_code != SYS_USER_DISPATCH ||
-	    !current->syscall_dispatch.on_dispatch)
+	if (info->si_signo == SIGSEGV && info->si_code == SEGV_PKUERR) {
+		/* A trap that comes this way: the traps' knob. */
+		if (READ_ONCE(carrier_fast_traps) && skas_fast_stop_ok())
+			skas_ftrace_set_ip(fregs, (unsigned long)skas_pkuerr_stop);
+		return;
+	}
+	if (!READ_ONCE(carrier_fast_syscalls) || info->si_signo != SIGSYS ||
+	    info->si_code != SYS_USER_DISPATCH || !current->syscall_dispatch.on_dispatch)
 		return;
 	if (skas_fast_stop_ok())
 		skas_ftrace_set_ip(fregs, (unsigned long)skas_sud_stop);
