@@ -403,14 +403,12 @@ static int ipv6_errors(const struct network *n, int address6_line, int ra_line,
 	char why[160];
 	int line = ra_line;
 
-	/* The guard lets IPv4 and ARP only through from a TAP on a network
-	 * with DHCP: it checks leased addresses, and there are no IPv6 ones. */
-	if (n->address6[0] && n->dhcp && n->guard) {
+	/* The guard of a network with DHCP lets a TAP send IPv6 from the
+	 * addresses SLAAC makes of its MAC alone (guard.c): in a /64. */
+	if (n->address6[0] && n->dhcp && n->guard && strcmp(strchr(n->address6, '/'), "/64")) {
 		line = address6_line;
-		snprintf(why, sizeof(why), "address6: the guard of a network with DHCP lets no IPv6 through (%s)",
-			 n->ra ? "ra = yes needs guard = no" :
-			 strcmp(n->name, DEFAULT_NETWORK) ? "set dhcp = no, or guard = no" :
-			 "set guard = no");
+		snprintf(why, sizeof(why), "address6 %s: the guard of a network with DHCP lets guests send from the addresses SLAAC makes in a /64 only (give a /64, or set guard = no)",
+			 n->address6);
 	} else if (n->ra && !n->address6[0]) {
 		snprintf(why, sizeof(why), "ra: needs address6 (the prefix it announces)");
 	} else if (n->ra && strcmp(strchr(n->address6, '/'), "/64")) {

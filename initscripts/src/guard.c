@@ -28,8 +28,8 @@
  *     gives its interface, as source and as ARP sender: a TAP that is in
  *     neither set (a file that no longer loads, a device named like a
  *     TAP) gets nothing through;
- *   - IPv4 and ARP only: no IPv6 (these networks offer none), no VLAN
- *     tags, no other protocol;
+ *   - IPv4 and ARP, and IPv6 where the network has address6 (chain
+ *     check6, below); no VLAN tags, no other protocol;
  *   - the IPv4 source, and an ARP sender's address, must be the one
  *     dnsmasq leased to the MAC (set leases, kept by dnsmasq's lease
  *     script, umlctl itself by a link guard_sync makes, which dnsmasq
@@ -42,7 +42,17 @@
  *     that returns for its MAC, sends the others to dhcp_other, which
  *     counts and drops them;
  *   - nothing from UDP port 67 or to port 68: dnsmasq is the only DHCP
- *     server.
+ *     server;
+ *   - IPv6 (address6, a /64: config.c) from the two addresses SLAAC makes
+ *     of the TAP's MAC (modified EUI-64: fe80::ID and PREFIX::ID; set
+ *     addr6), or from :: for duplicate address detection of one of them,
+ *     router solicitation and MLD; a neighbour advertisement only for one
+ *     of them (set nd6: the target, 128 bits at offset 8 of the ICMPv6
+ *     header); no router advertisement or redirect, no DHCPv6 server.
+ *     So a guest cannot take another's address or become its router.
+ *     The link-layer address options of its solicitations and
+ *     advertisements are not checked: they can only send traffic for its
+ *     own addresses elsewhere.
  * The bridges do not learn from link-local frames (no_linklocal_learn,
  * hostnet.c), which skip the hooks.  Each drop is counted in its rule
  * (nft list table bridge uml_skas).
@@ -70,7 +80,7 @@
 /* An empty chain that names the table's make: a table without it (an
  * earlier umlctl's, whose chains the rules here do not fit) is made
  * again.  Its number goes up whenever table_text changes. */
-#define GUARD_LAYOUT "layout_2"
+#define GUARD_LAYOUT "layout_3"
 
 /* Whether s is a lower-case MAC, as the files and dnsmasq write them. */
 static bool mac_text(const char *s)
@@ -199,15 +209,55 @@ void guard_list_init(struct guard_list *l)
 	l->statics = open_memstream(&l->statics_text, &l->statics_len);
 	l->dhcp = open_memstream(&l->dhcp_text, &l->dhcp_len);
 	l->lease_files = open_memstream(&l->lease_files_text, &l->lease_files_len);
-	l->failed = !l->free || !l->ports || !l->statics || !l->dhcp || !l->lease_files;
+	l->v6 = open_memstream(&l->v6_text, &l->v6_len);
+	l->addr6 = open_memstream(&l->addr6_text, &l->addr6_len);
+	l->nd6 = open_memstream(&l->nd6_text, &l->nd6_len);
+	l->failed = !l->free || !l->ports || !l->statics || !l->dhcp || !l->lease_files ||
+		    !l->v6 || !l->addr6 || !l->nd6;
 }
 
-/* One interface: its TAP on a network with DHCP (guarded, with its MAC),
- * on another network (its MAC only) or on a lab's collision domain
- * (free).  A MAC that cannot be read leaves the TAP out: nothing of it
- * gets through (fail closed), and the others are still listed. */
+/* A guarded TAP on a network with address6: the addresses SLAAC makes of
+ * its MAC, the link-local one and the one in address6's /64 (interface
+ * id: the MAC with the universal/local bit flipped and ff:fe in the
+ * middle, RFC 4291), in sets addr6 (as addresses) and nd6 (as the
+ * 128-bit numbers a raw payload match compares), and the TAP in set v6.
+ * An address6 that is not a /64 (config.c refuses it) lists nothing:
+ * no IPv6 of the TAP gets through. */
+static void list_addr6(struct guard_list *l, const char *tap, const unsigned int b[6],
+		       const char *address6)
+{
+	const unsigned char id[8] = { b[0] ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5] };
+	const char *slash = strchr(address6, '/');
+	struct in6_addr a[2] = { { { { 0xfe, 0x80 } } } };
+	char prefix[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN];
+
+	if (!slash || strcmp(slash, "/64") ||
+	    snprintf(prefix, sizeof(prefix), "%.*s", (int)(slash - address6), address6) >=
+	    (int)sizeof(prefix) || inet_pton(AF_INET6, prefix, &a[1]) != 1) {
+		err("guard: %s: address6 %s is no /64: no IPv6 of that TAP gets through", tap,
+		    address6);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *sep = l->nv6 || i ? ", " : "";
+
+		memcpy(a[i].s6_addr + 8, id, sizeof(id));
+		inet_ntop(AF_INET6, &a[i], text, sizeof(text));
+		fprintf(l->addr6, "%s\"%s\" . %s", sep, tap, text);
+		fprintf(l->nd6, "%s\"%s\" . 0x", sep, tap);
+		for (int k = 0; k < 16; k++)
+			fprintf(l->nd6, "%02x", a[i].s6_addr[k]);
+	}
+	fprintf(l->v6, "%s\"%s\"", l->nv6++ ? ", " : "", tap);
+}
+
+/* One interface: its TAP on a network with DHCP (guarded, with its MAC,
+ * and the IPv6 addresses of its MAC where the network has address6), on
+ * another network (its MAC only) or on a lab's collision domain (free).
+ * A MAC that cannot be read leaves the TAP out: nothing of it gets
+ * through (fail closed), and the others are still listed. */
 void guard_list_add(struct guard_list *l, const char *tap, const char *mac,
-		    enum guard_kind kind)
+		    enum guard_kind kind, const char *address6)
 {
 	unsigned int b[6];
 	char extra;
@@ -233,6 +283,8 @@ void guard_list_add(struct guard_list *l, const char *tap, const char *mac,
 	fprintf(l->dhcp,
 		"add rule bridge " GUARD_TABLE " dhcp iifname \"%s\" @th,288,48 0x%02x%02x%02x%02x%02x%02x return\n",
 		tap, b[0], b[1], b[2], b[3], b[4], b[5]);
+	if (address6 && address6[0])
+		list_addr6(l, tap, b, address6);
 }
 
 /* A network with DHCP: its lease file, read if the table is made. */
@@ -247,7 +299,8 @@ void guard_list_leases(struct guard_list *l, const char *lease_file)
 /* The lists' texts complete (or l->failed). */
 static void list_close(struct guard_list *l)
 {
-	FILE **f[] = { &l->free, &l->ports, &l->statics, &l->dhcp, &l->lease_files };
+	FILE **f[] = { &l->free, &l->ports, &l->statics, &l->dhcp, &l->lease_files,
+		       &l->v6, &l->addr6, &l->nd6 };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (*f[i]) {
@@ -265,6 +318,9 @@ void guard_list_free(struct guard_list *l)
 	free(l->statics_text);
 	free(l->dhcp_text);
 	free(l->lease_files_text);
+	free(l->v6_text);
+	free(l->addr6_text);
+	free(l->nd6_text);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -384,6 +440,9 @@ static void table_text(FILE *f)
 	      "  set ports { type ifname . ether_addr; }\n"
 	      "  set static { type ifname; }\n"
 	      "  set leases { type ether_addr . ipv4_addr; }\n"
+	      "  set v6 { type ifname; }\n"
+	      "  set addr6 { type ifname . ipv6_addr; }\n"
+	      "  set nd6 { typeof iifname . @th,64,128; }\n"
 	      "  chain " GUARD_LAYOUT " {\n"
 	      "  }\n"
 	      "  chain dhcp {\n"
@@ -396,9 +455,22 @@ static void table_text(FILE *f)
 	      "    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own (no DHCP)\"\n"
 	      "    accept\n"
 	      "  }\n"
+	      /* (return: to the hook's chain, whose policy accepts) */
+	      "  chain check6 {\n"
+	      "    iifname != @v6 counter drop comment \"IPv6 on a network without address6\"\n"
+	      "    icmpv6 type { nd-router-advert, nd-redirect } counter drop comment \"a router advertisement or redirect\"\n"
+	      "    udp sport 547 counter drop comment \"a DHCPv6 server\"\n"
+	      "    udp dport 546 counter drop comment \"to a DHCPv6 client\"\n"
+	      "    ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd6 return\n"
+	      "    ip6 saddr :: icmpv6 type { nd-router-solicit, mld-listener-report, mld2-listener-report } return\n"
+	      "    ip6 saddr :: counter drop comment \"from :: but no duplicate address detection of its own\"\n"
+	      "    iifname . ip6 saddr != @addr6 counter drop comment \"an IPv6 address not its own\"\n"
+	      "    icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @nd6 counter drop comment \"a neighbour advertisement for an address not its own\"\n"
+	      "  }\n"
 	      "  chain check {\n"
 	      "    iifname . ether saddr != @ports counter drop comment \"a MAC not its own\"\n"
-	      "    ether type != { ip, arp } counter drop comment \"neither IPv4 nor ARP\"\n"
+	      "    ether type ip6 goto check6\n"
+	      "    ether type != { ip, arp } counter drop comment \"neither IPv4, ARP nor IPv6\"\n"
 	      "    iifname . arp saddr ether != @ports counter drop comment \"ARP for a MAC not its own\"\n"
 	      "    arp saddr ip 0.0.0.0 arp operation != request counter drop comment \"ARP from 0.0.0.0 but no probe\"\n"
 	      "    arp saddr ip 0.0.0.0 ether saddr . arp daddr ip != @leases counter drop comment \"a probe for an address not leased to it\"\n"
@@ -470,6 +542,9 @@ static char *script(const struct guard_list *l, bool make)
 	fputs("flush set bridge " GUARD_TABLE " free\n"
 	      "flush set bridge " GUARD_TABLE " ports\n"
 	      "flush set bridge " GUARD_TABLE " static\n"
+	      "flush set bridge " GUARD_TABLE " v6\n"
+	      "flush set bridge " GUARD_TABLE " addr6\n"
+	      "flush set bridge " GUARD_TABLE " nd6\n"
 	      "flush chain bridge " GUARD_TABLE " dhcp\n", f);
 	if (l->nfree)
 		fprintf(f, "add element bridge " GUARD_TABLE " free { %s }\n", l->free_text);
@@ -477,6 +552,11 @@ static char *script(const struct guard_list *l, bool make)
 		fprintf(f, "add element bridge " GUARD_TABLE " ports { %s }\n", l->ports_text);
 	if (l->nstatic)
 		fprintf(f, "add element bridge " GUARD_TABLE " static { %s }\n", l->statics_text);
+	if (l->nv6)
+		fprintf(f, "add element bridge " GUARD_TABLE " v6 { %s }\n"
+			"add element bridge " GUARD_TABLE " addr6 { %s }\n"
+			"add element bridge " GUARD_TABLE " nd6 { %s }\n",
+			l->v6_text, l->addr6_text, l->nd6_text);
 	fputs(l->dhcp_text ? l->dhcp_text : "", f);
 	/* a request that no port's rule took names a MAC not its own */
 	fputs("add rule bridge " GUARD_TABLE " dhcp goto dhcp_other\n", f);

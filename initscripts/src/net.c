@@ -242,7 +242,7 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 					       !net->guard ? GUARD_FREE :
 					       net->dhcp ? GUARD_DHCP :
 					       lab_domain_of(net, &ic) ? GUARD_FREE :
-					       GUARD_STATIC);
+					       GUARD_STATIC, net->address6);
 		}
 	}
 	if (net_files(net->name, run, state) < 0 || mkdir_p(run, 0755) < 0 ||

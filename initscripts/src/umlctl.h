@@ -296,10 +296,12 @@ int hostnet_missing_table(const struct network *n, char out[80]);
 
 /* guard.c: the sets of the guard, gathered by net_write_hosts */
 struct guard_list {
-	FILE *free, *ports, *statics, *dhcp, *lease_files;
+	FILE *free, *ports, *statics, *dhcp, *lease_files, *v6, *addr6, *nd6;
 	char *free_text, *ports_text, *statics_text, *dhcp_text, *lease_files_text;
+	char *v6_text, *addr6_text, *nd6_text;
 	size_t free_len, ports_len, statics_len, dhcp_len, lease_files_len;
-	int nfree, nports, nstatic;
+	size_t v6_len, addr6_len, nd6_len;
+	int nfree, nports, nstatic, nv6;
 	bool guarded;   /* a network with DHCP was listed */
 	bool failed;
 };
@@ -310,7 +312,7 @@ enum guard_kind {
 	GUARD_FREE,     /* anything (a lab's collision domain) */
 };
 void guard_list_add(struct guard_list *l, const char *tap, const char *mac,
-		    enum guard_kind kind);
+		    enum guard_kind kind, const char *address6);
 void guard_list_leases(struct guard_list *l, const char *lease_file);
 void guard_list_free(struct guard_list *l);
 int guard_sync(struct guard_list *l);

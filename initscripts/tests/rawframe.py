@@ -12,6 +12,9 @@ guest whose interface is on the bridge as an instance's TAP would be.
   rawframe.py ra IFACE PREFIX
       an IPv6 router advertisement to all nodes from IFACE's link-local
       address: a default router, and PREFIX/64 for addresses (SLAAC)
+  rawframe.py na IFACE TARGET
+      an unsolicited IPv6 neighbour advertisement to all nodes from
+      IFACE's link-local address: TARGET is at IFACE's MAC (override)
   rawframe.py listen IFACE SECONDS
       prints "ready" once it listens, then "got" when a UDP datagram to
       port 68 arrives within SECONDS, else "nothing"
@@ -104,6 +107,20 @@ def main(argv):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
         for _ in range(3):
             s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex(iface)))
+            time.sleep(0.2)
+    elif cmd == "na":
+        iface, target = argv[2:4]
+        mac = open("/sys/class/net/%s/address" % iface).read().strip()
+        # type 136, code, checksum (the kernel's), flags: override; the
+        # target; a target link-layer address option with IFACE's MAC
+        na = struct.pack("!BBHI16s", 136, 0, 0, 0x20000000,
+                         socket.inet_pton(socket.AF_INET6, target))
+        na += bytes([2, 1]) + mac_bytes(mac)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+        for _ in range(3):
+            s.sendto(na, ("ff02::1", 0, 0, socket.if_nametoindex(iface)))
             time.sleep(0.2)
     elif cmd == "listen":
         iface, seconds = argv[2], float(argv[3])
