@@ -1423,8 +1423,9 @@ static struct miscdevice skas_carrier_dev = {
  * ud2, divide error, debug trap; int3 uses force_sig()) calls
  * force_sig_fault() after it left its details in current->thread, except
  * a page fault that a protection key forbids, which calls
- * force_sig_info() through force_sig_pkuerr().  An ftrace hook on each sends a carrier's
- * into skas_sud_stop() or skas_trap_stop() instead, which record the stop
+ * force_sig_info() through force_sig_pkuerr().  An ftrace hook on each of
+ * the two functions sends a carrier's own stops into skas_sud_stop(),
+ * skas_trap_stop() or skas_pkuerr_stop() instead, which record the stop
  * and queue the carrier's work, without a signal.  What the guest did is
  * undone or skipped either way (syscall_user_dispatch() returns true
  * whatever force_sig_info() did; a trap returns to the faulting
@@ -1441,7 +1442,7 @@ MODULE_PARM_DESC(carrier_fast_syscalls,
 static bool carrier_fast_traps = true;
 module_param(carrier_fast_traps, bool, 0644);
 MODULE_PARM_DESC(carrier_fast_traps,
-		 "take carriers' fault and trap stops without a signal (ftrace on force_sig_fault; default: on)");
+		 "take carriers' fault and trap stops without a signal (ftrace on force_sig_fault, and on force_sig_info for protection-key faults; default: on)");
 
 struct skas_hook {
 	struct ftrace_ops ops;
@@ -1784,7 +1785,7 @@ void skas_carrier_exit(void)
 	if (skas_hooks_on)
 		skas_fast_hooks_exit(true);
 	skas_hooks_on = false;
-	/* Carriers sent into skas_sud_stop() or skas_trap_stop() may still be leaving them. */
+	/* Carriers sent into the skas_*_stop() functions may still be leaving them. */
 	synchronize_rcu_tasks();
 	tracepoint_probe_unregister(skas_tp_signal, skas_probe_signal, NULL);
 	tracepoint_probe_unregister(skas_tp_exit, skas_probe_exit, NULL);

@@ -201,6 +201,23 @@ blob_call:
 	movq	%rax, %rdi
 	jmp	report
 
+/*
+ * rdi = address, esi = PKRU: wrpkru, then report rdi = *(u64 *)address
+ * (a carrier reset without XSTATE_IN runs with PKRU 0: every protection
+ * key allowed, so execute-only memory is readable until the guest denies
+ * the keys, as the kernel's default PKRU does).
+ */
+	.globl blob_pkru_load
+blob_pkru_load:
+	movl	%esi, %eax
+	xorl	%ecx, %ecx
+	xorl	%edx, %edx
+	wrpkru
+	.globl blob_pkru_load_read
+blob_pkru_load_read:
+	movq	(%rdi), %rdi
+	jmp	report
+
 /* rdi = status: a real exit(status), for use under PTRACE_CONT. */
 	.globl blob_exit
 blob_exit:

@@ -34,6 +34,7 @@ extern const char blob_incr[], blob_touch[], blob_spin[], blob_exit[], blob_repo
 extern const char blob_int80[], blob_fs[], blob_flags[], blob_syscall_loop[], blob_call[];
 extern const char blob_xmm_out[], blob_xmm_in[], blob_gs0[], blob_wrgsbase[];
 extern const char blob_rdsegs[], blob_rdsels[], blob_ldsegs[];
+extern const char blob_pkru_load[], blob_pkru_load_read[];
 
 /* Address of a blob label inside a space (code mapped at CODE_ADDR). */
 #define BLOB(sym) (CODE_ADDR + (unsigned long)((sym) - blob_start))
