@@ -52,7 +52,7 @@ LINE = re.compile(r"^BENCH\[([\w.-]+)\]: RESULT (\w+) ([0-9.]+) ns/op (\d+)$")
 MODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: mode (\S+)")
 # vm-bench-run's count of the module's carrier stops around a compile run.
 STOPS = re.compile(r"^BENCH\[([\w.-]+)\]: CARRIER-STOPS (before|after) fast (\d+) slow (\d+) "
-                   r"hooked \d+ traps (\d+) traps_hooked \d+(?: traps_slow (\d+))?$")
+                   r"hooked \d+ traps (\d+) traps_hooked \d+(?: traps_slow (\d+))?(?: \w+ \d+)*$")
 # /bench-compile-init's first line.
 CCMODE = re.compile(r"^BENCH\[([\w.-]+)\]: UML-BENCH: kernel \S+ mode (\S+) gcc \S+ vcpus (\d+)")
 

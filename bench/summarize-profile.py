@@ -23,7 +23,7 @@ PROGS = {"syscall": "null syscall", "pagefault": "first-touch page fault",
 PROFILE = re.compile(r"^PROFILE\[(\w+) (\w+) (\d+)\]: (\d+) (\S+)$")
 RESULT = re.compile(r"^CONSOLE\[(\w+) (\w+) (\d+)\]: RESULT \w+ [0-9.]+ ns/op (\d+)$")
 STOPS = re.compile(r"^STOPS\[(\w+) (\d+)\]: (before|after) fast (\d+) slow (\d+) "
-                   r"hooked \d+ traps (\d+) traps_hooked \d+(?: traps_slow (\d+))?$")
+                   r"hooked \d+ traps (\d+) traps_hooked \d+(?: traps_slow (\d+))?(?: \w+ \d+)*$")
 STOPS_RESULT = re.compile(r"^STOPS\[(\w+) (\d+)\]: RESULT \w+ [0-9.]+ ns/op (\d+)$")
 
 

@@ -23,10 +23,10 @@
  *    carrier, on its way back to user mode, before any signal is
  *    delivered.  It takes the signal off the queue, writes the stop for
  *    the runner and waits there, in the kernel, for the next RUN.
- *  - The fast paths: ftrace hooks (IPMODIFY) on force_sig_info() and
- *    force_sig_fault() send a carrier's Syscall User Dispatch SIGSYS and
- *    its traps' signals (page faults, ud2, divide errors, ...; a fault
- *    that a protection key forbids comes through force_sig_info()) to
+ *  - The fast paths: ftrace hooks (IPMODIFY) on force_sig_info(),
+ *    force_sig_fault() and force_sig_pkuerr() send a carrier's Syscall
+ *    User Dispatch SIGSYS and its traps' signals (page faults, ud2,
+ *    divide errors, ...; a fault that a protection key forbids) to
  *    skas_sud_stop(), skas_trap_stop() and skas_pkuerr_stop(), which
  *    record the stop and queue the work without queueing a signal (no
  *    siginfo to allocate, queue and take back; docs/skas-modes.md has
@@ -1423,8 +1423,9 @@ static struct miscdevice skas_carrier_dev = {
  * ud2, divide error, debug trap; int3 uses force_sig()) calls
  * force_sig_fault() after it left its details in current->thread, except
  * a page fault that a protection key forbids, which calls
- * force_sig_info() through force_sig_pkuerr().  An ftrace hook on each of
- * the two functions sends a carrier's own stops into skas_sud_stop(),
+ * force_sig_pkuerr() (its own hook: it calls force_sig_info() in the same
+ * file, where the compiler may inline it).  An ftrace hook on each of
+ * the three functions sends a carrier's own stops into skas_sud_stop(),
  * skas_trap_stop() or skas_pkuerr_stop() instead, which record the stop
  * and queue the carrier's work, without a signal.  What the guest did is
  * undone or skipped either way (syscall_user_dispatch() returns true
@@ -1442,7 +1443,7 @@ MODULE_PARM_DESC(carrier_fast_syscalls,
 static bool carrier_fast_traps = true;
 module_param(carrier_fast_traps, bool, 0644);
 MODULE_PARM_DESC(carrier_fast_traps,
-		 "take carriers' fault and trap stops without a signal (ftrace on force_sig_fault, and on force_sig_info for protection-key faults; default: on)");
+		 "take carriers' fault and trap stops without a signal (ftrace on force_sig_fault and force_sig_pkuerr; default: on)");
 
 struct skas_hook {
 	struct ftrace_ops ops;
@@ -1452,7 +1453,7 @@ struct skas_hook {
 	int last_err;		/* of the last registration, logged on change */
 };
 
-static struct skas_hook skas_sud_hook_ops, skas_trap_hook_ops;
+static struct skas_hook skas_sud_hook_ops, skas_trap_hook_ops, skas_pkuerr_hook_ops;
 
 static unsigned long skas_stops_sum(unsigned long __percpu *counter)
 {
@@ -1467,10 +1468,11 @@ static unsigned long skas_stops_sum(unsigned long __percpu *counter)
 static int skas_stops_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf,
-			  "fast %lu slow %lu hooked %d traps %lu traps_hooked %d traps_slow %lu\n",
+			  "fast %lu slow %lu hooked %d traps %lu traps_hooked %d traps_slow %lu pkuerr_hooked %d\n",
 			  skas_stops_sum(&skas_fast_stops), skas_stops_sum(&skas_slow_stops),
 			  READ_ONCE(skas_sud_hook_ops.hooked), skas_stops_sum(&skas_fast_traps),
-			  READ_ONCE(skas_trap_hook_ops.hooked), skas_stops_sum(&skas_slow_traps));
+			  READ_ONCE(skas_trap_hook_ops.hooked), skas_stops_sum(&skas_slow_traps),
+			  READ_ONCE(skas_pkuerr_hook_ops.hooked));
 }
 
 /* Read-only, also on the module's command line (parse_one() wants a set). */
@@ -1536,15 +1538,15 @@ static int notrace skas_trap_stop(int sig, int code, void __user *addr)
 }
 
 /*
- * In place of force_sig_info(info) for a read or write that a protection
- * key forbids (force_sig_pkuerr()): on a host with protection keys
- * PROT_EXEC alone is execute-only, and UML maps a page that is not yet
- * accessed that way.  The fault left its details in current->thread as
- * for any other page fault.
+ * In place of force_sig_pkuerr(addr, pkey), a read or write that a
+ * protection key forbids: on a host with protection keys PROT_EXEC alone
+ * is execute-only, and UML maps a page that is not yet accessed that way.
+ * The fault left its details in current->thread as for any other page
+ * fault.
  */
-static int notrace skas_pkuerr_stop(struct kernel_siginfo *info)
+static int notrace skas_pkuerr_stop(void __user *addr, u32 pkey)
 {
-	skas_fast_stop(SIGSEGV, SEGV_PKUERR, 0, (unsigned long)info->si_addr, &skas_fast_traps);
+	skas_fast_stop(SIGSEGV, SEGV_PKUERR, 0, (unsigned long)addr, &skas_fast_traps);
 	return 0;
 }
 
@@ -1567,18 +1569,13 @@ static void notrace skas_sud_hook(unsigned long ip, unsigned long parent_ip,
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	const struct kernel_siginfo *info;
 
-	if (likely(!atomic_read(&skas_carriers_live)) || !regs)
+	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
+	    !READ_ONCE(carrier_fast_syscalls))
 		return;
 	/* force_sig_info(info): argument 1. */
 	info = (const struct kernel_siginfo *)regs->di;
-	if (info->si_signo == SIGSEGV && info->si_code == SEGV_PKUERR) {
-		/* A trap that comes this way: the traps' knob. */
-		if (READ_ONCE(carrier_fast_traps) && skas_fast_stop_ok())
-			skas_ftrace_set_ip(fregs, (unsigned long)skas_pkuerr_stop);
-		return;
-	}
-	if (!READ_ONCE(carrier_fast_syscalls) || info->si_signo != SIGSYS ||
-	    info->si_code != SYS_USER_DISPATCH || !current->syscall_dispatch.on_dispatch)
+	if (info->si_signo != SIGSYS || info->si_code != SYS_USER_DISPATCH ||
+	    !current->syscall_dispatch.on_dispatch)
 		return;
 	if (skas_fast_stop_ok())
 		skas_ftrace_set_ip(fregs, (unsigned long)skas_sud_stop);
@@ -1600,6 +1597,19 @@ static void notrace skas_trap_hook(unsigned long ip, unsigned long parent_ip,
 		return;
 	if (skas_fast_stop_ok())
 		skas_ftrace_set_ip(fregs, (unsigned long)skas_trap_stop);
+}
+
+/* force_sig_pkuerr(addr, pkey): raised only for a user-mode fault. */
+static void notrace skas_pkuerr_hook(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (likely(!atomic_read(&skas_carriers_live)) || !regs ||
+	    !READ_ONCE(carrier_fast_traps))
+		return;
+	if (skas_fast_stop_ok())
+		skas_ftrace_set_ip(fregs, (unsigned long)skas_pkuerr_stop);
 }
 
 static void skas_hook_init(struct skas_hook *h, const char *target, ftrace_func_t func)
@@ -1663,10 +1673,12 @@ static void skas_fast_hooks_init(void)
 {
 	skas_hook_init(&skas_sud_hook_ops, "force_sig_info", skas_sud_hook);
 	skas_hook_init(&skas_trap_hook_ops, "force_sig_fault", skas_trap_hook);
+	skas_hook_init(&skas_pkuerr_hook_ops, "force_sig_pkuerr", skas_pkuerr_hook);
 }
 
 static void skas_fast_hooks_exit(bool unloading)
 {
+	skas_hook_exit(&skas_pkuerr_hook_ops, unloading);
 	skas_hook_exit(&skas_trap_hook_ops, unloading);
 	skas_hook_exit(&skas_sud_hook_ops, unloading);
 }
@@ -1676,8 +1688,9 @@ static void skas_fast_hooks_exit(bool unloading)
  * after the first open, taken away carrier_hooks_idle_ms after the last
  * file was closed (an open meanwhile keeps them; registering patches
  * kernel text, which a group member's open/close loop must not do at
- * will).  While they are registered no live patch of force_sig_info() or
- * force_sig_fault() can be applied (both are IPMODIFY users); on a host
+ * will).  While they are registered no live patch of force_sig_info(),
+ * force_sig_fault() or force_sig_pkuerr() can be applied (we are their
+ * IPMODIFY users); on a host
  * that runs no instance the functions are as if the module were not
  * there.  A carrier may take its first stops, or its last ones (closing
  * the file kills it), without hooks: by signal.

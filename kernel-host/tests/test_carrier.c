@@ -82,10 +82,13 @@ static unsigned long reported(const struct skas_run *run)
 
 #define PARAMS "/sys/module/uml_skas_host/parameters/"
 
-/* carrier_stops: "fast N slow M hooked H traps T traps_hooked TH traps_slow TS". */
+/*
+ * carrier_stops: "fast N slow M hooked H traps T traps_hooked TH
+ * traps_slow TS pkuerr_hooked PH".
+ */
 struct stops {
 	long fast, slow, traps, traps_slow;
-	int hooked, traps_hooked;
+	int hooked, traps_hooked, pkuerr_hooked;
 };
 
 static void read_stops(struct stops *st)
@@ -93,9 +96,9 @@ static void read_stops(struct stops *st)
 	FILE *f = fopen(PARAMS "carrier_stops", "r");
 
 	CHECK(f, "cannot read " PARAMS "carrier_stops");
-	CHECK(fscanf(f, "fast %ld slow %ld hooked %d traps %ld traps_hooked %d traps_slow %ld",
+	CHECK(fscanf(f, "fast %ld slow %ld hooked %d traps %ld traps_hooked %d traps_slow %ld pkuerr_hooked %d",
 		     &st->fast, &st->slow, &st->hooked, &st->traps, &st->traps_hooked,
-		     &st->traps_slow) == 6,
+		     &st->traps_slow, &st->pkuerr_hooked) == 7,
 	      "carrier_stops unreadable");
 	fclose(f);
 }
@@ -490,25 +493,62 @@ static bool host_pkeys(void)
 	return found;
 }
 
+/* The protection key of the area at addr in /proc/PID/smaps; -1: none said. */
+static int smaps_pkey(pid_t pid, unsigned long addr)
+{
+	char path[64], line[256];
+	unsigned long start, end;
+	bool in = false;
+	int key = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = start <= addr && addr < end;
+		else if (in && sscanf(line, "ProtectionKey: %d", &key) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return key;
+}
+
 /*
  * A read of a page mapped PROT_EXEC alone, as UML maps a page it has not
- * seen accessed: with protection keys that is execute-only memory (the
- * mapping gets the space's execute-only key, which the guest's PKRU
- * denies: the blob loads the kernel's default PKRU first, as UML's
- * guests have it), and the fault (SEGV_PKUERR, decided from the key of
- * the area: the page is not present, so the error code has no PK bit)
- * comes through force_sig_pkuerr(), not force_sig_fault().  Made
- * readable (key 0), the same registers read the word.
+ * seen accessed: with protection keys that is execute-only memory.  The
+ * carrier applies the mprotect in its RUN, as UML's are: the area gets
+ * the space's execute-only key, which the guest's PKRU denies (the blob
+ * loads the kernel's default PKRU first, as UML's guests have it; a
+ * carrier reset without XSTATE_IN runs with PKRU 0).  The fault
+ * (SEGV_PKUERR, decided from the area's key: the page is not present, so
+ * the error code has no PK bit) comes through force_sig_pkuerr(), not
+ * force_sig_fault().  Made readable again (key 0), the same registers
+ * read the word.
  */
 static void pkuerr_stops(void)
 {
 	struct carrier c;
 	struct skas_run run = { 0 };
+	struct proc_mm_op op;
+	int key;
 
 	carrier_start(&c);
 	space_map_words(c.mm, FREE_ADDR, 1, 42);
-	OP_OK(op_mprotect(c.mm, FREE_ADDR, PAGE, PROT_EXEC));
-	call(&c, &run, 1, BLOB(blob_pkru_load), FREE_ADDR + 8, 0x55555554);
+	call(&c, &run, 1, BLOB(blob_getpid), 0, 0);
+	expect_stop(&run, SKAS_EXIT_SYSCALL);
+
+	op = mk_mprotect(FREE_ADDR, PAGE, PROT_EXEC);
+	run.ops = (unsigned long)&op;
+	run.nr_ops = 1;
+	regs_init(&run.regs, BLOB(blob_pkru_load), FREE_ADDR + 8, 0x55555554, 0);
+	SYSCHK(run_raw(&c, &run, -1));
+	CHECK(run.ops_done == 1 && run.ops_err == 0, "mprotect: ops done %u err %d",
+	      run.ops_done, run.ops_err);
+	key = smaps_pkey(c.pid, FREE_ADDR);
+	CHECK(key > 0, "the PROT_EXEC area has protection key %d, not an execute-only one", key);
 	expect_stop(&run, SKAS_EXIT_FAULT);
 	CHECK(run.exit.signo == SIGSEGV && run.exit.code == SEGV_PKUERR && run.exit.trap_nr == 14,
 	      "signal %d code %d trap %d", run.exit.signo, run.exit.code, run.exit.trap_nr);
@@ -517,8 +557,11 @@ static void pkuerr_stops(void)
 	      (unsigned long long)run.exit.error_code);
 	CHECK(run.regs.rip == BLOB(blob_pkru_load_read), "rip %#llx (%s)",
 	      (unsigned long long)run.regs.rip, blob_sym(run.regs.rip));
-	OP_OK(op_mprotect(c.mm, FREE_ADDR, PAGE, PROT_READ));
+
+	op = mk_mprotect(FREE_ADDR, PAGE, PROT_READ);
 	SYSCHK(run_raw(&c, &run, -1));
+	run.ops = 0;
+	run.nr_ops = 0;
 	CHECK(reported(&run) == 43, "read %#llx, not the word 43",
 	      (unsigned long long)run.regs.rdi);
 	carrier_end(&c);
@@ -538,10 +581,10 @@ TEST(carrier_pkuerr_stops, T_DEFAULT)
 		struct stops s;
 		int fd = open_device();
 
-		/* This fault comes through the other hook, force_sig_info()'s. */
+		/* This fault comes through a hook of its own, force_sig_pkuerr()'s. */
 		wait_hooks(1);
 		read_stops(&s);
-		CHECK(s.hooked == 1, "the force_sig_info() hook is not placed (is ftrace on?)");
+		CHECK(s.pkuerr_hooked == 1, "the force_sig_pkuerr() hook is not placed (is ftrace on?)");
 		close(fd);
 		both_paths("carrier_fast_traps", true, 1, 0, pkuerr_stops);
 		return;
