@@ -10,10 +10,12 @@
  * announce itself as an IPv6 router.
  *
  * One table, bridge uml_skas, guards every network with DHCP.  Its chain
- * on the prerouting hook (and the same on input: link-local frames for
- * the host take that way) sees every frame a TAP of ours (us-*, uh-*:
- * net.c) sends, before the bridge learns its source, forwards or
- * delivers it:
+ * on the prerouting hook (and the same on input: frames to most
+ * link-local group addresses take that way) sees every frame a TAP of
+ * ours (us-*, uh-*: net.c) sends, before the bridge learns its source,
+ * forwards or delivers it; the frames to the LLDP and STP addresses skip
+ * both hooks and go up the host's stack on the TAP itself, which net.c's
+ * tap_harden() leaves with no IPv6 and strict reverse path filtering:
  *   - a TAP on a lab's collision domain (no DHCP: its nodes set their
  *     own addresses, MACs too; all of one lab), or on a network whose
  *     file says guard = no, is let through: set free;
@@ -48,13 +50,19 @@
  *     addr6), or from :: for duplicate address detection of one of them,
  *     router solicitation and MLD; a neighbour advertisement only for one
  *     of them (set nd6: the target, 128 bits at offset 8 of the ICMPv6
- *     header); no router advertisement or redirect, no DHCPv6 server.
+ *     header); no router advertisement or redirect, no MLD query or
+ *     multicast router discovery (the bridge's snooping would take the
+ *     guest for a querier or a multicast router), no DHCPv6 server, no
+ *     fragmented neighbour discovery (where the target may not be
+ *     readable; receivers drop it anyway, RFC 6980), and nothing the
+ *     guard cannot read to its upper protocol (AH hides an ICMPv6 type;
+ *     extension headers nft cannot follow): fail closed.
  *     So a guest cannot take another's address or become its router.
  *     The link-layer address options of its solicitations and
  *     advertisements are not checked: they can only send traffic for its
  *     own addresses elsewhere.
  * The bridges do not learn from link-local frames (no_linklocal_learn,
- * hostnet.c), which skip the hooks.  Each drop is counted in its rule
+ * hostnet.c), some of which skip the hooks (above).  Each drop is counted in its rule
  * (nft list table bridge uml_skas).
  *
  * net_write_hosts calls guard_sync with the sets for every network, in
@@ -461,11 +469,16 @@ static void table_text(FILE *f)
 	      "    icmpv6 type { nd-router-advert, nd-redirect } counter drop comment \"a router advertisement or redirect\"\n"
 	      "    udp sport 547 counter drop comment \"a DHCPv6 server\"\n"
 	      "    udp dport 546 counter drop comment \"to a DHCPv6 client\"\n"
+	      "    icmpv6 type { mld-listener-query, 151, 152, 153 } counter drop comment \"an MLD query or multicast router discovery\"\n"
+	      "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } exthdr frag exists counter drop comment \"fragmented neighbour discovery\"\n"
 	      "    ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd6 return\n"
 	      "    ip6 saddr :: icmpv6 type { nd-router-solicit, mld-listener-report, mld2-listener-report } return\n"
 	      "    ip6 saddr :: counter drop comment \"from :: but no duplicate address detection of its own\"\n"
 	      "    iifname . ip6 saddr != @addr6 counter drop comment \"an IPv6 address not its own\"\n"
 	      "    icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @nd6 counter drop comment \"a neighbour advertisement for an address not its own\"\n"
+	      /* (an upper protocol nft could not find matches nothing) */
+	      "    meta l4proto != ah return\n"
+	      "    counter drop comment \"IPv6 the guard cannot read (AH, or headers it cannot follow)\"\n"
 	      "  }\n"
 	      "  chain check {\n"
 	      "    iifname . ether saddr != @ports counter drop comment \"a MAC not its own\"\n"

@@ -150,22 +150,14 @@ static bool bridge_ours(const char *bridge)
  * host; -1: another error. */
 static int ipv6_conf(const char *bridge, const char *key, const char *v)
 {
-	char path[PATH_LEN];
-	int fd, r;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", bridge, key);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -1;
-	r = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -1;
-	close(fd);
-	return r;
+	return net_dev_conf("ipv6", bridge, key, v);
 }
 
 /* Before the tables: a bridge umlctl made takes no router advertisement,
  * redirect or SLAAC address from the guests (they would give the host
- * addresses and a default route through a guest; the default network's
- * guests send IPv6 with guard = no).  A named network's bridge has no
+ * addresses and a default route through a guest: guard = no lets a
+ * guest's advertisements by, and the guard lets IPv6 from guests through
+ * where the network has address6).  A named network's bridge has no
  * IPv6 at all without address6 (the bridge's link-local address would
  * open the host to the guests, and IPv6 forwarding would join the
  * networks the tables keep apart), and none with it either until its ip6

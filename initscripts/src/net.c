@@ -4,6 +4,7 @@
  * reads (static leases and names from the MACs on it), and its leases. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,44 @@ int net_files(const char *network, char *run, char *leases)
 	       snprintf_ok(leases, PATH_LEN, "%s/dnsmasq.%s.leases", st, network) < 0 ? -1 : 0;
 }
 
+/* /proc/sys/net/FAMILY/conf/DEV/KEY = V; -ENOENT when the file is not
+ * there (no IPv6 on this host), -1 on another error. */
+int net_dev_conf(const char *family, const char *dev, const char *key, const char *v)
+{
+	char path[PATH_LEN];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family, dev, key);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -1;
+	r = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/* A TAP is a bridge port and nothing more to the host.  The bridge hands
+ * some frames a guest sends to the link-local group addresses
+ * (01:80:c2:00:00:0X: LLDP, the STP address) up the host's own stack on
+ * the TAP itself, without its netfilter hooks: there the guard never
+ * sees them, and the network's tables (which match the bridge) do not
+ * apply.  So the TAP has no IPv6 (no router advertisement, neighbour
+ * advertisement or address of a guest's making on it), drops IPv4 whose
+ * source would not be routed back through it (strict reverse path: none
+ * is, so all of it), and answers no ARP for the host's addresses.  0, or
+ * -1 when a setting could not be made (the caller fails closed). */
+static int tap_harden(const char *tap)
+{
+	int r = net_dev_conf("ipv6", tap, "disable_ipv6", "1\n");
+
+	if (r < 0 && r != -ENOENT)
+		return -1;
+	if (net_dev_conf("ipv4", tap, "rp_filter", "1\n") < 0 ||
+	    net_dev_conf("ipv4", tap, "arp_ignore", "8\n") < 0)
+		return -1;
+	return 0;
+}
+
 int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 		uid_t uid)
 {
@@ -139,7 +178,7 @@ int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,
 				   n.bridge, NULL };
 		char *up[] = { "ip", "link", "set", tap, "up", NULL };
 
-		if (run_cmd(add, false) || run_cmd(master, false) ||
+		if (run_cmd(add, false) || run_cmd(master, false) || tap_harden(tap) < 0 ||
 		    run_cmd(up, false)) {
 			err("%s: cannot set up TAP device %s on bridge %s",
 			    ic->name, tap, n.bridge);
@@ -237,7 +276,15 @@ static int write_hosts(const struct network *net, char names[][NAME_MAX_LEN + 1]
 			 * instance's and on this bridge (a stopped one's
 			 * TAP is not: its start writes the lists again) */
 			tap_name(ic.name, j, tap);
-			if (tap_on(tap, has_id ? &uid : NULL, net->bridge))
+			/* (a TAP of an instance started before this release
+			 * is hardened at the next network up or start; one
+			 * that cannot be gets nothing through the guard) */
+			if (!tap_on(tap, has_id ? &uid : NULL, net->bridge))
+				continue;
+			if (tap_harden(tap) < 0)
+				err("%s: cannot turn IPv6 off or reverse path filtering on: nothing of it gets through the guard",
+				    tap);
+			else
 				guard_list_add(guard, tap, nc->mac,
 					       !net->guard ? GUARD_FREE :
 					       net->dhcp ? GUARD_DHCP :

@@ -260,6 +260,7 @@ int mconsole_cad_ready(const char *name);
 /* net.c */
 void tap_name(const char *name, int idx, char out[16]);
 bool link_exists(const char *dev);
+int net_dev_conf(const char *family, const char *dev, const char *key, const char *v);
 bool bridge_exists(const char *bridge);
 int net_bridge_exists(const struct global_conf *g);
 int net_taps_up(const struct global_conf *g, const struct instance_conf *ic,

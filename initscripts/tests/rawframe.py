@@ -12,6 +12,13 @@ guest whose interface is on the bridge as an instance's TAP would be.
   rawframe.py ra IFACE PREFIX
       an IPv6 router advertisement to all nodes from IFACE's link-local
       address: a default router, and PREFIX/64 for addresses (SLAAC)
+  rawframe.py ra-lldp IFACE PREFIX
+      the router advertisement of "ra", sent in a frame to the LLDP group
+      address 01:80:c2:00:00:0e (the bridge hands such frames up the
+      host's stack on the port itself, past its netfilter hooks)
+  rawframe.py echo-lldp IFACE SRCIP DSTIP
+      an ICMP echo request from SRCIP to DSTIP in a frame to the LLDP
+      group address
   rawframe.py na IFACE TARGET
       an unsolicited IPv6 neighbour advertisement to all nodes from
       IFACE's link-local address: TARGET is at IFACE's MAC (override)
@@ -62,6 +69,29 @@ def dhcp(op, msg_type, chaddr, ciaddr="0.0.0.0", server=None):
     return body + opts + b"\xff"
 
 
+LLDP_GROUP = b"\x01\x80\xc2\x00\x00\x0e"
+
+
+def iface_mac(iface):
+    with open("/sys/class/net/%s/address" % iface) as f:
+        return f.read().strip()
+
+
+def link_local(mac):
+    b = bytearray(mac_bytes(mac))
+    b[0] ^= 2
+    return b"\xfe\x80" + b"\0" * 6 + bytes(b[:3]) + b"\xff\xfe" + bytes(b[3:])
+
+
+def ra_body(prefix):
+    # type 134, code, checksum, hop limit, flags, router lifetime 1800 s,
+    # reachable, retrans; then a prefix information option: on-link and
+    # autonomous, /64
+    ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+    return ra + struct.pack("!BBBBIII16s", 3, 4, 64, 0xC0, 86400, 14400, 0,
+                            socket.inet_pton(socket.AF_INET6, prefix))
+
+
 def send(iface, frame):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
@@ -92,14 +122,33 @@ def main(argv):
         for _ in range(3):
             send(iface, frame)
             time.sleep(0.2)
+    elif cmd == "ra-lldp":
+        iface, prefix = argv[2:4]
+        mac = iface_mac(iface)
+        src, dst = link_local(mac), socket.inet_pton(socket.AF_INET6, "ff02::1")
+        ra = ra_body(prefix)
+        pseudo = src + dst + struct.pack("!I3xB", len(ra), 58)
+        ra = ra[:2] + struct.pack("!H", checksum(pseudo + ra)) + ra[4:]
+        ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(ra), 58, 255, src, dst)
+        frame = LLDP_GROUP + mac_bytes(mac) + b"\x86\xdd" + ip6 + ra
+        for _ in range(3):
+            send(iface, frame)
+            time.sleep(0.2)
+    elif cmd == "echo-lldp":
+        iface, src_ip, dst_ip = argv[2:5]
+        icmp = struct.pack("!BBHHH", 8, 0, 0, 0x5a5a, 1) + b"uml-skas" * 4
+        icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0,
+                         socket.inet_aton(src_ip), socket.inet_aton(dst_ip))
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        frame = LLDP_GROUP + mac_bytes(iface_mac(iface)) + b"\x08\x00" + ip + icmp
+        for _ in range(3):
+            send(iface, frame)
+            time.sleep(0.2)
     elif cmd == "ra":
         iface, prefix = argv[2:4]
-        # type 134, code, checksum (the kernel's), hop limit, flags,
-        # router lifetime 1800 s, reachable, retrans; then a prefix
-        # information option: on-link and autonomous, /64
-        ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
-        ra += struct.pack("!BBBBIII16s", 3, 4, 64, 0xC0, 86400, 14400, 0,
-                          socket.inet_pton(socket.AF_INET6, prefix))
+        # (the kernel computes the checksum)
+        ra = ra_body(prefix)
         s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
         # not to the sender itself: it would take the prefix
@@ -110,7 +159,7 @@ def main(argv):
             time.sleep(0.2)
     elif cmd == "na":
         iface, target = argv[2:4]
-        mac = open("/sys/class/net/%s/address" % iface).read().strip()
+        mac = iface_mac(iface)
         # type 136, code, checksum (the kernel's), flags: override; the
         # target; a target link-layer address option with IFACE's MAC
         na = struct.pack("!BBHI16s", 136, 0, 0, 0x20000000,
