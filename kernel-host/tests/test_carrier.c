@@ -569,7 +569,7 @@ static void pkuerr_stops(void)
 
 /*
  * The protection-key fault takes the fast path too (through the hook on
- * force_sig_info()), and carrier_fast_traps governs it.  Without
+ * force_sig_pkuerr()), and carrier_fast_traps governs it.  Without
  * protection keys PROT_EXEC is readable: the read just reads.
  */
 TEST(carrier_pkuerr_stops, T_DEFAULT)
