@@ -242,7 +242,7 @@ def main():
     if "skas4-signals" in extra:
         rows += [
             "",
-            "skas4's fast stops (ftrace hooks on force_sig_info and force_sig_fault) "
+            "skas4's fast stops (ftrace hooks on force_sig_info, force_sig_fault and force_sig_pkuerr) "
             "against the same kernel and module with both switched off, every stop "
             "by signal (pinned):",
             "",
