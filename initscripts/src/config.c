@@ -400,7 +400,7 @@ static int parse_address6(struct parse *p, const char *v, char out[64], int *lin
 static int ipv6_errors(const struct network *n, int address6_line, int ra_line,
 		       bool quiet)
 {
-	char why[160];
+	char why[224];
 	int line = ra_line;
 
 	/* The guard of a network with DHCP lets a TAP send IPv6 from the

@@ -13,9 +13,10 @@
  * on the prerouting hook (and the same on input: frames to most
  * link-local group addresses take that way) sees every frame a TAP of
  * ours (us-*, uh-*: net.c) sends, before the bridge learns its source,
- * forwards or delivers it; the frames to the LLDP and STP addresses skip
- * both hooks and go up the host's stack on the TAP itself, which net.c's
- * tap_harden() leaves with no IPv6 and strict reverse path filtering:
+ * forwards or delivers it; the frames to the LLDP address (and to the STP
+ * address where STP is on) skip both hooks and go up the host's stack on
+ * the TAP itself, which net.c's tap_harden() leaves with no IPv6 and
+ * strict reverse path filtering:
  *   - a TAP on a lab's collision domain (no DHCP: its nodes set their
  *     own addresses, MACs too; all of one lab), or on a network whose
  *     file says guard = no, is let through: set free;

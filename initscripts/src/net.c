@@ -124,13 +124,15 @@ int net_dev_conf(const char *family, const char *dev, const char *key, const cha
 
 /* A TAP is a bridge port and nothing more to the host.  The bridge hands
  * some frames a guest sends to the link-local group addresses
- * (01:80:c2:00:00:0X: LLDP, the STP address) up the host's own stack on
- * the TAP itself, without its netfilter hooks: there the guard never
- * sees them, and the network's tables (which match the bridge) do not
- * apply.  So the TAP has no IPv6 (no router advertisement, neighbour
- * advertisement or address of a guest's making on it), drops IPv4 whose
- * source would not be routed back through it (strict reverse path: none
- * is, so all of it), and answers no ARP for the host's addresses.  0, or
+ * (01:80:c2:00:00:0X: LLDP, and the STP address where STP is on) up the
+ * host's own stack on the TAP itself, without its netfilter hooks: there
+ * the guard never sees them, and the network's tables (which match the
+ * bridge) do not apply.  So the TAP has no IPv6 (no router
+ * advertisement, neighbour advertisement or address of a guest's making
+ * on it), drops IPv4 whose source would not be routed back through it
+ * (strict reverse path: none is, so all of it but what the kernel does
+ * not check, from 0.0.0.0 to a broadcast or local multicast address),
+ * and answers no ARP for the host's addresses.  0, or
  * -1 when a setting could not be made (the caller fails closed). */
 static int tap_harden(const char *tap)
 {

@@ -581,9 +581,17 @@ TEST(carrier_pkuerr_stops, T_DEFAULT)
 		struct stops s;
 		int fd = open_device();
 
-		/* This fault comes through a hook of its own, force_sig_pkuerr()'s. */
+		/*
+		 * This fault comes through a hook of its own, force_sig_pkuerr()'s,
+		 * placed after the two that wait_hooks() looks at.
+		 */
 		wait_hooks(1);
-		read_stops(&s);
+		for (int i = 0; i < 300; i++) {
+			read_stops(&s);
+			if (s.pkuerr_hooked == 1)
+				break;
+			usleep(10000);
+		}
 		CHECK(s.pkuerr_hooked == 1, "the force_sig_pkuerr() hook is not placed (is ftrace on?)");
 		close(fd);
 		both_paths("carrier_fast_traps", true, 1, 0, pkuerr_stops);
